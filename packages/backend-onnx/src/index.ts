@@ -1,0 +1,46 @@
+import { taskEither as TE } from 'fp-ts';
+import {
+  type Backend,
+  type BackendProbe,
+  classifierMetadata,
+  denoiserMetadata,
+  makeClassifier,
+  makeDenoiser,
+  registerBackend,
+} from '@densepure/backend';
+import { type OnnxEngine, openEngine } from './engine.js';
+import { ORT_VERSION, supportedDevices } from './session.js';
+
+export { ORT_VERSION, supportedDevices } from './session.js';
+export type { EngineOptions, OnnxEngine } from './engine.js';
+
+const runtimeText = (engine: OnnxEngine): string =>
+  `onnxruntime-node ${ORT_VERSION} (${engine.provider}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` +
+  `${engine.workers > 0 ? ` x ${engine.workers} workers` : ''})${engine.fallback === undefined ? '' : `; ${engine.fallback}`}`;
+
+async function probe(): Promise<BackendProbe> {
+  const devices = supportedDevices();
+  return {
+    available: true,
+    runtime: `onnxruntime-node ${ORT_VERSION}`,
+    devices: devices.filter((d) => d.bundled || d.name === 'cuda').map((d) => d.name),
+    notes: devices
+      .filter((d) => !d.bundled && d.name === 'cuda')
+      .map(() => 'cuda: needs the onnxruntime CUDA libraries (not installed when ONNXRUNTIME_NODE_INSTALL=skip); --device cuda falls back to cpu with a message'),
+  };
+}
+
+/** The onnxruntime-node backend. Importing this module registers it under 'onnx' (priority 100). */
+export const onnxBackend: Backend = {
+  name: 'onnx',
+  priority: 100,
+  formats: ['onnx'],
+  probe,
+  loadDenoiser: (model, options) =>
+    TE.map((engine: OnnxEngine) => makeDenoiser(denoiserMetadata(model, 'onnx', runtimeText(engine)), engine))(() => openEngine(model, options)),
+  loadClassifier: (model, options) =>
+    TE.map((engine: OnnxEngine) => makeClassifier(classifierMetadata(model, 'onnx', runtimeText(engine)), engine))(() => openEngine(model, options)),
+};
+
+registerBackend(onnxBackend);
+

@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './manifest.js';
+export * from './types.js';
+export * from './validate.js';
+export * from './registry.js';
+export * from './wrap.js';

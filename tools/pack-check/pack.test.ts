@@ -1,0 +1,93 @@
+// Packs every publishable package with `pnpm pack`, installs the tarballs into an empty folder outside the
+// workspace, and imports them under plain node (no vitest, no tsx). This catches broken `exports` maps,
+// files missing from `files`, workspace-only dependencies and deep imports that only a bundler resolves.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const work = mkdtempSync(join(tmpdir(), 'densepure-pack-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Pkg {
+  readonly dir: string;
+  readonly name: string;
+}
+
+const publishable: Pkg[] = ['packages', 'apps'].flatMap((group) =>
+  existsSync(join(root, group))
+    ? readdirSync(join(root, group))
+        .map((d) => join(root, group, d))
+        .filter((dir) => existsSync(join(dir, 'package.json')))
+        .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; private?: boolean } }))
+        .filter((p) => p.json.private !== true)
+        .map((p) => ({ dir: p.dir, name: p.json.name }))
+    : [],
+);
+
+// What each package must export under plain node; a package missing here fails the test, so new packages get a line.
+const expectedExports: Record<string, string[]> = {
+  '@densepure/core': ['linearBetaSchedule', 'cosineBetaSchedule', 'diffusionConstants', 'spaceTimesteps', 'respacedBetas', 'sigmaToTimestep', 'clopperPearson', 'clopperPearsonLower', 'normalQuantile', 'normalCdf', 'binomialTestTwoSided', 'certify', 'predict'],
+  '@densepure/backend': ['loadDenoiser', 'loadClassifier', 'registerBackend', 'registeredBackends', 'parseModelSpec', 'resolveModel', 'makeDenoiser'],
+  '@densepure/backend-onnx': ['onnxBackend'],
+};
+
+const run = (cmd: string, args: string[], cwd: string): string =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('packed packages import under plain node', () => {
+  const tarballs = new Map<string, string>();
+
+  it('packs every publishable package', () => {
+    expect(publishable.length).toBeGreaterThanOrEqual(2);
+    for (const p of publishable) {
+      const out = run('pnpm', ['pack', '--pack-destination', work], p.dir).trim().split('\n');
+      const tgz = out.filter((l) => l.endsWith('.tgz')).pop();
+      expect(tgz, `pnpm pack printed no tarball for ${p.name}`).toBeDefined();
+      tarballs.set(p.name, resolve(p.dir, tgz!));
+      const listing = run('tar', ['-tzf', tarballs.get(p.name)!], work);
+      expect(listing).toContain('package/dist/index.js');
+      expect(listing).toContain('package/README.md');
+      expect(listing).not.toContain('.test.');
+    }
+  }, 120_000);
+
+  it('installs the tarballs in an empty folder and imports each entry point', () => {
+    const app = join(work, 'app');
+    const deps = Object.fromEntries([...tarballs].map(([name, tgz]) => [name, `file:${tgz}`]));
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps, pnpm: { overrides: deps } }, null, 2),
+    );
+    run('pnpm', ['install', '--ignore-workspace', '--config.confirmModulesPurge=false', '--prefer-offline'], app);
+
+    const checks = publishable.map((p) => {
+      const names = expectedExports[p.name];
+      expect(names, `add ${p.name} to expectedExports in tools/pack-check/pack.test.ts`).toBeDefined();
+      return `{ const m = await import('${p.name}'); for (const n of ${JSON.stringify(names)}) if (!(n in m)) throw new Error('${p.name} lacks export ' + n); }`;
+    });
+    const script = `
+      ${checks.join('\n')}
+      await import('@densepure/backend/testing');
+      const { registeredBackends, loadDenoiser } = await import('@densepure/backend');
+      if (!registeredBackends().some((b) => b.name === 'onnx')) throw new Error('importing @densepure/backend-onnx did not register it');
+      // A real load + run through a worker thread: proves dist/worker.js ships and resolves.
+      const { writeTinyModels } = await import('@densepure/backend/testing');
+      const { mkdtempSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { tmpdir } = await import('node:os');
+      const paths = await writeTinyModels(mkdtempSync(join(tmpdir(), 'tiny-')));
+      const loaded = await loadDenoiser(paths.denoiser, { workers: 1 })();
+      if (loaded._tag !== 'Right') throw new Error(loaded.left.message);
+      const out = await loaded.right.run(new Float32Array(16).fill(1), [500])();
+      if (out._tag !== 'Right' || Math.abs(out.right.v[0] - 0.5) > 1e-6) throw new Error('tiny denoiser gave a wrong answer');
+      await loaded.right.dispose();
+      console.log('plain-node-ok');
+    `;
+    writeFileSync(join(app, 'check.mjs'), script);
+    expect(run('node', ['check.mjs'], app)).toContain('plain-node-ok');
+  }, 300_000);
+});
