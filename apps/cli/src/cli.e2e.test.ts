@@ -1,0 +1,142 @@
+// End-to-end tests of the built `densepure` binary under plain node (no vitest transform): exit codes,
+// messages, files left behind, resume after kill -9. Uses the shipped MNIST models.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeDpds } from '@densepure/datasets';
+import { writeTinyModels } from '@densepure/backend/testing';
+import * as zoo from '@densepure/zoo-mnist';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'densepure-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+// A quick certify setting on the shipped models: one-shot denoising, few draws.
+const quick = ['--one-shot', '--N0', '10', '--N', '40', '--batch', '50', '--progress', 'none'];
+const dataRows = (path: string): string[][] =>
+  readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
+
+describe('densepure CLI (built binary, plain node)', () => {
+  it('prints its version and help', () => {
+    expect(cli('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = cli('certify', '--help');
+    expect(help.code).toBe(0);
+    for (const flag of ['--sigma', '--N0', '--N', '--alpha', '--batch', '--skip', '--max', '--K', '--steps', '--one-shot', '--seed', '--denoiser', '--classifier', '--backend', '--dataset', '--out']) {
+      expect(help.stdout).toContain(flag);
+    }
+  });
+
+  it('info lists the onnx backend and the shipped models', () => {
+    const r = cli('info', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.backends.map((b: { name: string }) => b.name)).toContain('onnx');
+    expect(info.denoiser.learnedVariance).toBe(true);
+    expect(info.classifier.numClasses).toBe(10);
+    expect(info.dataset.size).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('certifies a few images and writes the Cohen TSV and a complete sidecar', () => {
+    const out = join(work, 'quick.tsv');
+    const r = cli('certify', '--max', '3', ...quick, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('certified accuracy');
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('idx\tlabel\tpredict\tradius\tcorrect\ttime');
+    expect(lines).toHaveLength(4);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(sidecar.status).toBe('complete');
+    expect(sidecar.identity.seed).toBe(0);
+    expect(sidecar.models.denoiser.sha256).toMatch(/^[0-9a-f]{64}$/);
+  }, 240_000);
+
+  it('refuses to resume a run with another configuration', () => {
+    const out = join(work, 'quick.tsv');
+    const r = cli('certify', '--max', '3', ...quick, '--sigma', '0.25', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refusing to resume.*sigma: 0.5 -> 0.25/);
+  });
+
+  it('after kill -9 mid-run, the same command yields the same rows as an uninterrupted run', async () => {
+    const args = ['certify', '--max', '6', ...quick];
+    const reference = join(work, 'reference.tsv');
+    expect(cli(...args, '--out', reference).code).toBe(0);
+
+    const out = join(work, 'killed.tsv');
+    const child: ChildProcess = spawn(process.execPath, [bin, ...args, '--out', out], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(out) && dataRows(out).length >= 2) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the run finished before it could be killed'));
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    expect(dataRows(out).length).toBeLessThan(6);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(sidecar.status).toBe('running');
+
+    const resumed = cli(...args, '--out', out);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('resumed');
+    expect(dataRows(out)).toEqual(dataRows(reference));
+  }, 480_000);
+
+  describe('bad input: clear error, non-zero exit, no output file', () => {
+    const expectFailure = (args: string[], code: number, pattern: RegExp): void => {
+      const out = join(work, `bad-${Math.random().toString(36).slice(2)}.tsv`);
+      const r = cli(...args, '--out', out);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toMatch(pattern);
+      expect(existsSync(out)).toBe(false);
+    };
+
+    it('unknown flag', () => expectFailure(['certify', '--sigmaa', '0.5'], 2, /unknown option '--sigmaa'/));
+    it('sigma <= 0', () => expectFailure(['certify', '--sigma', '0'], 2, /--sigma must be a positive number/));
+    it('sigma beyond the schedule', () => expectFailure(['certify', '--sigma', '100', ...quick], 2, /largest sigma/));
+    it('N0 > N', () => expectFailure(['certify', '--N0', '500', '--N', '100'], 2, /--N0 \(500\) must not exceed --N \(100\)/));
+    it('non-numeric flag', () => expectFailure(['certify', '--N', 'many'], 2, /--N must be a whole number/));
+    it('missing model', () => expectFailure(['certify', '--denoiser', join(work, 'nope.onnx'), ...quick], 1, /nope.onnx/));
+
+    it('corrupt model', () => {
+      const dir = join(work, 'corrupt');
+      spawnSync('mkdir', ['-p', dir]);
+      copyFileSync(zoo.denoiserManifestPath, join(dir, 'denoiser.json'));
+      writeFileSync(join(dir, 'denoiser.onnx'), 'garbage');
+      expectFailure(['certify', '--denoiser', join(dir, 'denoiser.onnx'), ...quick], 1, /corrupt.*denoiser.onnx|sha256/);
+    });
+
+    it('model shape that does not fit the dataset', async () => {
+      const tiny = await writeTinyModels(join(work, 'tiny'));
+      expectFailure(['certify', '--denoiser', tiny.denoiser, ...quick], 2, /denoiser takes 1x4x4 images but the dataset has 1x28x28/);
+    });
+
+    it('NaN in an image', () => {
+      const pixels = new Float32Array(2 * 784).fill(0.5);
+      pixels[784 + 10] = Number.NaN;
+      const file = join(work, 'nan.bin');
+      writeFileSync(file, encodeDpds(pixels, Uint8Array.from([1, 2]), [1, 28, 28], 10));
+      expectFailure(['certify', '--dataset', file, ...quick], 1, /image 1 holds NaN/);
+    });
+
+    it('unwritable output', () => {
+      const r = cli('certify', ...quick, '--out', '/proc/densepure/out.tsv');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot write --out \/proc\/densepure\/out.tsv/);
+    });
+  });
+});

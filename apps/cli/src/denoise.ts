@@ -1,0 +1,65 @@
+import { renameSync } from 'node:fs';
+import { either as E } from 'fp-ts';
+import sharp from 'sharp';
+import { CliError, fromBackendError } from './errors.js';
+import { ensureWritable } from './run-files.js';
+import { type MethodFlags, type ModelFlags, buildPipeline } from './setup.js';
+
+export interface DenoiseOptions extends ModelFlags, MethodFlags {
+  readonly png: string;
+  readonly count: number;
+  readonly skip: number;
+  readonly rows: number;
+  readonly scale: number;
+}
+
+/**
+ * A PNG grid, one column per image: the clean image, the noisy input (x + sigma * noise, clipped for display)
+ * and `rows` purified samples (different votes of draw 0). Written to a temp file and renamed into place.
+ */
+export async function runDenoise(o: DenoiseOptions): Promise<void> {
+  ensureWritable(o.png);
+  const pipeline = await buildPipeline(o, o);
+  try {
+    const [c, h, w] = pipeline.dataset.shape;
+    const count = Math.min(o.count, Math.ceil(pipeline.dataset.size / o.skip));
+    const gridRows = 2 + o.rows;
+    const pad = 2;
+    const width = count * (w + pad) + pad;
+    const height = gridRows * (h + pad) + pad;
+    const grid = Buffer.alloc(width * height * c, 255);
+    const put = (img: Float32Array, row: number, col: number): void => {
+      for (let ch = 0; ch < c; ch++) {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const v = Math.min(1, Math.max(0, img[ch * h * w + y * w + x]!));
+            grid[((pad + row * (h + pad) + y) * width + pad + col * (w + pad) + x) * c + ch] = Math.round(v * 255);
+          }
+        }
+      }
+    };
+    for (let col = 0; col < count; col++) {
+      const idx = col * o.skip;
+      const { image } = pipeline.dataset.get(idx);
+      put(image, 0, col);
+      for (let vote = 0; vote < o.rows; vote++) {
+        const r = await pipeline.base.purify(image, idx, { firstDraw: 0, count: 1 }, vote);
+        if (E.isLeft(r)) throw fromBackendError('model run', r.left);
+        if (vote === 0) put(r.right.noisy, 1, col);
+        put(r.right.purified, 2 + vote, col);
+      }
+    }
+    const tmp = `${o.png}.partial.png`;
+    await sharp(grid, { raw: { width, height, channels: c as 1 | 3 } })
+      .resize(width * o.scale, height * o.scale, { kernel: 'nearest' })
+      .png()
+      .toFile(tmp)
+      .catch((cause: unknown) => {
+        throw new CliError(`cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      });
+    renameSync(tmp, o.png);
+    process.stdout.write(`wrote ${o.png}: rows clean / noisy (sigma ${o.sigma}) / ${o.rows} purified sample(s); ${pipeline.base.config.method.kind}${pipeline.base.tStar === undefined ? '' : `, t* = ${pipeline.base.tStar}`}\n`);
+  } finally {
+    await pipeline.dispose();
+  }
+}

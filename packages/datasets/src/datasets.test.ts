@@ -1,0 +1,119 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { either as E } from 'fp-ts';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeDpds, openDataset, parseDpds, readCifar10, readImageFolder, selectIndices } from './index.js';
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'densepure-datasets-'));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+const must = <A, B extends { message: string }>(r: E.Either<B, A>): A => {
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
+
+describe('DPDS', () => {
+  it('round-trips uint8-exact images as uint8 and others as float32', () => {
+    const labels = Uint8Array.from([3, 1]);
+    const exact = Float32Array.from({ length: 2 * 4 }, (_, i) => (i * 30) / 255);
+    const bytesU8 = encodeDpds(exact, labels, [1, 2, 2], 10);
+    expect(bytesU8.length).toBe(32 + 2 + 8);
+    const ds = must(parseDpds(bytesU8, 'a.bin'));
+    expect(ds.size).toBe(2);
+    expect(ds.get(1).label).toBe(1);
+    expect(Array.from(ds.get(1).image)).toEqual(Array.from(exact.subarray(4)));
+    const inexact = Float32Array.from({ length: 8 }, (_, i) => i / 10);
+    const bytesF32 = encodeDpds(inexact, labels, [1, 2, 2], 10);
+    expect(bytesF32.length).toBe(32 + 2 + 32);
+    expect(Array.from(must(parseDpds(bytesF32, 'b.bin')).get(0).image)).toEqual(Array.from(inexact.subarray(0, 4)));
+  });
+
+  it('rejects bad magic, truncation, NaN and labels out of range with the file named', () => {
+    const labels = Uint8Array.from([0]);
+    const good = encodeDpds(Float32Array.from([0.1, 0.2, 0.3, 0.4]), labels, [1, 2, 2], 2);
+    const badMagic = good.slice();
+    badMagic[0] = 88;
+    expect(E.isLeft(parseDpds(badMagic, 'x.bin'))).toBe(true);
+    const truncated = parseDpds(good.subarray(0, good.length - 1), 't.bin');
+    expect(E.isLeft(truncated) && truncated.left.message).toContain('t.bin');
+    const nan = good.slice();
+    new DataView(nan.buffer).setFloat32(33, Number.NaN, true);
+    const nanResult = parseDpds(nan, 'nan.bin');
+    expect(E.isLeft(nanResult) && nanResult.left.kind).toBe('bad-value');
+    expect(E.isLeft(nanResult) && nanResult.left.message).toContain('NaN');
+    const badLabel = good.slice();
+    badLabel[32] = 5;
+    expect(E.isLeft(parseDpds(badLabel, 'l.bin'))).toBe(true);
+  });
+});
+
+describe('CIFAR-10 binary', () => {
+  it('reads records as CHW in [0, 1]', async () => {
+    const rec = new Uint8Array(2 * 3073);
+    rec[0] = 7;
+    rec[1] = 255; // R of pixel 0
+    rec[1 + 1024] = 51; // G of pixel 0
+    rec[3073] = 2;
+    const file = join(dir, 'test_batch.bin');
+    await writeFile(file, rec);
+    const ds = must(await readCifar10(file));
+    expect(ds.shape).toEqual([3, 32, 32]);
+    expect(ds.get(0).label).toBe(7);
+    expect(ds.get(0).image[0]).toBe(1);
+    expect(ds.get(0).image[1024]).toBeCloseTo(0.2, 6);
+    expect(ds.get(1).label).toBe(2);
+    expect(ds.classNames[7]).toBe('horse');
+    const viaFolder = must(await openDataset(dir));
+    expect(viaFolder.size).toBe(2);
+  });
+  it('rejects a file that is not whole records', async () => {
+    const file = join(dir, 'broken.bin');
+    await writeFile(file, new Uint8Array(3074));
+    const r = await readCifar10(file);
+    expect(E.isLeft(r) && r.left.message).toContain('3073-byte');
+  });
+});
+
+describe('image folder', () => {
+  it('reads class sub-folders in sorted order, grey as C = 1', async () => {
+    const root = join(dir, 'folder');
+    for (const [cls, value] of [['cat', 0], ['dog', 255]] as const) {
+      await mkdir(join(root, cls), { recursive: true });
+      const raw = Buffer.alloc(4 * 3, value);
+      await sharp(raw, { raw: { width: 4, height: 3, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, cls, 'a.png'));
+    }
+    const ds = must(await readImageFolder(root));
+    expect(ds.shape).toEqual([1, 3, 4]);
+    expect(ds.classNames).toEqual(['cat', 'dog']);
+    expect(ds.get(1).label).toBe(1);
+    expect(ds.get(1).image.every((v) => v === 1)).toBe(true);
+    expect(ds.get(0).image.every((v) => v === 0)).toBe(true);
+  });
+  it('refuses images of different sizes, naming the file', async () => {
+    const root = join(dir, 'mixed');
+    await mkdir(join(root, 'a'), { recursive: true });
+    await mkdir(join(root, 'b'), { recursive: true });
+    await sharp(Buffer.alloc(4), { raw: { width: 2, height: 2, channels: 1 } }).png().toFile(join(root, 'a', '1.png'));
+    await sharp(Buffer.alloc(9), { raw: { width: 3, height: 3, channels: 1 } }).png().toFile(join(root, 'b', '1.png'));
+    const r = await readImageFolder(root);
+    expect(E.isLeft(r) && r.left.message).toContain(join('b', '1.png'));
+  });
+  it('reports a missing path', async () => {
+    const r = await openDataset(join(dir, 'nope'));
+    expect(E.isLeft(r) && r.left.kind).toBe('not-found');
+  });
+});
+
+describe('selectIndices', () => {
+  it('matches Cohen: every skip-th index, stopping at index max', () => {
+    expect(selectIndices(10, 3)).toEqual([0, 3, 6, 9]);
+    expect(selectIndices(10, 3, 7)).toEqual([0, 3, 6]);
+    expect(selectIndices(10, 1, 2)).toEqual([0, 1]);
+    expect(() => selectIndices(10, 0)).toThrow(/skip/);
+  });
+});

@@ -1,0 +1,49 @@
+import { stat } from 'node:fs/promises';
+import { either as E } from 'fp-ts';
+import { readCifar10 } from './cifar.js';
+import { readDpds } from './dpds.js';
+import { readImageFolder } from './folder.js';
+import { type Dataset, type DatasetError, notFound } from './types.js';
+
+export * from './types.js';
+export { DPDS_MAGIC, encodeDpds, parseDpds, readDpds } from './dpds.js';
+export { CIFAR10_CLASSES, readCifar10 } from './cifar.js';
+export { readImageFolder } from './folder.js';
+
+/**
+ * Opens a dataset from a spec: `cifar10:<file or folder>`, `folder:<dir>`, `dpds:<file>`, or a bare path
+ * (a `.bin` file starting with 'DPDS' -> DPDS, a folder with `test_batch.bin` -> CIFAR-10, another folder ->
+ * image folder).
+ */
+export async function openDataset(spec: string, classNames?: readonly string[]): Promise<E.Either<DatasetError, Dataset>> {
+  const match = /^(cifar10|folder|dpds):(.*)$/.exec(spec);
+  if (match !== null) {
+    const [, kind, path] = match as unknown as [string, string, string];
+    if (kind === 'cifar10') return readCifar10(path);
+    if (kind === 'folder') return readImageFolder(path);
+    return readDpds(path, classNames);
+  }
+  let info;
+  try {
+    info = await stat(spec);
+  } catch {
+    return E.left(notFound(spec, 'dataset'));
+  }
+  if (info.isDirectory()) {
+    const cifar = await stat(`${spec}/test_batch.bin`).then(() => true, () => false);
+    return cifar ? readCifar10(spec) : readImageFolder(spec);
+  }
+  return readDpds(spec, classNames);
+}
+
+/**
+ * The dataset indices a certify run visits, as Cohen's code does: i = 0, skip, 2*skip, ... while i < max
+ * (`max` bounds the index, not the count, exactly like `if i == args.max: break`).
+ */
+export function selectIndices(size: number, skip = 1, max = Number.POSITIVE_INFINITY): number[] {
+  if (!Number.isInteger(skip) || skip < 1) throw new RangeError(`--skip must be a whole number >= 1, got ${skip}`);
+  if (!(max >= 0)) throw new RangeError(`--max must be >= 0, got ${max}`);
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(size, max); i += skip) out.push(i);
+  return out;
+}

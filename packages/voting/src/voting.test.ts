@@ -1,0 +1,133 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { either as E } from 'fp-ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Classifier, type Denoiser, loadClassifier, loadDenoiser } from '@densepure/backend';
+import { writeTinyModels } from '@densepure/backend/testing';
+import '@densepure/backend-onnx';
+import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
+import {
+  diffusionConstants,
+  gaussianFill,
+  linearBetaSchedule,
+  noiseAddress,
+  sigmaToTimestep,
+} from '@densepure/core';
+import { type Method, makeBaseClassifier, majorityVote, voteHistogram } from './index.js';
+
+describe('majorityVote', () => {
+  it('picks the most frequent label, ties to the smallest', () => {
+    expect(majorityVote([2, 2, 1], 3)).toBe(2);
+    expect(majorityVote([2, 1, 1, 2], 3)).toBe(1);
+    expect(majorityVote([0], 3)).toBe(0);
+  });
+  it('histogram counts and rejects labels out of range', () => {
+    expect(Array.from(voteHistogram([0, 2, 2], 3))).toEqual([1, 0, 2]);
+    expect(() => voteHistogram([3], 3)).toThrow(/outside/);
+  });
+});
+
+describe('base classifier on tiny onnx models', () => {
+  let dir = '';
+  let denoiser: Denoiser;
+  let classifier: Classifier;
+  let wrapped: ImageClassifier;
+  const image = Float32Array.from({ length: 16 }, (_, i) => (i % 5) / 4);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'densepure-voting-'));
+    const paths = await writeTinyModels(dir);
+    const d = await loadDenoiser(paths.denoiser, { backend: 'onnx' })();
+    const c = await loadClassifier(paths.classifier, { backend: 'onnx' })();
+    if (E.isLeft(d) || E.isLeft(c)) throw new Error('tiny models failed to load');
+    denoiser = d.right;
+    classifier = c.right;
+    const w = wrapClassifier(classifier, [1, 4, 4]);
+    if (E.isLeft(w)) throw new Error(w.left.message);
+    wrapped = w.right;
+  });
+  afterAll(async () => {
+    await denoiser.dispose();
+    await classifier.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const methods: Method[] = [
+    { kind: 'smoothing' },
+    { kind: 'dds' },
+    { kind: 'densepure', votes: 3, steps: 4 },
+    { kind: 'densepure', votes: 2, steps: 'full' },
+  ];
+
+  for (const method of methods) {
+    it(`${JSON.stringify(method)}: counts do not depend on batch size or concurrency`, async () => {
+      const sigma = method.kind === 'densepure' && method.steps === 'full' ? 0.05 : 0.5;
+      const run = async (batchSize: number, concurrency: number, split: number[]) => {
+        const base = makeBaseClassifier(method.kind === 'smoothing' ? null : denoiser, wrapped, { sigma, seed: 7, method, batchSize, concurrency });
+        if (E.isLeft(base)) throw new Error(base.left.message);
+        const sampler = base.right.sampler(image, 3);
+        const total = new Array(3).fill(0);
+        let first = 0;
+        for (const count of split) {
+          const counts = await sampler({ firstDraw: first, count });
+          Array.from(counts).forEach((v, i) => (total[i] += v));
+          first += count;
+        }
+        return total;
+      };
+      const a = await run(1, 1, [12]);
+      const b = await run(5, 3, [4, 8]);
+      const c = await run(64, 2, [1, 1, 10]);
+      expect(a.reduce((s, v) => s + v, 0)).toBe(12);
+      expect(b).toEqual(a);
+      expect(c).toEqual(a);
+    }, 60_000);
+  }
+
+  it('smoothing counts equal classifying x + sigma * noise from the addressed RNG', async () => {
+    const base = makeBaseClassifier(null, wrapped, { sigma: 0.25, seed: 11, method: { kind: 'smoothing' }, batchSize: 4 });
+    if (E.isLeft(base)) throw new Error(base.left.message);
+    const counts = await base.right.sampler(image, 5)({ firstDraw: 10, count: 6 });
+    const expected = [0, 0, 0];
+    const noise = new Float32Array(16);
+    for (let d = 10; d < 16; d++) {
+      gaussianFill(noise, noiseAddress({ seed: 11, imageIndex: 5, drawIndex: d, step: 'smoothing' }));
+      const x = image.map((v, i) => v + 0.25 * noise[i]!);
+      const r = await wrapped.labels(x, 1)();
+      if (E.isLeft(r)) throw new Error(r.left.message);
+      expected[r.right[0]!] = expected[r.right[0]!]! + 1;
+    }
+    expect(Array.from(counts)).toEqual(expected);
+  });
+
+  it('dds purifies with the one-shot x0 formula (tiny denoiser: eps = x/2)', async () => {
+    const sigma = 0.3;
+    const base = makeBaseClassifier(denoiser, wrapped, { sigma, seed: 1, method: { kind: 'dds' }, batchSize: 8 });
+    if (E.isLeft(base)) throw new Error(base.left.message);
+    const { t, scale } = sigmaToTimestep(sigma, diffusionConstants(linearBetaSchedule(1000)).alphasCumprod);
+    expect(base.right.tStar).toBe(t);
+    expect(base.right.denoiserEvalsPerDraw).toBe(1);
+    const r = await base.right.purify(image, 2, { firstDraw: 0, count: 1 });
+    if (E.isLeft(r)) throw new Error(r.left.message);
+    const noise = new Float32Array(16);
+    gaussianFill(noise, noiseAddress({ seed: 1, imageIndex: 2, drawIndex: 0, step: 'smoothing' }));
+    const abar = scale * scale;
+    for (let i = 0; i < 16; i++) {
+      const xt = scale * (2 * image[i]! - 1 + 2 * sigma * noise[i]!);
+      const x0 = Math.min(1, Math.max(-1, xt / scale - Math.sqrt(1 / abar - 1) * 0.5 * xt));
+      expect(r.right.purified[i]).toBeCloseTo((x0 + 1) / 2, 5);
+    }
+  });
+
+  it('refuses inconsistent configurations with a clear message', () => {
+    const bad = (m: Method, d: Denoiser | null, sigma = 0.5) => {
+      const r = makeBaseClassifier(d, wrapped, { sigma, seed: 0, method: m, batchSize: 4 });
+      return E.isLeft(r) ? r.left.message : '';
+    };
+    expect(bad({ kind: 'dds' }, null)).toMatch(/needs a denoiser/);
+    expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/--K/);
+    expect(bad({ kind: 'dds' }, denoiser, 100)).toMatch(/sigma/);
+    expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/--sigma must be a positive number/);
+  });
+});
