@@ -32,6 +32,11 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/core': ['linearBetaSchedule', 'cosineBetaSchedule', 'diffusionConstants', 'spaceTimesteps', 'respacedBetas', 'sigmaToTimestep', 'clopperPearson', 'clopperPearsonLower', 'normalQuantile', 'normalCdf', 'binomialTestTwoSided', 'certify', 'predict'],
   '@densepure/backend': ['loadDenoiser', 'loadClassifier', 'registerBackend', 'registeredBackends', 'parseModelSpec', 'resolveModel', 'makeDenoiser'],
   '@densepure/backend-onnx': ['onnxBackend'],
+  '@densepure/datasets': ['openDataset', 'readDpds', 'readCifar10', 'readImageFolder', 'selectIndices', 'encodeDpds'],
+  '@densepure/classifiers': ['wrapClassifier', 'resizeBilinear'],
+  '@densepure/voting': ['makeBaseClassifier', 'majorityVote', 'voteHistogram'],
+  '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
+  '@densepure/cli': ['runCertify', 'parseCohenTsv', 'certifiedAccuracy', 'main'],
 };
 
 const run = (cmd: string, args: string[], cwd: string): string =>
@@ -89,5 +94,9 @@ describe('packed packages import under plain node', () => {
     `;
     writeFileSync(join(app, 'check.mjs'), script);
     expect(run('node', ['check.mjs'], app)).toContain('plain-node-ok');
+    // The installed CLI binary runs under plain node and finds the shipped models through the zoo package.
+    expect(run(join(app, 'node_modules', '.bin', 'densepure'), ['--version'], app).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const info = JSON.parse(run(join(app, 'node_modules', '.bin', 'densepure'), ['info', '--json'], app));
+    expect(info.classifier.numClasses).toBe(10);
   }, 300_000);
 });

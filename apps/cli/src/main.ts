@@ -10,7 +10,7 @@ import type { RunSummary } from './tsv.js';
 import { VERSION } from './version.js';
 
 export function printSummary(summary: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
-  const table = new Table({ head: ['radius', ...summary.certifiedAccuracy.map((c) => c.radius.toFixed(2))] });
+  const table = new Table({ head: ['radius', ...summary.certifiedAccuracy.map((c) => c.radius.toFixed(2))], style: { head: [], border: [] } });
   table.push(['certified accuracy', ...summary.certifiedAccuracy.map((c) => (Number.isNaN(c.accuracy) ? '-' : c.accuracy.toFixed(3)))]);
   out.write(`${table.toString()}\n`);
   out.write(`images: ${summary.images}   abstain rate: ${summary.abstainRate.toFixed(3)}   mean time per image: ${summary.meanSeconds.toFixed(2)} s\n`);

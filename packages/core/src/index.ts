@@ -1,0 +1,65 @@
+/**
+ * @densepure/core: the pure math of DensePure (Xiao et al., ICLR 2023) on top of randomized smoothing
+ * (Cohen et al., 2019): diffusion schedules and respacing, t* from sigma, the reverse process on
+ * Float32Array batches, Clopper-Pearson / binomial statistics, CERTIFY / PREDICT, and a counter-based RNG.
+ * No I/O. Errors are thrown as {@link DensePureMathError}.
+ */
+export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode } from './errors.js';
+export {
+  linearBetaSchedule,
+  cosineBetaSchedule,
+  diffusionConstants,
+  spaceTimesteps,
+  respacedBetas,
+  sigmaToTimestep,
+  maxSupportedSigma,
+  roundHalfEven,
+  type DiffusionConstants,
+  type SigmaTimestep,
+} from './schedule.js';
+export {
+  clopperPearson,
+  clopperPearsonLower,
+  normalQuantile,
+  normalCdf,
+  binomialTestTwoSided,
+  type ConfidenceInterval,
+} from './stats.js';
+export {
+  certify,
+  predict,
+  type DrawRequest,
+  type Sampler,
+  type BatchProgress,
+  type CertifyOptions,
+  type CertifyCounts,
+  type CertifyResult,
+  type CertifyAbstainReason,
+  type PredictOptions,
+  type PredictResult,
+  type PredictAbstainReason,
+} from './certify.js';
+export {
+  philox4x32_10,
+  noiseAddress,
+  withDrawIndex,
+  gaussianFill,
+  uniformFill,
+  gaussianFillStreams,
+  gaussianFillDraws,
+  STEP_TAG_SMOOTHING,
+  MAX_REVERSE_STEP_TAG,
+  type NoiseAddress,
+  type NoiseAddressFields,
+} from './rng.js';
+export {
+  planReverse,
+  reverseStep,
+  toModelScale,
+  fromModelScale,
+  type ReverseMode,
+  type ReversePlan,
+  type ReverseStepPlan,
+  type ReverseStepOptions,
+  type VarianceKind,
+} from './reverse.js';
