@@ -32,11 +32,13 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/core': ['linearBetaSchedule', 'cosineBetaSchedule', 'diffusionConstants', 'spaceTimesteps', 'respacedBetas', 'sigmaToTimestep', 'clopperPearson', 'clopperPearsonLower', 'normalQuantile', 'normalCdf', 'binomialTestTwoSided', 'certify', 'predict'],
   '@densepure/backend': ['loadDenoiser', 'loadClassifier', 'registerBackend', 'registeredBackends', 'parseModelSpec', 'resolveModel', 'makeDenoiser'],
   '@densepure/backend-onnx': ['onnxBackend'],
+  '@densepure/backend-tfjs': ['tfjsBackend', 'fileLoadHandler', 'fileSaveHandler', 'SUPPORTED_OPS'],
   '@densepure/datasets': ['openDataset', 'readDpds', 'readCifar10', 'readImageFolder', 'selectIndices', 'encodeDpds'],
   '@densepure/classifiers': ['wrapClassifier', 'resizeBilinear'],
   '@densepure/voting': ['makeBaseClassifier', 'majorityVote', 'voteHistogram'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
   '@densepure/cli': ['runCertify', 'parseCohenTsv', 'certifiedAccuracy', 'main'],
+  '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'main'],
 };
 
 const run = (cmd: string, args: string[], cwd: string): string =>

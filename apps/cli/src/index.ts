@@ -2,5 +2,5 @@
 export { type CertifyOptions, type CertifyResult, runCertify, runIdentity } from './certify-run.js';
 export { CliError } from './errors.js';
 export { main, printSummary } from './main.js';
-export { describeMethod, methodFromFlags, methodSlug } from './setup.js';
+export { describeMethod, methodFromFlags, methodSlug, registerInstalledBackends } from './setup.js';
 export * from './tsv.js';

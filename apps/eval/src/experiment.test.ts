@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { either as E } from 'fp-ts';
+import { describe, expect, it } from 'vitest';
+import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
+
+const ok = (text: string, source = 'x.yaml'): Experiment => {
+  const r = parseExperimentText(text, source);
+  if (E.isLeft(r)) throw r.left;
+  return r.right;
+};
+const fail = (text: string, source = 'x.yaml'): string => {
+  const r = parseExperimentText(text, source);
+  if (E.isRight(r)) throw new Error('expected an error');
+  return r.left.message;
+};
+
+const base = `name: t\nmethods: [smoothing]\nsigmas: [0.5]\n`;
+
+describe('experiment files', () => {
+  it('fills defaults and expands the grid method x sigma x backend, K and steps lists included', () => {
+    const x = ok(`
+name: g
+methods:
+  - smoothing
+  - kind: dds
+  - kind: densepure
+    K: [1, 5]
+    steps: [5, full]
+sigmas: [0.25, 0.5]
+backends: [onnx, tfjs]
+`);
+    expect(x.certify).toEqual({ N0: 100, N: 1000, alpha: 0.001 });
+    expect(x.dataset).toEqual({ spec: 'default', skip: 1 });
+    expect(x.models).toEqual({ denoiser: 'default', classifier: 'default' });
+    expect(x.seed).toBe(0);
+    const cells = expandGrid(x);
+    expect(cells).toHaveLength((2 + 4) * 2 * 2);
+    expect(cells.slice(0, 4).map((c) => c.id)).toEqual(['smoothing_sigma0.25_onnx', 'smoothing_sigma0.25_tfjs', 'smoothing_sigma0.5_onnx', 'smoothing_sigma0.5_tfjs']);
+    expect(cells.map((c) => c.id)).toContain('densepure-K5-full_sigma0.5_tfjs');
+    expect(cells.map((c) => c.id)).toContain('densepure-K1-b5_sigma0.25_onnx');
+  });
+
+  it('reads JSON as well', () => {
+    expect(ok(JSON.stringify({ name: 'j', methods: ['dds'], sigmas: [0.25] }), 'x.json').methods).toEqual([{ kind: 'dds' }]);
+    expect(fail('{"name": "j",', 'x.json')).toMatch(/x.json: not valid JSON/);
+  });
+
+  it('names the key and the allowed values', () => {
+    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toMatch(/methods\[1\]\.kind: must be one of smoothing, dds, densepure .*\(got "ddpm"\)/);
+    expect(fail(`name: t\nmethods: [{kind: densepure, K: 0}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.K: must be a whole number >= 1.* \(got 0\)/);
+    expect(fail(`name: t\nmethods: [{kind: densepure, K: 2, steps: half}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.steps: must be 'full' or a whole number >= 1/);
+    expect(fail(`${base}sigma: 0.5\n`)).toMatch(/\(top level\): unknown key 'sigma'; allowed keys: name, description, models, dataset, methods, sigmas, backends, certify, seed, batch, workers, threads, variance/);
+    expect(fail(`${base}certify: {N0: 10, n: 40}\n`)).toMatch(/certify: unknown key 'n'; allowed keys: N0, N, alpha/);
+    expect(fail(`${base}certify: {alpha: 2}\n`)).toMatch(/certify\.alpha: must be a number in \(0, 1\) \(got 2\)/);
+    expect(fail(`name: t\nmethods: [smoothing]\nsigmas: [0.5, -1]\n`)).toMatch(/sigmas\[1\]: must be a number > 0 \(got -1\)/);
+    expect(fail(`${base}variance: big\n`)).toMatch(/variance: must be one of learned-range, fixed-small, fixed-large \(got "big"\)/);
+    expect(fail(`${base}dataset: {skip: 0}\n`)).toMatch(/dataset\.skip: must be a whole number >= 1 \(got 0\)/);
+    expect(fail(`name: my grid\nmethods: [smoothing]\nsigmas: [0.5]\n`)).toMatch(/name: must be a name made of letters/);
+    expect(fail(`methods: [smoothing]\n`)).toMatch(/name: .*\(missing\)[\s\S]*sigmas: .*\(missing\)/);
+  });
+
+  it('checks relations between keys', () => {
+    expect(fail(`${base}certify: {N0: 500, N: 100}\n`)).toMatch(/certify\.N0: must not exceed certify\.N \(500 > 100\)/);
+    expect(fail(`name: t\nmethods: [dds, {kind: dds}]\nsigmas: [0.5]\n`)).toMatch(/methods: 'dds' appears twice/);
+    expect(fail(`name: t\nmethods: [smoothing]\nsigmas: [0.5, 0.5]\n`)).toMatch(/sigmas: lists a noise level twice/);
+    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toMatch(/models\.denoiser: 'none' leaves dds and densepure without a diffusion model/);
+  });
+
+  it('reports YAML syntax errors and non-mapping documents', () => {
+    expect(fail('name: [unclosed\n')).toMatch(/x.yaml: not valid YAML/);
+    expect(fail('- a\n- b\n')).toMatch(/an experiment must be a mapping with keys name, /);
+    expect(fail('name: a\nname: b\nmethods: [dds]\nsigmas: [1]\n')).toMatch(/not valid YAML: .*[Mm]ap keys must be unique/);
+  });
+
+  it('the shipped experiments are valid; mnist-paper has enough draws to certify radius 1.0 at sigma 0.5', () => {
+    const read = (name: string): Experiment => ok(readFileSync(fileURLToPath(new URL(`../../../experiments/${name}`, import.meta.url)), 'utf8'), name);
+    const small = read('mnist-small.yaml');
+    expect(expandGrid(small).length).toBe(6);
+    const paper = read('mnist-paper.yaml');
+    expect(paper.sigmas).toEqual([0.25, 0.5]);
+    expect(paper.dataset).toMatchObject({ spec: 'default', skip: 20 });
+    expect(paper.certify.N0).toBe(100);
+    // With all N draws correct the one-sided Clopper-Pearson lower bound is alpha^(1/N); radius sigma * PhiInv(pA)
+    // reaches 1.0 at sigma 0.5 only if that bound is >= Phi(2) = 0.97725.
+    expect(paper.certify.alpha ** (1 / paper.certify.N)).toBeGreaterThanOrEqual(0.97725);
+    expect(expandGrid(paper).map((c) => c.id.split('_')[0])).toEqual(
+      expect.arrayContaining(['smoothing', 'dds', 'densepure-K1-b5', 'densepure-K5-b5', 'densepure-K10-b5']),
+    );
+  });
+});

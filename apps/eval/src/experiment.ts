@@ -1,0 +1,198 @@
+// The experiment file: a grid of certify runs (method x sigma x backend) over one dataset slice, read from YAML
+// or JSON and checked with zod. Errors name the key (as a path like `methods[2].K`) and the allowed values.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { either as E } from 'fp-ts';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
+export type MethodKind = (typeof METHOD_KINDS)[number];
+export const VARIANCE_MODES = ['learned-range', 'fixed-small', 'fixed-large'] as const;
+
+const keysOf = (shape: Record<string, unknown>): string => Object.keys(shape).join(', ');
+
+/** A strict object whose unknown-key error lists the keys it allows. */
+const strict = <S extends z.ZodRawShape>(shape: S) =>
+  z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; allowed keys: ${keysOf(shape)}` : undefined),
+  });
+
+const whole = (min: number) =>
+  z.number({ error: `must be a whole number >= ${min}` }).int({ error: `must be a whole number >= ${min}` }).min(min, { error: `must be a whole number >= ${min}` });
+
+const positive = z.number({ error: 'must be a number > 0' }).positive({ error: 'must be a number > 0' }).finite({ error: 'must be a finite number > 0' });
+
+const steps = z.union([z.literal('full'), whole(1)], { error: "must be 'full' or a whole number >= 1 (respaced reverse steps)" });
+
+/** A single value or a list of values (each expanded into its own grid cells). */
+const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
+  z.union([item, z.array(item).min(1, { error: 'must not be an empty list' })], { error: `must be ${what} or a non-empty list of them` });
+
+const methodSchema = z.preprocess(
+  // `- smoothing` is short for `- kind: smoothing`.
+  (v) => (typeof v === 'string' ? { kind: v } : v),
+  z.discriminatedUnion(
+    'kind',
+    [
+      strict({ kind: z.literal('smoothing') }),
+      strict({ kind: z.literal('dds') }),
+      strict({
+        kind: z.literal('densepure'),
+        /** Reverse runs (votes) per noise draw. */
+        K: oneOrMany(whole(1), 'a whole number >= 1'),
+        /** Respaced reverse steps, or 'full' for the whole DDPM chain. Default 10, as the CLI. */
+        steps: oneOrMany(steps, "'full' or a whole number >= 1").default(10),
+      }),
+    ],
+    { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone)` : issue.code === 'invalid_type' ? `a method must be one of ${METHOD_KINDS.join(', ')} or an object with 'kind'` : undefined) },
+  ),
+);
+
+const backendName = z.string({ error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" }).regex(/^[a-z][a-z0-9-]*$/, { error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" });
+
+export const experimentSchema = strict({
+  /** The results folder's name: results/<name>/<cell id>.tsv. */
+  name: z.string({ error: 'must be a name made of letters, digits, . _ -' }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a name made of letters, digits, . _ - (it names the results folder)' }),
+  description: z.string({ error: 'must be a string' }).optional(),
+  models: strict({
+    denoiser: z.string({ error: "must be a model spec (path, 'backend:path' or 'default')" }).default('default'),
+    classifier: z.string({ error: "must be a model spec (path, 'backend:path' or 'default')" }).default('default'),
+    device: z.string({ error: 'must be a device name (onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu)' }).optional(),
+  }).default({ denoiser: 'default', classifier: 'default' }),
+  dataset: strict({
+    spec: z.string({ error: "must be a dataset spec (DPDS .bin, 'cifar10:…', 'folder:…' or 'default')" }).default('default'),
+    skip: whole(1).default(1),
+    max: whole(1).optional(),
+  }).default({ spec: 'default', skip: 1 }),
+  methods: z.array(methodSchema, { error: `must be a list of methods (${METHOD_KINDS.join(', ')})` }).min(1, { error: `must list at least one method (${METHOD_KINDS.join(', ')})` }),
+  sigmas: z.array(positive, { error: 'must be a list of noise levels > 0' }).min(1, { error: 'must list at least one noise level' }),
+  backends: z.array(backendName, { error: "must be a list of backend names ('onnx', 'tfjs', or 'auto')" }).min(1, { error: 'must list at least one backend' }).default(['auto']),
+  certify: strict({
+    N0: whole(1).default(100),
+    N: whole(1).default(1000),
+    alpha: z.number({ error: 'must be a number in (0, 1)' }).gt(0, { error: 'must be a number in (0, 1)' }).lt(1, { error: 'must be a number in (0, 1)' }).default(0.001),
+  }).default({ N0: 100, N: 1000, alpha: 0.001 }),
+  seed: whole(0).default(0),
+  batch: whole(1).default(64),
+  workers: whole(0).default(0),
+  threads: whole(1).optional(),
+  variance: z.enum(VARIANCE_MODES, { error: `must be one of ${VARIANCE_MODES.join(', ')}` }).optional(),
+});
+
+export type Experiment = z.output<typeof experimentSchema>;
+
+/** One method of the grid after expanding K and steps lists. */
+export type GridMethod = { readonly kind: 'smoothing' } | { readonly kind: 'dds' } | { readonly kind: 'densepure'; readonly K: number; readonly steps: 'full' | number };
+
+export interface Cell {
+  /** File stem: `<method slug>_sigma<s>_<backend>`. */
+  readonly id: string;
+  readonly method: GridMethod;
+  readonly sigma: number;
+  /** 'auto' lets the backend registry pick. */
+  readonly backend: string;
+}
+
+export const methodSlug = (m: GridMethod): string => (m.kind === 'densepure' ? `densepure-K${m.K}-${m.steps === 'full' ? 'full' : `b${m.steps}`}` : m.kind);
+
+export class ExperimentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExperimentError';
+  }
+}
+
+/** `methods[2].K` style path. */
+export const formatPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s === '' ? String(p) : `${s}.${String(p)}`), '') || '(top level)';
+
+const describeValue = (root: unknown, path: readonly PropertyKey[]): string => {
+  let v: unknown = root;
+  for (const p of path) {
+    // `- ddpm` is reported at methods[i].kind: show the string itself.
+    if (v === null || typeof v !== 'object') break;
+    v = (v as Record<PropertyKey, unknown>)[p as string];
+  }
+  if (v === undefined) return ' (missing)';
+  const text = JSON.stringify(v);
+  return text === undefined ? '' : ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+};
+
+const allows = <T>(xs: readonly T[]): boolean => new Set(xs.map((x) => JSON.stringify(x))).size === xs.length;
+
+/** Checks and expands a parsed document; `source` names the file in messages. */
+export function validateExperiment(doc: unknown, source = 'experiment'): E.Either<ExperimentError, Experiment> {
+  const parsed = experimentSchema.safeParse(doc);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      // A bad method kind is reported at methods[i].kind; a value inside a list element at its own path.
+      const path = i.path;
+      return `  ${formatPath(path)}: ${i.message}${i.code === 'unrecognized_keys' ? '' : describeValue(doc, path)}`;
+    });
+    return E.left(new ExperimentError(`${source}: invalid experiment:\n${lines.join('\n')}`));
+  }
+  const x = parsed.data;
+  const problems: string[] = [];
+  if (x.certify.N0 > x.certify.N) problems.push(`  certify.N0: must not exceed certify.N (${x.certify.N0} > ${x.certify.N}): N0 draws only pick the class, N draws certify it`);
+  if (!allows(x.sigmas)) problems.push(`  sigmas: lists a noise level twice (${JSON.stringify(x.sigmas)})`);
+  if (!allows(x.backends)) problems.push(`  backends: lists a backend twice (${JSON.stringify(x.backends)})`);
+  const slugs = expandMethods(x).map(methodSlug);
+  const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
+  if (dup !== undefined) problems.push(`  methods: '${dup}' appears twice`);
+  if (x.models.denoiser === 'none' && x.methods.some((m) => m.kind !== 'smoothing')) {
+    problems.push("  models.denoiser: 'none' leaves dds and densepure without a diffusion model; give a denoiser or list only smoothing");
+  }
+  if (problems.length > 0) return E.left(new ExperimentError(`${source}: invalid experiment:\n${problems.join('\n')}`));
+  return E.right(x);
+}
+
+const list = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
+
+export function expandMethods(x: Experiment): GridMethod[] {
+  return x.methods.flatMap((m): GridMethod[] =>
+    m.kind === 'densepure' ? list(m.K).flatMap((K) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, K, steps }))) : [{ kind: m.kind }],
+  );
+}
+
+/** The grid in run order: method, then sigma, then backend. */
+export function expandGrid(x: Experiment): Cell[] {
+  return expandMethods(x).flatMap((method) =>
+    x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}`, method, sigma, backend }))),
+  );
+}
+
+/** Parses YAML (or JSON, which is YAML too; `.json` files go through JSON.parse for exact JSON errors). */
+export function parseExperimentText(text: string, source: string): E.Either<ExperimentError, Experiment> {
+  let doc: unknown;
+  if (extname(source).toLowerCase() === '.json') {
+    try {
+      doc = JSON.parse(text);
+    } catch (cause) {
+      return E.left(new ExperimentError(`${source}: not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`));
+    }
+  } else {
+    const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (parsed.errors.length > 0) {
+      return E.left(new ExperimentError(`${source}: not valid YAML: ${parsed.errors.map((e) => e.message).join('; ')}`));
+    }
+    doc = parsed.toJS();
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return E.left(new ExperimentError(`${source}: an experiment must be a mapping with keys ${keysOf(experimentSchema.shape)}`));
+  }
+  return validateExperiment(doc, source);
+}
+
+/** Reads and checks an experiment file; an unreadable file is an error naming it. */
+export function readExperiment(path: string): E.Either<ExperimentError & { io?: true }, Experiment> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    const error = new ExperimentError(`cannot read experiment file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`) as ExperimentError & { io?: true };
+    error.io = true;
+    return E.left(error);
+  }
+  return parseExperimentText(text, path);
+}

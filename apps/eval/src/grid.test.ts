@@ -1,0 +1,106 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { either as E } from 'fp-ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CliError } from '@densepure/cli';
+import { type Experiment, parseExperimentText } from './experiment.js';
+import { cellPath, runGrid } from './grid.js';
+import { type TinyFixture, tinyExperimentYaml, writeTinyFixture } from './test-util/fixtures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'densepure-eval-grid-'));
+const results = join(work, 'results');
+let fixture: TinyFixture;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+beforeAll(async () => {
+  fixture = await writeTinyFixture(join(work, 'fixture'), 4);
+});
+
+const experiment = (extra = '', name = 'tiny'): Experiment => {
+  const x = parseExperimentText(tinyExperimentYaml(fixture, name, extra), 'tiny.yaml');
+  if (E.isLeft(x)) throw x.left;
+  return x.right;
+};
+const dataRows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
+
+describe('runGrid over the tiny models', () => {
+  const log: string[] = [];
+
+  it('runs every cell (method x sigma) into its own TSV with a complete sidecar, reporting grid progress', async () => {
+    const result = await runGrid(experiment(), { resultsRoot: results, log: (l) => log.push(l) });
+    expect(result.dir).toBe(join(results, 'tiny'));
+    expect(result.cells.map((c) => c.cell.id)).toEqual([
+      'smoothing_sigma0.25_auto',
+      'smoothing_sigma0.5_auto',
+      'dds_sigma0.25_auto',
+      'dds_sigma0.5_auto',
+      'densepure-K2-b2_sigma0.25_auto',
+      'densepure-K2-b2_sigma0.5_auto',
+    ]);
+    expect(result.cells.every((c) => c.outcome === 'ran' && c.rows === 4)).toBe(true);
+    for (const c of result.cells) {
+      expect(dataRows(c.out)).toHaveLength(4);
+      const sidecar = JSON.parse(readFileSync(`${c.out}.json`, 'utf8'));
+      expect(sidecar.status).toBe('complete');
+      expect(sidecar.identity.sigma).toBe(c.cell.sigma);
+    }
+    const dense = JSON.parse(readFileSync(`${result.cells[5]!.out}.json`, 'utf8'));
+    expect(dense.identity).toMatchObject({ method: 'densepure-K2-b2', K: 2, steps: 2, N0: 10, N: 40 });
+    // Per-cell and whole-grid progress on every row; the last line counts all 24 images.
+    expect(log.some((l) => /^\[cell 3\/6 dds_sigma0.25_auto\] image 2\/4 idx 1 .*\| grid 2\/6 cells, 10\/24 images, ETA \S+$/.test(l))).toBe(true);
+    expect(log.at(-1)).toMatch(/done: 4 images.*grid 6\/6 cells, 24\/24 images/);
+  }, 120_000);
+
+  it('skips complete cells on rerun without touching their files', async () => {
+    const first = cellPath(join(results, 'tiny'), { id: 'dds_sigma0.5_auto', method: { kind: 'dds' }, sigma: 0.5, backend: 'auto' });
+    const before = statSync(first).mtimeMs;
+    const lines: string[] = [];
+    const result = await runGrid(experiment(), { resultsRoot: results, log: (l) => lines.push(l) });
+    expect(result.cells.map((c) => c.outcome)).toEqual(Array(6).fill('skipped'));
+    expect(statSync(first).mtimeMs).toBe(before);
+    expect(lines.filter((l) => l.includes('complete, skipped'))).toHaveLength(6);
+  }, 60_000);
+
+  it('resumes a partial cell and ends with the rows of an uninterrupted run', async () => {
+    const out = join(results, 'tiny', 'densepure-K2-b2_sigma0.25_auto.tsv');
+    const reference = dataRows(out);
+    // An interrupted run: two rows, a torn third line, the sidecar still 'running'.
+    const text = readFileSync(out, 'utf8').split('\n');
+    writeFileSync(out, `${text.slice(0, 3).join('\n')}\n${text[3]!.slice(0, 5)}`);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    writeFileSync(`${out}.json`, JSON.stringify({ ...sidecar, status: 'running', rows: 2, summary: undefined }));
+
+    const lines: string[] = [];
+    const result = await runGrid(experiment(), { resultsRoot: results, log: (l) => lines.push(l) });
+    const cell = result.cells.find((c) => c.out === out)!;
+    expect(cell.outcome).toBe('resumed');
+    expect(result.cells.filter((c) => c.outcome === 'skipped')).toHaveLength(5);
+    expect(lines.some((l) => l.includes('resuming after 2/4 images'))).toBe(true);
+    expect(dataRows(out)).toEqual(reference);
+    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).status).toBe('complete');
+  }, 60_000);
+
+  it('refuses a grid whose configuration changed before running any cell', async () => {
+    const out = join(results, 'tiny', 'smoothing_sigma0.25_auto.tsv');
+    const before = readFileSync(out, 'utf8');
+    const changed = experiment().certify;
+    const x = { ...experiment(), certify: { ...changed, N: 50 } };
+    await expect(runGrid(x, { resultsRoot: results, log: () => undefined })).rejects.toThrow(/another configuration \(N: 40 -> 50\)/);
+    expect(readFileSync(out, 'utf8')).toBe(before);
+  });
+
+  it('rejects an unknown backend with the allowed ones (exit 2), creating nothing', async () => {
+    const x = experiment('backends: [onnx, nosuch]\n', 'bad-backend');
+    const error = await runGrid(x, { resultsRoot: results, log: () => undefined }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(2);
+    expect((error as CliError).message).toMatch(/backends\[1\]: unknown backend 'nosuch'; allowed: auto, onnx/);
+    expect(existsSync(join(results, 'bad-backend'))).toBe(false);
+  });
+
+  it('a model that fails to load leaves no results folder', async () => {
+    const x = { ...experiment('', 'bad-model'), models: { denoiser: join(work, 'missing.onnx'), classifier: fixture.classifier } };
+    await expect(runGrid({ ...x, methods: [{ kind: 'dds' as const }] }, { resultsRoot: results, log: () => undefined })).rejects.toThrow(/missing.onnx/);
+    expect(existsSync(join(results, 'bad-model'))).toBe(false);
+  });
+});

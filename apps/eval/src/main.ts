@@ -1,0 +1,109 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { either as E } from 'fp-ts';
+import { CliError, DEFAULT_RADII } from '@densepure/cli';
+import { analyzeFile, formatAnalysis } from './analyze.js';
+import { ExperimentError, expandGrid, readExperiment } from './experiment.js';
+import { parseRadii } from './format.js';
+import { type GridResult, cellPath, runGrid } from './grid.js';
+import { buildReport } from './report/index.js';
+import { join } from 'node:path';
+import { VERSION } from './version.js';
+
+const radiiOption = (value: string): number[] => {
+  try {
+    return parseRadii(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+};
+
+const f3 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
+
+export function formatGridSummary(result: GridResult): string {
+  const radii = result.cells[0]?.summary.certifiedAccuracy.map((c) => c.radius) ?? [...DEFAULT_RADII];
+  const head = ['cell', 'images', ...radii.map((r) => `r=${r}`), 'abstain', 's/image', 'this run'];
+  const body = result.cells.map((c) => [
+    c.cell.id,
+    String(c.rows),
+    ...c.summary.certifiedAccuracy.map((a) => f3(a.accuracy)),
+    f3(c.summary.abstainRate),
+    Number.isNaN(c.summary.meanSeconds) ? '-' : c.summary.meanSeconds.toFixed(2),
+    c.outcome,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('densepure-eval')
+    .description('Run grids of certify experiments (plain Gaussian smoothing vs diffusion denoised smoothing vs DensePure) and report certified accuracy.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run every cell (method x sigma x backend) of an experiment file; complete cells are skipped, partial ones resume')
+    .argument('<experiment>', 'experiment file (YAML or JSON), e.g. experiments/mnist-small.yaml')
+    .option('--results <dir>', 'folder for results: each cell writes <dir>/<experiment name>/<cell id>.tsv + .tsv.json', 'results')
+    .option('--dry-run', 'check the file and list the cells and their output files without running anything', false)
+    .action(async (file: string, o: { results: string; dryRun: boolean }) => {
+      const experiment = readExperiment(file);
+      if (E.isLeft(experiment)) throw experiment.left;
+      if (o.dryRun) {
+        for (const cell of expandGrid(experiment.right)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.right.name), cell)}\n`);
+        return;
+      }
+      const result = await runGrid(experiment.right, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)] });
+      process.stdout.write(`${formatGridSummary(result)}\n`);
+      process.stdout.write(`results in ${result.dir}; tables and plots: densepure-eval report ${result.dir}\n`);
+    });
+
+  program
+    .command('report')
+    .description('certified accuracy tables (markdown, CSV), plots (SVG, PNG) and an HTML page from the Cohen-format TSVs under a folder')
+    .argument('<results>', 'folder with Cohen-format TSVs (densepure sidecars <file>.json are used when present)')
+    .option('--out <dir>', 'output folder (default: <results>/report)')
+    .option('--radii <list>', `radii of the tables, comma-separated (default ${DEFAULT_RADII.join(',')})`, radiiOption)
+    .option('--title <text>', 'title of the plot and page')
+    .action(async (dir: string, o: { out?: string; radii?: number[]; title?: string }) => {
+      const report = await buildReport({ resultsDir: dir, outDir: o.out, radii: o.radii, title: o.title });
+      for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(`${report.series.length} series -> ${report.outDir}\n${report.files.map((f) => `  ${f}`).join('\n')}\n`);
+    });
+
+  program
+    .command('analyze')
+    .description("certified accuracy of one Cohen-format TSV at given radii, as Cohen et al.'s analyze.py computes it")
+    .argument('<file>', 'Cohen-format TSV: idx label predict radius correct time')
+    .option('--radii <list>', `radii, comma-separated (default ${DEFAULT_RADII.join(',')})`, radiiOption)
+    .action((file: string, o: { radii?: number[] }) => {
+      process.stdout.write(formatAnalysis(analyzeFile(file, o.radii ?? DEFAULT_RADII)));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 2 bad usage or experiment file, 1 anything else). */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    }
+    if (error instanceof ExperimentError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return (error as ExperimentError & { io?: true }).io === true ? 1 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? (process.env.DENSEPURE_DEBUG ? (error.stack ?? error.message) : error.message) : String(error)}\n`);
+    return 1;
+  }
+}
