@@ -139,6 +139,13 @@ export async function runCertify(options: CertifyOptions): Promise<CertifyResult
     const todo = indices.filter((i) => !done.has(i));
     const resumedRows = rows.length;
     writeJsonAtomic(sidecar, { ...baseSidecar, status: 'running', startedAt, rows: rows.length, of: indices.length });
+    if ((options.progress ?? 'auto') !== 'none') {
+      // Say which runtime actually runs (and any device fallback) before the long part starts.
+      for (const m of [pipeline.denoiser?.metadata, pipeline.classifier.metadata]) {
+        if (m !== undefined) process.stderr.write(`${m.kind} ${m.name}: ${m.runtime}\n`);
+      }
+      if (resumedRows > 0) process.stderr.write(`resuming ${options.out} after ${resumedRows} complete rows\n`);
+    }
     progress = createProgress(options.progress ?? 'auto', indices.length, rows.length, options.n0 + options.n);
 
     for (const idx of todo) {

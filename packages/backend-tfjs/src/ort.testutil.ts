@@ -1,0 +1,72 @@
+// Test helpers: run the same ONNX bytes through onnxruntime-node and through this backend's op mapper.
+import ort from 'onnxruntime-node';
+import { either as E } from 'fp-ts';
+import { compileGraph, unsupportedNodes } from './onnx/graph.js';
+import { parseOnnx } from './onnx/proto.js';
+import { type Value, wrap } from './onnx/values.js';
+import { type RuntimeName, chooseRuntime } from './runtime.js';
+
+export interface Feed {
+  readonly name: string;
+  readonly type: 'float32' | 'int64';
+  readonly shape: readonly number[];
+  readonly data: readonly number[] | Float32Array;
+}
+
+export async function runOrt(bytes: Uint8Array, feeds: readonly Feed[], outputs: readonly string[]): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
+  try {
+    const input: Record<string, ort.Tensor> = {};
+    for (const f of feeds) {
+      input[f.name] =
+        f.type === 'float32'
+          ? new ort.Tensor('float32', Float32Array.from(f.data), [...f.shape])
+          : new ort.Tensor('int64', BigInt64Array.from(Array.from(f.data, (v) => BigInt(v))), [...f.shape]);
+    }
+    const res = await session.run(input);
+    return outputs.map((o) => Float32Array.from(res[o]!.data as ArrayLike<number>));
+  } finally {
+    await session.release();
+  }
+}
+
+export async function runTfjs(bytes: Uint8Array, feeds: readonly Feed[], outputs: readonly string[], device: RuntimeName = 'wasm'): Promise<Float32Array[]> {
+  const choice = await chooseRuntime(device);
+  if (E.isLeft(choice)) throw new Error(choice.left.message);
+  const tf = choice.right.runtime.tf;
+  await tf.setBackend(choice.right.runtime.backend);
+  const graph = parseOnnx(bytes);
+  const bad = unsupportedNodes(graph);
+  if (bad.length > 0) throw new Error(`unsupported: ${bad.join('; ')}`);
+  const compiled = compileGraph(tf, graph, feeds.map((f) => f.name));
+  const values = new Map<string, Value>(
+    feeds.map((f) => [f.name, wrap(tf.tensor(Array.from(f.data), [...f.shape], f.type === 'float32' ? 'float32' : 'int32'), f.type)]),
+  );
+  try {
+    const outs = compiled.run(values, outputs);
+    const data = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+    outs.forEach((t) => t.dispose());
+    return data;
+  } finally {
+    for (const v of values.values()) if (v.kind === 'tensor') v.tensor.dispose();
+    compiled.dispose();
+  }
+}
+
+export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+};
+
+/** Deterministic values in [lo, hi). */
+export const seeded = (n: number, seed: number, lo = -1, hi = 1): Float32Array => {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
+  }
+  return out;
+};
