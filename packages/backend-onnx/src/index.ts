@@ -23,7 +23,8 @@ async function probe(): Promise<BackendProbe> {
   return {
     available: true,
     runtime: `onnxruntime-node ${ORT_VERSION}`,
-    devices: devices.filter((d) => d.bundled || d.name === 'cuda').map((d) => d.name),
+    // Only the providers openSession drives: cpu always, cuda when this build knows it.
+    devices: ['cpu', ...devices.filter((d) => d.name === 'cuda').map((d) => d.name)],
     notes: devices
       .filter((d) => !d.bundled && d.name === 'cuda')
       .map(() => 'cuda: needs the onnxruntime CUDA libraries (not installed when ONNXRUNTIME_NODE_INSTALL=skip); --device cuda falls back to cpu with a message'),

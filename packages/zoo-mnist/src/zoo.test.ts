@@ -76,7 +76,7 @@ describe('shipped test split', () => {
     expect(counts).toEqual(info.classCounts);
   });
 
-  it('the classifier reaches its recorded clean accuracy (>= 98.5%) on the whole split', async () => {
+  it('the classifier reaches its recorded clean accuracy (>= 98.5%) on the whole split', { timeout: 120_000 }, async () => {
     const ds = must(await readDpds(testSetPath));
     const c = must(await loadClassifier(classifierPath, { backend: 'onnx' })());
     const manifest = JSON.parse(readFileSync(classifierPath.replace(/\.onnx$/, '.json'), 'utf8')) as { metrics: { cleanAccuracy: number } };
