@@ -96,6 +96,23 @@ describe('densepure CLI (built binary, plain node)', () => {
     expect(dataRows(out)).toEqual(dataRows(reference));
   }, 480_000);
 
+  it('--backend tfjs gives the same rows as --backend onnx (same seed)', () => {
+    // A smaller setting than the README's: tfjs on wasm runs the UNet ~5x slower than onnxruntime here.
+    for (const method of [['--one-shot'], ['--K', '2', '--steps', '2']]) {
+      const rows: Record<string, string[][]> = {};
+      for (const backend of ['onnx', 'tfjs']) {
+        const out = join(work, `swap-${backend}-${method.length}.tsv`);
+        const r = cli('certify', '--backend', backend, '--skip', '500', '--max', '1001', '--N0', '10', '--N', '30', '--batch', '40', '--progress', 'none', ...method, '--out', out);
+        expect(r.code, r.stderr).toBe(0);
+        expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).models.classifier.backend).toBe(backend);
+        rows[backend] = dataRows(out);
+      }
+      const [onnx, tfjs] = [rows.onnx!, rows.tfjs!];
+      expect(tfjs.map((r) => [r[0], r[1], r[2], r[4]])).toEqual(onnx.map((r) => [r[0], r[1], r[2], r[4]]));
+      tfjs.forEach((r, i) => expect(Math.abs(Number(r[3]) - Number(onnx[i]![3]))).toBeLessThanOrEqual(1e-3));
+    }
+  }, 480_000);
+
   describe('bad input: clear error, non-zero exit, no output file', () => {
     const expectFailure = (args: string[], code: number, pattern: RegExp): void => {
       const out = join(work, `bad-${Math.random().toString(36).slice(2)}.tsv`);

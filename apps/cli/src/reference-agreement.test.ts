@@ -66,7 +66,7 @@ describe('agreement with the PyTorch reference report (two-proportion z-test, |z
 
     it(`respaced 10-step chain, K = 5 vote, at sigma ${sigma}`, async () => {
       const ref = find(sigma, 'respaced-10', 5);
-      const ts = await tsAccuracy({ oneShot: false, K: 5, steps: '10' }, sigma, Math.min(ref.n, 300));
+      const ts = await tsAccuracy({ oneShot: false, K: 5, steps: '10' }, sigma, Math.min(ref.n, 150));
       const z = twoProportionZ(ts.correct, ts.n, ref.correct, ref.n);
       expect(Math.abs(z), `TS ${ts.correct}/${ts.n} vs PyTorch ${ref.correct}/${ref.n}`).toBeLessThan(Z_CRITICAL);
     }, 300_000);
