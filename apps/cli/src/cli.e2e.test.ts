@@ -151,7 +151,7 @@ describe('densepure CLI (built binary, plain node)', () => {
     });
 
     it('unwritable output', () => {
-      const r = cli('certify', ...quick, '--out', '/proc/densepure/out.tsv');
+      const r = cli('certify', '--max', '2', ...quick, '--out', '/proc/densepure/out.tsv');
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/cannot write --out \/proc\/densepure\/out.tsv/);
     });

@@ -3,6 +3,19 @@ import { dirname } from 'node:path';
 import { CliError } from './errors.js';
 import { COHEN_HEADER, type CertifyRow, formatRow, parseCohenTsv } from './tsv.js';
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync can spin forever on pseudo file systems such as
+ * /proc, where a plain mkdir fails at once.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 /** Writes JSON through a temp file and rename, so a reader never sees half a sidecar. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -15,7 +28,7 @@ export const sidecarPath = (tsvPath: string): string => `${tsvPath}.json`;
 /** Checks that `path`'s folder exists (creating it) and is writable, before any work starts. */
 export function ensureWritable(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeParents(dirname(path));
     accessSync(dirname(path), constants.W_OK);
     if (existsSync(path)) accessSync(path, constants.W_OK);
   } catch (cause) {
