@@ -14,6 +14,7 @@ import {
   tinyClassifierWeight,
   writeTinyModels,
 } from './tiny-models.js';
+import { maxAbsDiff, seeded } from './values.js';
 
 /** A real model the suite also runs (e.g. the shipped zoo): only shape/batch invariance is checked on it. */
 export interface ConformanceModel {
@@ -39,22 +40,6 @@ const expectLeft = <A>(result: E.Either<BackendError, A>, kind: BackendError['ki
   expect(result.left.kind, result.left.message).toBe(kind);
   expect(result.left.message.length).toBeGreaterThan(10);
   return result.left;
-};
-
-const seeded = (n: number, seed: number, lo = -1, hi = 1): Float32Array => {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-};
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
 };
 
 /**

@@ -2,3 +2,4 @@
 // vitest) is the separate entry point '@densepure/backend/conformance'.
 export * from './onnx-builder.js';
 export * from './tiny-models.js';
+export * from './values.js';
