@@ -1,6 +1,6 @@
 // Library entry of the CLI package: the eval runner drives certify runs and reads their TSVs through this.
 export { type CertifyOptions, type CertifyResult, runCertify, runIdentity } from './certify-run.js';
 export { CliError } from './errors.js';
-export { main, printSummary } from './main.js';
+export { main, printSummary, runProgram } from './main.js';
 export { describeMethod, methodFromFlags, methodSlug, registerInstalledBackends } from './setup.js';
 export * from './tsv.js';

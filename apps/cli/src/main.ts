@@ -79,21 +79,37 @@ const defaultOut = (command: string, o: { denoiser: string; K: number; steps: st
   return `results/${command}-${method}-sigma${o.sigma}.tsv`;
 };
 
-/** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Parses `argv` with `program` and maps every failure to an exit code: 0 for help/version, 2 for usage errors
+ * (commander has printed them), a CliError's own code, whatever `classify` returns for app-specific errors,
+ * else 1. Shared by `densepure` and `densepure-eval`.
+ */
+export async function runProgram(
+  program: Command,
+  argv: readonly string[],
+  classify: (error: unknown) => number | undefined = () => undefined,
+): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message.
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
     }
+    const code = classify(error);
+    if (code !== undefined) {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      return code;
+    }
     if (error instanceof CliError) {
       process.stderr.write(`error: ${error.message}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`error: ${error instanceof Error ? (process.env.DENSEPURE_DEBUG ? (error.stack ?? error.message) : error.message) : String(error)}\n`);
     return 1;
   }
 }
+
+/** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
+export const main = (argv: readonly string[]): Promise<number> => runProgram(buildProgram(), argv);

@@ -1,6 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { CliError, DEFAULT_RADII } from '@densepure/cli';
+import { DEFAULT_RADII, runProgram } from '@densepure/cli';
 import { analyzeFile, formatAnalysis } from './analyze.js';
 import { ExperimentError, expandGrid, readExperiment } from './experiment.js';
 import { parseRadii } from './format.js';
@@ -86,24 +86,7 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 2 bad usage or experiment file, 1 anything else). */
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander has already printed its message.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
-    }
-    if (error instanceof ExperimentError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return (error as ExperimentError & { io?: true }).io === true ? 1 : 2;
-    }
-    if (error instanceof CliError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? (process.env.DENSEPURE_DEBUG ? (error.stack ?? error.message) : error.message) : String(error)}\n`);
-    return 1;
-  }
-}
+export const main = (argv: readonly string[]): Promise<number> =>
+  runProgram(buildProgram(), argv, (error) =>
+    error instanceof ExperimentError ? ((error as ExperimentError & { io?: true }).io === true ? 1 : 2) : undefined,
+  );
