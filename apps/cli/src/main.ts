@@ -74,8 +74,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-const defaultOut = (command: string, o: { denoiser: string; K: number; steps: string; oneShot: boolean; sigma: number }): string => {
-  const method = o.denoiser === 'none' ? 'smoothing' : o.oneShot ? 'dds' : `densepure-K${o.K}-${o.steps === 'full' ? 'full' : `b${o.steps}`}`;
+const defaultOut = (command: string, o: { denoiser: string; K: number; steps: string; oneShot: boolean; sigma: number; spacing?: string }): string => {
+  const method = o.denoiser === 'none' ? 'smoothing' : o.oneShot ? 'dds' : `densepure-K${o.K}-${o.steps === 'full' ? 'full' : `b${o.steps}`}${o.spacing === 'densepure' ? '-dp' : ''}`;
   return `results/${command}-${method}-sigma${o.sigma}.tsv`;
 };
 

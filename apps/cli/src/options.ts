@@ -30,6 +30,7 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--sigma <s>', 'noise level in [0,1] pixel units (the model sees 2*sigma)', parseNumber('--sigma'), 0.5)
     .option('--K <k>', 'reverse runs (votes) per noise draw; 1 with --one-shot is diffusion denoised smoothing', parseWhole('--K', 1), 1)
     .option('--steps <b>', "reverse chain: 'full' (every step t*..0) or b for a respaced chain of b steps", '10')
+    .addOption(new Option('--spacing <spacing>', "respaced timesteps: improved-diffusion's 'uniform', or DensePure's own 'densepure' (t*, t* - t*/b, ...)").choices(['uniform', 'densepure']))
     .option('--one-shot', 'one-shot denoise x0 = f(x_t*, eps) instead of a reverse chain (Carlini et al.)', false)
     .option('--seed <n>', 'seed of the counter-based RNG: same seed, same noise, whatever the batch or workers', parseWhole('--seed', 0), 0)
     .option('--batch <n>', 'images per model call', parseWhole('--batch', 1), 64)

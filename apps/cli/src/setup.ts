@@ -10,7 +10,7 @@ import {
 } from '@densepure/backend';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
 import { type Dataset, openDataset } from '@densepure/datasets';
-import { type BaseClassifier, type Method, type VarianceMode, makeBaseClassifier } from '@densepure/voting';
+import { type BaseClassifier, type Method, type MethodGroup, type VarianceMode, makeMethodGroup } from '@densepure/voting';
 import * as zoo from '@densepure/zoo-mnist';
 import { CliError, fromBackendError, usageError } from './errors.js';
 
@@ -44,6 +44,8 @@ export interface MethodFlags {
   readonly seed: number;
   readonly batch: number;
   readonly variance?: string;
+  /** Respaced timesteps: improved-diffusion's 'uniform' (default) or DensePure's own 'densepure' spacing. */
+  readonly spacing?: string;
 }
 
 /** 'default' names resolve to the shipped MNIST zoo; 'none' as the denoiser means plain Gaussian smoothing. */
@@ -65,7 +67,10 @@ export function methodFromFlags(flags: MethodFlags, hasDenoiser: boolean): Metho
     steps = Number(flags.steps);
     if (!Number.isInteger(steps) || steps < 1) throw usageError(`--steps must be 'full' or a whole number >= 1, got '${flags.steps}'`);
   }
-  return { kind: 'densepure', votes: flags.K, steps };
+  if (flags.spacing !== undefined && flags.spacing !== 'uniform' && flags.spacing !== 'densepure') {
+    throw usageError(`--spacing must be 'uniform' or 'densepure', got '${flags.spacing}'`);
+  }
+  return { kind: 'densepure', votes: flags.K, steps, ...(flags.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) };
 }
 
 export const describeMethod = (m: Method): string =>
@@ -73,10 +78,11 @@ export const describeMethod = (m: Method): string =>
     ? 'plain Gaussian smoothing (Cohen et al. 2019)'
     : m.kind === 'dds'
       ? 'diffusion denoised smoothing: one-shot denoise (Carlini et al. 2023)'
-      : `DensePure: K=${m.votes} reverse runs, ${m.steps === 'full' ? 'full DDPM chain' : `${m.steps} respaced steps`} (Xiao et al. 2023)`;
+      : `DensePure: K=${m.votes} reverse runs, ${m.steps === 'full' ? 'full DDPM chain' : `${m.steps} respaced steps${m.spacing === 'densepure' ? " (DensePure's spacing)" : ''}`} (Xiao et al. 2023)`;
 
+/** File and identity name of a method; `-dp` marks DensePure's own timestep spacing. */
 export const methodSlug = (m: Method): string =>
-  m.kind === 'densepure' ? `densepure-K${m.votes}-${m.steps === 'full' ? 'full' : `b${m.steps}`}` : m.kind;
+  m.kind === 'densepure' ? `densepure-K${m.votes}-${m.steps === 'full' ? 'full' : `b${m.steps}`}${m.spacing === 'densepure' ? '-dp' : ''}` : m.kind;
 
 export interface Pipeline {
   readonly dataset: Dataset;
@@ -95,8 +101,18 @@ const loadOptions = (flags: ModelFlags): LoadOptions & { backend?: string } => (
   workers: flags.workers,
 });
 
-/** Opens the dataset and models and builds the base classifier; every failure is a CliError saying what to fix. */
-export async function buildPipeline(modelFlags: ModelFlags, methodFlags: MethodFlags): Promise<Pipeline> {
+export interface GroupPipeline extends Omit<Pipeline, 'base' | 'method'> {
+  /** One base classifier per requested method, sharing noise draws (see makeMethodGroup). */
+  readonly group: MethodGroup;
+  readonly methods: readonly Method[];
+}
+
+/**
+ * Opens the dataset and models once and builds base classifiers for several methods that share the noise draws;
+ * every failure is a CliError saying what to fix. `methods[i]` follows `methodFlags[i]`; the denoiser is loaded
+ * when any of them needs it (`hasDenoiser[i]` false means plain smoothing for that one).
+ */
+export async function buildGroupPipeline(modelFlags: ModelFlags, methodFlags: readonly MethodFlags[], hasDenoiser: readonly boolean[]): Promise<GroupPipeline> {
   await registerInstalledBackends();
   if (modelFlags.backend !== undefined && getBackend(modelFlags.backend) === undefined) {
     throw usageError(`unknown --backend '${modelFlags.backend}': registered backends are ${registeredBackends().map((b) => b.name).join(', ')}`);
@@ -104,8 +120,9 @@ export async function buildPipeline(modelFlags: ModelFlags, methodFlags: MethodF
   const denoiserSpec = resolveDefault(modelFlags.denoiser, zoo.denoiserPath);
   const classifierSpec = resolveDefault(modelFlags.classifier, zoo.classifierPath);
   const datasetSpec = resolveDefault(modelFlags.dataset, zoo.testSetPath);
-  const hasDenoiser = denoiserSpec !== 'none';
-  const method = methodFromFlags(methodFlags, hasDenoiser);
+  const methods = methodFlags.map((f, i) => methodFromFlags(f, hasDenoiser[i]! && denoiserSpec !== 'none'));
+  const first = methodFlags[0]!;
+  const loadsDenoiser = methods.some((m) => m.kind !== 'smoothing');
 
   const dataset = await openDataset(datasetSpec, modelFlags.dataset === 'default' ? zoo.classNames : undefined);
   if (E.isLeft(dataset)) throw new CliError(`dataset: ${dataset.left.message}`);
@@ -118,7 +135,7 @@ export async function buildPipeline(modelFlags: ModelFlags, methodFlags: MethodF
     await denoiser?.dispose();
   };
   try {
-    if (hasDenoiser) {
+    if (loadsDenoiser) {
       const loaded = await loadDenoiser(denoiserSpec, options)();
       if (E.isLeft(loaded)) throw fromBackendError('denoiser', loaded.left);
       denoiser = loaded.right;
@@ -130,18 +147,24 @@ export async function buildPipeline(modelFlags: ModelFlags, methodFlags: MethodF
         `the classifier has ${wrapped.right.metadata.numClasses} classes but the dataset has ${dataset.right.numClasses}; use a classifier for this dataset`,
       );
     }
-    const base = makeBaseClassifier(denoiser, wrapped.right, {
-      sigma: methodFlags.sigma,
-      seed: methodFlags.seed,
-      method,
-      batchSize: methodFlags.batch,
+    const group = makeMethodGroup(denoiser, wrapped.right, {
+      sigma: first.sigma,
+      seed: first.seed,
+      methods,
+      batchSize: first.batch,
       concurrency: Math.max(1, modelFlags.workers),
-      ...(methodFlags.variance === undefined ? {} : { variance: methodFlags.variance as VarianceMode }),
+      ...(first.variance === undefined ? {} : { variance: first.variance as VarianceMode }),
     });
-    if (E.isLeft(base)) throw usageError(base.left.message);
-    return { dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, base: base.right, method, dispose };
+    if (E.isLeft(group)) throw usageError(group.left.message);
+    return { dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, methods, dispose };
   } catch (error) {
     await dispose();
     throw error;
   }
+}
+
+/** Opens the dataset and models and builds the base classifier; every failure is a CliError saying what to fix. */
+export async function buildPipeline(modelFlags: ModelFlags, methodFlags: MethodFlags): Promise<Pipeline> {
+  const { group, methods, ...rest } = await buildGroupPipeline(modelFlags, [methodFlags], [resolveDefault(modelFlags.denoiser, zoo.denoiserPath) !== 'none']);
+  return { ...rest, base: group.members[0]!, method: methods[0]! };
 }

@@ -43,6 +43,8 @@ const methodSchema = z.preprocess(
         K: oneOrMany(whole(1), 'a whole number >= 1'),
         /** Respaced reverse steps, or 'full' for the whole DDPM chain. Default 10, as the CLI. */
         steps: oneOrMany(steps, "'full' or a whole number >= 1").default(10),
+        /** Respaced timesteps: improved-diffusion's evenly strided 'uniform', or DensePure's own 'densepure'. */
+        spacing: z.enum(['uniform', 'densepure'], { error: "must be 'uniform' or 'densepure'" }).default('uniform'),
       }),
     ],
     { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone)` : issue.code === 'invalid_type' ? `a method must be one of ${METHOD_KINDS.join(', ')} or an object with 'kind'` : undefined) },
@@ -78,12 +80,20 @@ export const experimentSchema = strict({
   workers: whole(0).default(0),
   threads: whole(1).optional(),
   variance: z.enum(VARIANCE_MODES, { error: `must be one of ${VARIANCE_MODES.join(', ')}` }).optional(),
+  /**
+   * Run the cells of one sigma and backend side by side on the same noise draws: every cell's TSV is what it
+   * would be alone, but the noise, the denoiser call at t* and DensePure's votes are computed once.
+   */
+  shareDraws: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 export type Experiment = z.output<typeof experimentSchema>;
 
 /** One method of the grid after expanding K and steps lists. */
-export type GridMethod = { readonly kind: 'smoothing' } | { readonly kind: 'dds' } | { readonly kind: 'densepure'; readonly K: number; readonly steps: 'full' | number };
+export type GridMethod =
+  | { readonly kind: 'smoothing' }
+  | { readonly kind: 'dds' }
+  | { readonly kind: 'densepure'; readonly K: number; readonly steps: 'full' | number; readonly spacing: 'uniform' | 'densepure' };
 
 export interface Cell {
   /** File stem: `<method slug>_sigma<s>_<backend>`. */
@@ -94,7 +104,9 @@ export interface Cell {
   readonly backend: string;
 }
 
-export const methodSlug = (m: GridMethod): string => (m.kind === 'densepure' ? `densepure-K${m.K}-${m.steps === 'full' ? 'full' : `b${m.steps}`}` : m.kind);
+/** The CLI's method slug (`-dp`: DensePure's spacing), so a cell's TSV is the one `densepure certify` would name. */
+export const methodSlug = (m: GridMethod): string =>
+  m.kind === 'densepure' ? `densepure-K${m.K}-${m.steps === 'full' ? 'full' : `b${m.steps}`}${m.spacing === 'densepure' ? '-dp' : ''}` : m.kind;
 
 export class ExperimentError extends Error {
   constructor(message: string) {
@@ -151,7 +163,7 @@ const list = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [
 
 export function expandMethods(x: Experiment): GridMethod[] {
   return x.methods.flatMap((m): GridMethod[] =>
-    m.kind === 'densepure' ? list(m.K).flatMap((K) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, K, steps }))) : [{ kind: m.kind }],
+    m.kind === 'densepure' ? list(m.K).flatMap((K) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, K, steps, spacing: m.spacing }))) : [{ kind: m.kind }],
   );
 }
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'nod
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { registeredBackends } from '@densepure/backend';
-import { type CertifyOptions, type CertifyRow, type RunSummary, CliError, parseCohenTsv, registerInstalledBackends, runCertify, summarize } from '@densepure/cli';
+import { type CertifyOptions, type CertifyRow, type RunSummary, CliError, parseCohenTsv, registerInstalledBackends, runCertifyShared, summarize } from '@densepure/cli';
 import { openDataset, selectIndices } from '@densepure/datasets';
 import * as zoo from '@densepure/zoo-mnist';
 import { type Cell, type Experiment, expandGrid, methodSlug } from './experiment.js';
@@ -18,6 +18,8 @@ export interface RunGridOptions {
   readonly log?: (line: string) => void;
   /** The command line, recorded in each sidecar. */
   readonly argv?: readonly string[];
+  /** Run only the cells whose id contains this text (e.g. 'sigma0.25'), to split a grid across processes. */
+  readonly cells?: string;
 }
 
 export type CellOutcome = 'skipped' | 'ran' | 'resumed';
@@ -52,6 +54,7 @@ export function cellOptions(x: Experiment, cell: Cell, out: string): CertifyOpti
     K: m.kind === 'densepure' ? m.K : 1,
     steps: m.kind === 'densepure' ? String(m.steps) : '10',
     oneShot: m.kind === 'dds',
+    ...(m.kind === 'densepure' && m.spacing === 'densepure' ? { spacing: 'densepure' } : {}),
     seed: x.seed,
     batch: x.batch,
     variance: x.variance,
@@ -142,7 +145,8 @@ async function checkBackends(x: Experiment): Promise<void> {
 export async function runGrid(x: Experiment, options: RunGridOptions = {}): Promise<GridResult> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const dir = join(options.resultsRoot ?? 'results', x.name);
-  const cells = expandGrid(x);
+  const cells = expandGrid(x).filter((c) => options.cells === undefined || c.id.includes(options.cells));
+  if (cells.length === 0) throw new CliError(`--cells '${options.cells}' matches no cell of ${x.name}; ids look like ${expandGrid(x)[0]?.id}`, 2);
 
   // Everything that can be checked before a model runs is checked first: no cell starts on a grid that would fail.
   await checkBackends(x);
@@ -172,39 +176,58 @@ export async function runGrid(x: Experiment, options: RunGridOptions = {}): Prom
   log(`experiment ${x.name}: ${cells.length} cells x ${perCell} images, N0 ${x.certify.N0}, N ${x.certify.N}, alpha ${x.certify.alpha} -> ${dir}`);
 
   const results: CellResult[] = [];
+  // Cells that run side by side: one session per sigma and backend with shareDraws, else one per cell.
+  const sessions: CellState[][] = [];
+  for (const state of states as CellState[]) {
+    const mate = x.shareDraws ? sessions.find((s) => s[0]!.cell.sigma === state.cell.sigma && s[0]!.cell.backend === state.cell.backend) : undefined;
+    if (mate !== undefined) mate.push(state);
+    else sessions.push([state]);
+  }
+  const tagOf = (cell: Cell): string => `[cell ${cells.indexOf(cell) + 1}/${cells.length} ${cell.id}]`;
   try {
-    for (const [i, state] of (states as CellState[]).entries()) {
-      const { cell, out } = state;
-      const tag = `[cell ${i + 1}/${cells.length} ${cell.id}]`;
-      if (state.complete && state.summary !== undefined) {
-        rowsDone += perCell;
-        cellsDone += 1;
-        log(`${tag} complete, skipped | ${gridLine()}`);
-        results.push({ cell, out, outcome: 'skipped', rows: state.rowsDone, summary: state.summary });
-        continue;
+    for (const session of sessions) {
+      const pending: CellState[] = [];
+      for (const state of session) {
+        const { cell, out } = state;
+        if (state.complete && state.summary !== undefined) {
+          rowsDone += perCell;
+          cellsDone += 1;
+          log(`${tagOf(cell)} complete, skipped | ${gridLine()}`);
+          results.push({ cell, out, outcome: 'skipped', rows: state.rowsDone, summary: state.summary });
+        } else {
+          rowsDone += state.rowsDone;
+          log(`${tagOf(cell)} ${state.rowsDone > 0 ? `resuming after ${state.rowsDone}/${perCell} images` : `starting, ${perCell} images`}${session.length > 1 ? ` (sharing draws with ${session.filter((s) => s !== state).map((s) => s.cell.id).join(', ')})` : ''}`);
+          pending.push(state);
+        }
       }
-      rowsDone += state.rowsDone;
-      log(`${tag} ${state.rowsDone > 0 ? `resuming after ${state.rowsDone}/${perCell} images` : `starting, ${perCell} images`}`);
-      const result = await runCertify({
-        ...cellOptions(x, cell, out),
+      if (pending.length === 0) continue;
+      const memberOptions = pending.map((state) => cellOptions(x, state.cell, state.out));
+      const outcomes = await runCertifyShared({
+        ...memberOptions[0]!,
+        members: memberOptions,
         progress: 'none',
         argv: options.argv ?? ['densepure-eval', 'run', x.name],
-        onRow: (row, done, total) => {
+        onRow: (member, row, done, total) => {
           rowsDone += 1;
           rowsThisSession += 1;
           const what = row.predict === -1 ? 'abstain' : `predict ${row.predict} radius ${row.radius.toFixed(3)} ${row.correct === 1 ? 'correct' : 'wrong'}`;
-          log(`${tag} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
+          log(`${tagOf(pending[member]!.cell)} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
         },
       });
-      cellsDone += 1;
-      results.push({ cell, out, outcome: result.resumedRows > 0 ? 'resumed' : 'ran', rows: result.rows.length, summary: result.summary });
-      log(`${tag} done: ${result.rows.length} images, certified accuracy at r=0 ${fmt(result.summary.certifiedAccuracy[0]?.accuracy)} | ${gridLine()}`);
+      for (const [i, result] of outcomes.entries()) {
+        const { cell, out } = pending[i]!;
+        cellsDone += 1;
+        results.push({ cell, out, outcome: result.resumedRows > 0 ? 'resumed' : 'ran', rows: result.rows.length, summary: result.summary });
+        log(`${tagOf(cell)} done: ${result.rows.length} images, certified accuracy at r=0 ${fmt(result.summary.certifiedAccuracy[0]?.accuracy)} | ${gridLine()}`);
+      }
     }
   } catch (error) {
     // A grid that failed before writing anything leaves no empty folder behind.
     if (!dirExisted && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
     throw error;
   }
+  // Report cells in grid order whatever order the sessions finished them in.
+  results.sort((a, b) => cells.indexOf(a.cell) - cells.indexOf(b.cell));
   return { dir, cells: results };
 }
 

@@ -47,15 +47,16 @@ export function buildProgram(): Command {
     .description('run every cell (method x sigma x backend) of an experiment file; complete cells are skipped, partial ones resume')
     .argument('<experiment>', 'experiment file (YAML or JSON), e.g. experiments/mnist-small.yaml')
     .option('--results <dir>', 'folder for results: each cell writes <dir>/<experiment name>/<cell id>.tsv + .tsv.json', 'results')
+    .option('--cells <text>', "run only the cells whose id contains this text (e.g. 'sigma0.25'): split a grid across processes or machines")
     .option('--dry-run', 'check the file and list the cells and their output files without running anything', false)
-    .action(async (file: string, o: { results: string; dryRun: boolean }) => {
+    .action(async (file: string, o: { results: string; dryRun: boolean; cells?: string }) => {
       const experiment = readExperiment(file);
       if (E.isLeft(experiment)) throw experiment.left;
       if (o.dryRun) {
         for (const cell of expandGrid(experiment.right)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.right.name), cell)}\n`);
         return;
       }
-      const result = await runGrid(experiment.right, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)] });
+      const result = await runGrid(experiment.right, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) });
       process.stdout.write(`${formatGridSummary(result)}\n`);
       process.stdout.write(`results in ${result.dir}; tables and plots: densepure-eval report ${result.dir}\n`);
     });

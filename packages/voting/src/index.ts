@@ -6,5 +6,8 @@ export {
   type Method,
   type VarianceMode,
   BackendFailure,
+  type MethodGroup,
+  type MethodGroupConfig,
   makeBaseClassifier,
+  makeMethodGroup,
 } from './base-classifier.js';
