@@ -29,7 +29,7 @@ describe('densepure CLI (built binary, plain node)', () => {
     expect(cli('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const help = cli('certify', '--help');
     expect(help.code).toBe(0);
-    for (const flag of ['--sigma', '--N0', '--N', '--alpha', '--batch', '--skip', '--max', '--K', '--steps', '--one-shot', '--seed', '--denoiser', '--classifier', '--backend', '--dataset', '--out']) {
+    for (const flag of ['--sigma', '--N0', '--N', '--alpha', '--batch', '--skip', '--max', '--K', '--steps', '--spacing', '--one-shot', '--seed', '--denoiser', '--classifier', '--backend', '--dataset', '--out']) {
       expect(help.stdout).toContain(flag);
     }
   });

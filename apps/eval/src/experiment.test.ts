@@ -18,6 +18,15 @@ const fail = (text: string, source = 'x.yaml'): string => {
 const base = `name: t\nmethods: [smoothing]\nsigmas: [0.5]\n`;
 
 describe('experiment files', () => {
+  it("reads DensePure's spacing into the cell id (-dp) and shareDraws, rejecting bad values by key", () => {
+    const x = ok(`${base.replace('methods: [smoothing]', 'methods: [{ kind: densepure, K: [1, 10], steps: 2, spacing: densepure }]')}shareDraws: true\n`);
+    expect(x.shareDraws).toBe(true);
+    expect(expandGrid(x).map((c) => c.id)).toEqual(['densepure-K1-b2-dp_sigma0.5_auto', 'densepure-K10-b2-dp_sigma0.5_auto']);
+    expect(ok(base).shareDraws).toBe(false);
+    expect(fail(`${base}shareDraws: yes please\n`)).toMatch(/shareDraws: must be true or false/);
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: densepure, K: 2, spacing: even }]'))).toMatch(/methods\[0\]\.spacing: must be 'uniform' or 'densepure'/);
+  });
+
   it('fills defaults and expands the grid method x sigma x backend, K and steps lists included', () => {
     const x = ok(`
 name: g
@@ -80,12 +89,12 @@ backends: [onnx, tfjs]
     const paper = read('mnist-paper.yaml');
     expect(paper.sigmas).toEqual([0.25, 0.5]);
     expect(paper.dataset).toMatchObject({ spec: 'default', skip: 20 });
-    expect(paper.certify.N0).toBe(100);
+    expect(paper.shareDraws).toBe(true);
     // With all N draws correct the one-sided Clopper-Pearson lower bound is alpha^(1/N); radius sigma * PhiInv(pA)
     // reaches 1.0 at sigma 0.5 only if that bound is >= Phi(2) = 0.97725.
     expect(paper.certify.alpha ** (1 / paper.certify.N)).toBeGreaterThanOrEqual(0.97725);
     expect(expandGrid(paper).map((c) => c.id.split('_')[0])).toEqual(
-      expect.arrayContaining(['smoothing', 'dds', 'densepure-K1-b5', 'densepure-K5-b5', 'densepure-K10-b5']),
+      expect.arrayContaining(['smoothing', 'dds', 'densepure-K1-b2-dp', 'densepure-K5-b2-dp', 'densepure-K10-b2-dp']),
     );
   });
 });

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError } from '@densepure/cli';
-import { type Experiment, parseExperimentText } from './experiment.js';
+import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
 import { cellPath, runGrid } from './grid.js';
 import { type TinyFixture, tinyExperimentYaml, writeTinyFixture } from './test-util/fixtures.js';
 
@@ -78,6 +78,32 @@ describe('runGrid over the tiny models', () => {
     expect(lines.some((l) => l.includes('resuming after 2/4 images'))).toBe(true);
     expect(dataRows(out)).toEqual(reference);
     expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).status).toBe('complete');
+  }, 60_000);
+
+  it('shareDraws runs the cells of a sigma side by side, each TSV row for row what it is alone', async () => {
+    const lines: string[] = [];
+    const result = await runGrid(experiment('shareDraws: true\n', 'tiny-shared'), { resultsRoot: results, log: (l) => lines.push(l) });
+    expect(result.cells.map((c) => c.cell.id)).toEqual(expandGrid(experiment()).map((c) => c.id));
+    for (const c of result.cells) {
+      expect(dataRows(c.out), c.cell.id).toEqual(dataRows(join(results, 'tiny', basename(c.out))));
+      const sidecar = JSON.parse(readFileSync(`${c.out}.json`, 'utf8'));
+      expect(sidecar.status).toBe('complete');
+      expect(sidecar.sharedDraws.methods).toEqual(['smoothing', 'dds', 'densepure-K2-b2']);
+      // One t* call per draw for the three methods, one more for the second step of each of the 2 votes.
+      expect(sidecar.sharedDraws.denoiserEvalsPerDraw).toBe(3);
+    }
+    expect(lines.filter((l) => l.includes('sharing draws with'))).toHaveLength(6);
+    expect(lines.at(-1)).toMatch(/grid 6\/6 cells, 24\/24 images/);
+  }, 120_000);
+
+  it('--cells runs only the matching cells; a text matching none is a usage error', async () => {
+    const result = await runGrid(experiment('', 'tiny-some'), { resultsRoot: results, log: () => undefined, cells: 'dds_' });
+    expect(result.cells.map((c) => c.cell.id)).toEqual(['dds_sigma0.25_auto', 'dds_sigma0.5_auto']);
+    const error = await runGrid(experiment('', 'tiny-none'), { resultsRoot: results, log: () => undefined, cells: 'nosuch' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(2);
+    expect((error as CliError).message).toMatch(/--cells 'nosuch' matches no cell of tiny-none/);
+    expect(existsSync(join(results, 'tiny-none'))).toBe(false);
   }, 60_000);
 
   it('refuses a grid whose configuration changed before running any cell', async () => {

@@ -9,12 +9,16 @@ import '@densepure/backend-onnx';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
 import {
   diffusionConstants,
+  fromModelScale,
   gaussianFill,
   linearBetaSchedule,
   noiseAddress,
+  planReverse,
+  reverseStep,
   sigmaToTimestep,
+  toModelScale,
 } from '@densepure/core';
-import { type Method, makeBaseClassifier, majorityVote, voteHistogram } from './index.js';
+import { type Method, makeBaseClassifier, makeMethodGroup, majorityVote, voteHistogram } from './index.js';
 
 describe('majorityVote', () => {
   it('picks the most frequent label, ties to the smallest', () => {
@@ -120,6 +124,70 @@ describe('base classifier on tiny onnx models', () => {
     }
   });
 
+  it('a DensePure vote is the reverse chain run on its own: t* call shared, per-vote noise after it', async () => {
+    // Reference: every vote runs its whole chain alone (its own model call at t*), with core's functions.
+    const sigma = 0.4;
+    const method: Method = { kind: 'densepure', votes: 3, steps: 3, spacing: 'densepure' };
+    const base = makeBaseClassifier(denoiser, wrapped, { sigma, seed: 5, method, batchSize: 4 });
+    if (E.isLeft(base)) throw new Error(base.left.message);
+    expect(base.right.denoiserEvalsPerDraw).toBe(1 + 3 * 2);
+    const constants = diffusionConstants(linearBetaSchedule(1000));
+    const { t, scale } = sigmaToTimestep(sigma, constants.alphasCumprod);
+    const plan = planReverse(constants, t, { kind: 'respaced', steps: 3, spacing: 'densepure' });
+    for (const vote of [0, 2]) {
+      const got = await base.right.purify(image, 4, { firstDraw: 6, count: 2 }, vote);
+      if (E.isLeft(got)) throw new Error(got.left.message);
+      for (let d = 6; d < 8; d++) {
+        const noise = new Float32Array(16);
+        gaussianFill(noise, noiseAddress({ seed: 5, imageIndex: 4, drawIndex: d, step: 'smoothing' }));
+        let x = new Float32Array(16);
+        toModelScale(image, sigma, noise, scale, x);
+        for (let s = 0; s < plan.steps.length; s++) {
+          const out = await denoiser.run(x, [plan.steps[s]!.modelTimestep])();
+          if (E.isLeft(out)) throw new Error(out.left.message);
+          const stepNoise = new Float32Array(16);
+          gaussianFill(stepNoise, noiseAddress({ seed: 5, imageIndex: 4, drawIndex: d, voteIndex: vote, step: s }));
+          const next = new Float32Array(16);
+          reverseStep(plan, s, x, out.right.eps, out.right.v, plan.steps[s]!.addsNoise ? stepNoise : null, next, { variance: 'learned-range' });
+          x = next;
+        }
+        fromModelScale(x, x);
+        const row = got.right.purified.subarray((d - 6) * 16, (d - 5) * 16);
+        for (let i = 0; i < 16; i++) expect(row[i]).toBeCloseTo(x[i]!, 5);
+      }
+    }
+  });
+
+  it('a method group gives each member the counts it has alone, for one denoiser call at t* per draw', async () => {
+    const methods: Method[] = [
+      { kind: 'smoothing' },
+      { kind: 'densepure', votes: 3, steps: 3 },
+      { kind: 'dds' },
+      { kind: 'densepure', votes: 1, steps: 3 },
+      { kind: 'densepure', votes: 2, steps: 2, spacing: 'densepure' },
+    ];
+    const config = { sigma: 0.5, seed: 9, batchSize: 5 };
+    const group = makeMethodGroup(denoiser, wrapped, { ...config, methods });
+    if (E.isLeft(group)) throw new Error(group.left.message);
+    // t* once, then votes x (steps - 1) per chain family: 3 x 2 (b=3, K up to 3) + 2 x 1 (b=2).
+    expect(group.right.denoiserEvalsPerDraw).toBe(1 + 6 + 2);
+    expect(group.right.members.map((m) => m.denoiserEvalsPerDraw)).toEqual([0, 7, 1, 3, 3]);
+    const draws = { firstDraw: 3, count: 9 };
+    const together = await group.right.counts(image, 2, draws);
+    for (const [i, method] of methods.entries()) {
+      const alone = makeBaseClassifier(method.kind === 'smoothing' ? null : denoiser, wrapped, { ...config, method });
+      if (E.isLeft(alone)) throw new Error(alone.left.message);
+      expect(Array.from(together[i]!), JSON.stringify(method)).toEqual(Array.from(await alone.right.sampler(image, 2)(draws)));
+      expect(together[i]!.reduce((a, b) => a + b, 0)).toBe(9);
+    }
+    // Side-by-side samplers (as CERTIFY calls them) and a subset of members see the same counts.
+    const samplers = group.right.samplers(image, 2);
+    const viaSamplers = await Promise.all(samplers.map((s) => s(draws)));
+    expect(viaSamplers.map((c) => Array.from(c))).toEqual(together.map((c) => Array.from(c)));
+    const subset = await Promise.all(group.right.samplers(image, 2, [4, 0]).map((s) => s(draws)));
+    expect(subset.map((c) => Array.from(c))).toEqual([Array.from(together[4]!), Array.from(together[0]!)]);
+  }, 60_000);
+
   it('refuses inconsistent configurations with a clear message', () => {
     const bad = (m: Method, d: Denoiser | null, sigma = 0.5) => {
       const r = makeBaseClassifier(d, wrapped, { sigma, seed: 0, method: m, batchSize: 4 });
@@ -129,5 +197,9 @@ describe('base classifier on tiny onnx models', () => {
     expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/--K/);
     expect(bad({ kind: 'dds' }, denoiser, 100)).toMatch(/sigma/);
     expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/--sigma must be a positive number/);
+    const empty = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [] });
+    expect(E.isLeft(empty) && empty.left.message).toMatch(/at least one method/);
+    const noDenoiser = makeMethodGroup(null, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [{ kind: 'smoothing' }, { kind: 'densepure', votes: 2, steps: 2 }] });
+    expect(E.isLeft(noDenoiser) && noDenoiser.left.message).toMatch(/'densepure' needs a denoiser/);
   });
 });

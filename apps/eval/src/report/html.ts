@@ -1,6 +1,6 @@
 // One self-contained HTML page: the plot (inline SVG), both tables, and each run's configuration from its sidecar.
 import type { Series } from './load.js';
-import { type Tables, tableCells } from './table.js';
+import { PAIRED_NOTE, type Tables, tableCells } from './table.js';
 
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -55,6 +55,7 @@ ${htmlTable(cells.series.head, cells.series.body)}
 <h2>Best over σ</h2>
 <p class="note">At each radius, the best certified accuracy over the noise levels of a method (as DensePure and Carlini et al. report it), with the σ that achieves it.</p>
 ${htmlTable(cells.best.head, cells.best.body)}
+${cells.paired.body.length === 0 ? '' : `<h2>Paired comparisons</h2>\n<p class="note">${escapeHtml(PAIRED_NOTE)}</p>\n${htmlTable(cells.paired.head, cells.paired.body)}`}
 <h2>Run configurations</h2>
 ${options.series.map(runConfig).join('\n')}
 </body>

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../format.js';
 import { htmlReport } from './html.js';
 import { type Series, loadSeries } from './load.js';
 import { plotSpec, renderSvg, svgToPng } from './plot.js';
-import { type Tables, buildTables, csvReport, markdownReport } from './table.js';
+import { type Tables, buildTables, csvReport, markdownReport, pairedCsv } from './table.js';
 
 export interface ReportOptions {
   readonly resultsDir: string;
@@ -28,6 +28,7 @@ export interface ReportResult {
 export const REPORT_FILES = {
   markdown: 'certified-accuracy.md',
   csv: 'certified-accuracy.csv',
+  pairedCsv: 'paired-comparisons.csv',
   svg: 'certified-accuracy.svg',
   png: 'certified-accuracy.png',
   html: 'report.html',
@@ -72,6 +73,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
   const outputs: [string, string | Uint8Array][] = [
     [REPORT_FILES.markdown, markdownReport(tables, title)],
     [REPORT_FILES.csv, csvReport(tables)],
+    [REPORT_FILES.pairedCsv, pairedCsv(tables)],
     [REPORT_FILES.svg, svg],
     [REPORT_FILES.png, png],
     [REPORT_FILES.html, htmlReport({ title, subtitle, svg, tables, series, generatedAt: new Date().toISOString(), warnings })],

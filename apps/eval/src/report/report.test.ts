@@ -54,6 +54,36 @@ beforeAll(() => {
 });
 
 describe('report on hand-written Cohen TSVs', () => {
+  it('pairs two methods on the same images at one sigma: discordant counts and exact McNemar p by hand', async () => {
+    // other_sigma0.25.tsv on the images of COHEN_A. Certified correct at r = 0: cohen {0,1,2,5,6}, other
+    // {0,1,3,4,5,6,7} -> only other 3 (idx 3,4,7), only cohen 1 (idx 2), p = 2 (1 + 4) / 16 = 0.625.
+    // r = 0.5: cohen {0,5}, other {0,1,4,5} -> +2 / -0, p = 2 / 4 = 0.5. r = 0.75: cohen {0,5}, other {1,5} -> +1 / -1.
+    // r = 1.0: nobody, p = 1.
+    const dir = join(work, 'paired');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cohen_sigma0.25.tsv'), COHEN_A);
+    writeFileSync(join(dir, 'cohen_sigma0.5.tsv'), COHEN_B);
+    const other = [[0, 0.5], [1, 0.9], [2, -1], [3, 0.3], [4, 0.6], [5, 0.8], [6, 0.2], [7, 0.4]];
+    const label = [7, 2, 1, 0, 4, 1, 4, 9];
+    writeFileSync(
+      join(dir, 'other_sigma0.25.tsv'),
+      `idx\tlabel\tpredict\tradius\tcorrect\ttime\n${other.map(([i, r]) => `${i}\t${label[i!]}\t${r! < 0 ? 3 : label[i!]}\t${Math.max(r!, 0)}\t${r! < 0 ? 0 : 1}\t0:00:01`).join('\n')}\n`,
+    );
+    const report = await buildReport({ resultsDir: dir });
+    expect(report.tables.paired).toHaveLength(1);
+    const [p] = report.tables.paired;
+    expect([p!.a.method, p!.b.method, p!.images, p!.sharedDraws]).toEqual(['other', 'cohen', 8, false]);
+    expect(p!.cells.map((c) => [c.onlyA, c.onlyB])).toEqual([[3, 1], [3, 1], [2, 0], [1, 1], [0, 0]]);
+    expect(p!.cells[0]!.pValue).toBeCloseTo(0.625, 12);
+    expect(p!.cells[2]!.pValue).toBeCloseTo(0.5, 12);
+    expect(p!.cells[4]!.pValue).toBe(1);
+    const md = readFileSync(join(dir, 'report', REPORT_FILES.markdown), 'utf8');
+    expect(md).toContain('| other vs cohen | 0.25 | 8 | no | +3 / −1, p 0.625 |');
+    const csv = readFileSync(join(dir, 'report', REPORT_FILES.pairedCsv), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(1 + 5);
+    expect(csv[3]).toBe('other,cohen,0.25,,8,no,0.5,2,0,0.5');
+  });
+
   it('matches the hand-computed certified accuracies, best over sigma, abstain rate and time', async () => {
     const report = await buildReport({ resultsDir: handDir });
     const [a, b] = report.tables.rows;

@@ -2,7 +2,7 @@
 // over sigmas at each radius, as DensePure and Carlini et al. report it), each accuracy with its 95%
 // Clopper-Pearson interval over the images, so the sampling uncertainty of a small test set is visible.
 import { certifiedAccuracy } from '@densepure/cli';
-import { clopperPearson } from '@densepure/core';
+import { binomialTestTwoSided, clopperPearson } from '@densepure/core';
 import type { Series } from './load.js';
 
 export const CI_ALPHA = 0.05;
@@ -32,10 +32,64 @@ export interface BestRow {
   readonly accuracies: AccuracyCell[];
 }
 
+/** Two methods on the same images at one radius: images only A certifies correctly, only B, and McNemar's p. */
+export interface PairedCell {
+  readonly radius: number;
+  readonly onlyA: number;
+  readonly onlyB: number;
+  /** Exact two-sided McNemar test: binomial test of onlyA out of onlyA + onlyB at 1/2 (1 when both are 0). */
+  readonly pValue: number;
+}
+
+/** A (later in method order, e.g. DensePure) against B (e.g. DDS) at one sigma and backend, paired by image. */
+export interface PairedRow {
+  readonly a: Series;
+  readonly b: Series;
+  readonly images: number;
+  /** Whether both runs also shared their noise draws (densepure-eval shareDraws). */
+  readonly sharedDraws: boolean;
+  readonly cells: PairedCell[];
+}
+
 export interface Tables {
   readonly radii: readonly number[];
   readonly rows: SeriesRow[];
   readonly best: BestRow[];
+  readonly paired: PairedRow[];
+}
+
+const certifiedAt = (row: Series['rows'][number], radius: number): boolean => row.correct === 1 && row.radius >= radius;
+
+/**
+ * Paired comparisons of every two series with the same sigma and backend over exactly the same images: the
+ * certified accuracies of two methods on one test set are correlated, so their difference is judged on the
+ * images where they disagree (McNemar), not by comparing the two separate intervals.
+ */
+export function pairedComparisons(rows: readonly SeriesRow[], radii: readonly number[]): PairedRow[] {
+  const out: PairedRow[] = [];
+  const usable = rows.map((r) => r.series).filter((s) => s.rows.length > 0);
+  const key = (s: Series): string => s.rows.map((r) => r.idx).sort((x, y) => x - y).join(',');
+  for (const [j, a] of usable.entries()) {
+    for (const b of usable.slice(0, j)) {
+      if (a.sigma !== b.sigma || a.backend !== b.backend || a.method === b.method || key(a) !== key(b)) continue;
+      const byIdx = new Map(b.rows.map((r) => [r.idx, r]));
+      const cells = radii.map((radius) => {
+        let onlyA = 0;
+        let onlyB = 0;
+        for (const ra of a.rows) {
+          const ca = certifiedAt(ra, radius);
+          const cb = certifiedAt(byIdx.get(ra.idx)!, radius);
+          if (ca && !cb) onlyA += 1;
+          if (cb && !ca) onlyB += 1;
+        }
+        return { radius, onlyA, onlyB, pValue: onlyA + onlyB === 0 ? 1 : binomialTestTwoSided(onlyA, onlyA + onlyB, 0.5) };
+      });
+      const shared = (s: Series): string[] => ((s.sidecar?.sharedDraws as { methods?: string[] } | undefined)?.methods ?? []);
+      const sharedDraws = shared(a).length > 0 && JSON.stringify(shared(a)) === JSON.stringify(shared(b));
+      out.push({ a, b, images: a.rows.length, sharedDraws, cells });
+    }
+  }
+  return out.sort((x, y) => (x.a.sigma ?? Infinity) - (y.a.sigma ?? Infinity));
 }
 
 export function accuracyAt(rows: Series['rows'], radius: number): AccuracyCell {
@@ -70,7 +124,7 @@ export function buildTables(series: readonly Series[], radii: readonly number[])
       }),
     };
   });
-  return { radii, rows, best };
+  return { radii, rows, best, paired: pairedComparisons(rows, radii) };
 }
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
@@ -80,9 +134,24 @@ const fEvals = (x: number | null): string => (x === null ? '-' : String(Math.rou
 const accText = (a: AccuracyCell): string => (Number.isNaN(a.accuracy) ? '-' : `${f3(a.accuracy)} [${f3(a.lower)}, ${f3(a.upper)}]`);
 const radiusHeader = (r: number): string => `r = ${r}`;
 
+const fP = (p: number): string => (p < 0.001 ? '<0.001' : p.toFixed(3));
+
+export const PAIRED_NOTE =
+  'Two methods on the same images (same σ): +a / −b counts the images only the first / only the second certifies correctly at radius ≥ r; p is the exact two-sided McNemar test on those images. p < 0.05 marks a difference the test set resolves; a larger p means the images cannot tell the two apart.';
+
 /** Plain table cells, shared by the markdown and HTML renderings. */
-export function tableCells(t: Tables): { series: { head: string[]; body: string[][] }; best: { head: string[]; body: string[][] } } {
+export function tableCells(t: Tables): { series: { head: string[]; body: string[][] }; best: { head: string[]; body: string[][] }; paired: { head: string[]; body: string[][] } } {
   return {
+    paired: {
+      head: ['first vs second', 'σ', 'images', 'same noise draws', ...t.radii.map(radiusHeader)],
+      body: t.paired.map((p) => [
+        `${p.a.method} vs ${p.b.method}`,
+        fSigma(p.a.sigma),
+        String(p.images),
+        p.sharedDraws ? 'yes' : 'no',
+        ...p.cells.map((c) => `+${c.onlyA} / −${c.onlyB}, p ${fP(c.pValue)}`),
+      ]),
+    },
     series: {
       head: ['method', 'σ', 'backend', 'images', ...t.radii.map(radiusHeader), 'abstain', 's / image', 'denoiser evals / image', 'status', 'file'],
       body: t.rows.map((r) => [
@@ -92,7 +161,8 @@ export function tableCells(t: Tables): { series: { head: string[]; body: string[
         String(r.series.rows.length),
         ...r.accuracies.map(accText),
         f3(r.abstainRate),
-        fTime(r.meanSeconds),
+        // Runs that shared their draws report the wall time of the whole shared evaluation.
+        r.series.sidecar?.sharedDraws === undefined ? fTime(r.meanSeconds) : `${fTime(r.meanSeconds)} (shared)`,
         fEvals(r.series.denoiserEvalsPerImage),
         r.series.status,
         r.series.file,
@@ -121,12 +191,16 @@ export function markdownReport(t: Tables, title: string): string {
     '',
     mdTable(cells.series.head, cells.series.body),
     '',
+    ...(t.rows.some((r) => r.series.sidecar?.sharedDraws !== undefined)
+      ? ['"(shared)": the runs of one σ were evaluated together on the same noise draws (densepure-eval shareDraws); the time is that of the whole shared evaluation, while denoiser evals / image is what the method costs alone.', '']
+      : []),
     '## Best over σ',
     '',
     'At each radius, the best certified accuracy over the noise levels of a method (as DensePure and Carlini et al. report it), with the σ that achieves it.',
     '',
     mdTable(cells.best.head, cells.best.body),
     '',
+    ...(cells.paired.body.length === 0 ? [] : ['## Paired comparisons', '', PAIRED_NOTE, '', mdTable(cells.paired.head, cells.paired.body), '']),
   ].join('\n');
 }
 
@@ -135,6 +209,17 @@ const csvField = (v: string | number | null | undefined): string => {
   const s = typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+
+/** The paired comparisons as CSV, one line per pair and radius. */
+export function pairedCsv(t: Tables): string {
+  const lines = ['first,second,sigma,backend,images,same_noise_draws,radius,only_first,only_second,mcnemar_p'];
+  for (const p of t.paired) {
+    for (const c of p.cells) {
+      lines.push([p.a.method, p.b.method, p.a.sigma, p.a.backend, p.images, p.sharedDraws ? 'yes' : 'no', c.radius, c.onlyA, c.onlyB, c.pValue].map(csvField).join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 /** One CSV for both kinds of row (`row` = series | best-over-sigma); full precision numbers. */
 export function csvReport(t: Tables): string {
