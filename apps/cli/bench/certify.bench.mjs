@@ -1,11 +1,12 @@
 // Time per certified image on the shipped MNIST models, for the settings the README quotes.
-// Usage: node bench/certify.bench.mjs [--images 3] [--N 1000] [--workers 0,2]
+// Usage: node bench/certify.bench.mjs [--images 3] [--N 1000] [--workers 0,2] [--methods smoothing,dds,densepure-K5-b5,paper-shared]
+// `paper-shared` certifies experiments/mnist-paper.yaml's five methods together on shared draws (runCertifyShared).
 // Prints a table; no assertions (speed targets live here, never in tests).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCertify } from '../dist/index.js';
+import { runCertify, runCertifyShared } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,18 +26,24 @@ const methods = {
   dds: { denoiser: 'default', K: 1, steps: '1', oneShot: true },
   'densepure-K5-b5': { denoiser: 'default', K: 5, steps: '5', oneShot: false },
   'densepure-K1-b10': { denoiser: 'default', K: 1, steps: '10', oneShot: false },
+  'densepure-K10-b2-dp': { denoiser: 'default', K: 10, steps: '2', oneShot: false, spacing: 'densepure' },
 };
+// The mnist-paper grid at one sigma: smoothing, DDS, DensePure K = 1, 5, 10 (b = 2, DensePure spacing) on the same draws.
+const paperShared = [
+  methods.smoothing,
+  methods.dds,
+  ...[1, 5, 10].map((K) => ({ denoiser: 'default', K, steps: '2', oneShot: false, spacing: 'densepure' })),
+];
 
 console.log(`certify bench: ${images} images (skip 400), sigma 0.5, N0 100, N ${N}, batch ${values.batch}; ${cpus().length} cores (${cpus()[0]?.model})`);
 console.log('method              workers  s/image  denoiser evals/s  images');
 for (const name of values.methods.split(',')) {
   for (const workers of values.workers.split(',').map(Number)) {
     const m = methods[name];
-    if (m === undefined) throw new Error(`unknown method ${name}; known: ${Object.keys(methods).join(', ')}`);
+    if (m === undefined && name !== 'paper-shared') throw new Error(`unknown method ${name}; known: ${Object.keys(methods).join(', ')}, paper-shared`);
     const out = join(dir, `${name}-${workers}.tsv`);
     const started = performance.now();
-    const result = await runCertify({
-      ...m,
+    const common = {
       classifier: 'default',
       dataset: 'default',
       workers,
@@ -48,13 +55,23 @@ for (const name of values.methods.split(',')) {
       alpha: 0.001,
       skip: 400,
       max: 400 * images,
-      out,
       progress: 'none',
-    });
-    const seconds = (performance.now() - started) / 1000 / result.rows.length;
-    const evals = result.pipeline.denoiserEvalsPerDraw * (100 + N);
+    };
+    let rows;
+    let evalsPerDraw;
+    if (m === undefined) {
+      const results = await runCertifyShared({ ...common, members: paperShared.map((p, i) => ({ ...p, out: join(dir, `${name}-${workers}-${i}.tsv`) })) });
+      rows = results[0].rows.length;
+      evalsPerDraw = JSON.parse(readFileSync(results[0].sidecar, 'utf8')).sharedDraws.denoiserEvalsPerDraw;
+    } else {
+      const result = await runCertify({ ...m, ...common, out });
+      rows = result.rows.length;
+      evalsPerDraw = result.pipeline.denoiserEvalsPerDraw;
+    }
+    const seconds = (performance.now() - started) / 1000 / rows;
+    const evals = evalsPerDraw * (100 + N);
     console.log(
-      `${name.padEnd(20)}${String(workers).padStart(7)}  ${seconds.toFixed(2).padStart(7)}  ${(evals / seconds).toFixed(0).padStart(16)}  ${String(result.rows.length).padStart(6)}`,
+      `${name.padEnd(20)}${String(workers).padStart(7)}  ${seconds.toFixed(2).padStart(7)}  ${(evals / seconds).toFixed(0).padStart(16)}  ${String(rows).padStart(6)}`,
     );
   }
 }

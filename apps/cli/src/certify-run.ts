@@ -114,7 +114,7 @@ export async function runCertify(options: CertifyOptions): Promise<CertifyResult
 /** One run of a shared session: its own method flags and output TSV. */
 export type SharedMember = Pick<CertifyOptions, 'denoiser' | 'K' | 'steps' | 'oneShot' | 'spacing' | 'out'>;
 
-export interface SharedCertifyOptions extends Omit<CertifyOptions, 'onRow' | 'out' | 'K' | 'steps' | 'oneShot' | 'spacing'> {
+export interface SharedCertifyOptions extends Omit<CertifyOptions, 'onRow' | 'out' | 'K' | 'steps' | 'oneShot' | 'spacing' | 'denoiser'> {
   /** The runs; a member with denoiser 'none' is plain smoothing, any other uses `denoiser`. */
   readonly members: readonly SharedMember[];
   /** Called after each row of each member. */

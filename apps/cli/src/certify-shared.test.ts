@@ -9,7 +9,7 @@ import { type CertifyOptions, CliError, runCertify, runCertifyShared } from './i
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-shared-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-let common: Omit<CertifyOptions, 'out' | 'K' | 'steps' | 'oneShot' | 'denoiser'>;
+let common: Omit<CertifyOptions, 'out' | 'K' | 'steps' | 'oneShot' | 'denoiser' | 'onRow'>;
 let denoiser = '';
 
 beforeAll(async () => {
