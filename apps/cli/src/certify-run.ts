@@ -135,9 +135,11 @@ export async function runCertifyShared(options: SharedCertifyOptions): Promise<C
   const outs = members.map((m) => m.out);
   const twice = outs.find((o, i) => outs.indexOf(o) !== i);
   if (twice !== undefined) throw new CliError(`two runs of one shared session write the same file ${twice}; give each its own --out`, 2);
+  const usesDenoiser = members.map((m) => m.denoiser !== 'none');
+  const denoisers = [...new Set(members.filter((m) => m.denoiser !== 'none').map((m) => resolveDefault(m.denoiser, 'default')))];
+  if (denoisers.length > 1) throw new CliError(`the runs of one shared session must use one denoiser (or none), got ${denoisers.join(', ')}; run them separately`, 2);
   for (const o of outs) ensureWritable(o);
-  const usesDenoiser = members.map((m) => resolveDefault(m.denoiser, 'default') !== 'none');
-  const pipeline = await buildGroupPipeline({ ...options, denoiser: members.find((_, i) => usesDenoiser[i])?.denoiser ?? 'none' }, memberOptions, usesDenoiser);
+  const pipeline = await buildGroupPipeline({ ...options, denoiser: denoisers[0] ?? 'none' }, memberOptions, usesDenoiser);
   const { group } = pipeline;
   const indices = selectIndices(pipeline.dataset.size, options.skip, options.max);
   const startedAt = new Date().toISOString();

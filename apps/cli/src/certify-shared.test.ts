@@ -57,5 +57,8 @@ describe('runCertifyShared', () => {
     expect((error as CliError).exitCode).toBe(2);
     expect((error as CliError).message).toMatch(/same file .*a\.tsv/);
     expect(existsSync(out)).toBe(false);
+    const mixed = await runCertifyShared({ ...common, members: [{ denoiser, K: 1, steps: '2', oneShot: false, out }, { denoiser: 'other.onnx', K: 1, steps: '1', oneShot: true, out: `${out}.b` }] }).catch((e: unknown) => e);
+    expect((mixed as CliError).message).toMatch(/must use one denoiser/);
+    expect(existsSync(out)).toBe(false);
   });
 });
