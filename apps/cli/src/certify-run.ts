@@ -6,7 +6,7 @@ import { selectIndices } from '@densepure/datasets';
 import { CliError, fromBackendError } from './errors.js';
 import { type Progress, createProgress } from './progress.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './run-files.js';
-import { type ModelFlags, type MethodFlags, buildGroupPipeline, describeMethod, methodSlug, resolveDefault } from './setup.js';
+import { type ModelFlags, type MethodFlags, buildGroupPipeline, describeMethod, methodSlug } from './setup.js';
 import type { Method, BaseClassifier } from '@densepure/voting';
 import type { Denoiser, Classifier } from '@densepure/backend';
 import type { Dataset } from '@densepure/datasets';
@@ -136,7 +136,7 @@ export async function runCertifyShared(options: SharedCertifyOptions): Promise<C
   const twice = outs.find((o, i) => outs.indexOf(o) !== i);
   if (twice !== undefined) throw new CliError(`two runs of one shared session write the same file ${twice}; give each its own --out`, 2);
   const usesDenoiser = members.map((m) => m.denoiser !== 'none');
-  const denoisers = [...new Set(members.filter((m) => m.denoiser !== 'none').map((m) => resolveDefault(m.denoiser, 'default')))];
+  const denoisers = [...new Set(members.filter((m) => m.denoiser !== 'none').map((m) => m.denoiser))];
   if (denoisers.length > 1) throw new CliError(`the runs of one shared session must use one denoiser (or none), got ${denoisers.join(', ')}; run them separately`, 2);
   for (const o of outs) ensureWritable(o);
   const pipeline = await buildGroupPipeline({ ...options, denoiser: denoisers[0] ?? 'none' }, memberOptions, usesDenoiser);
