@@ -63,14 +63,15 @@ function startsWithCohenHeader(path: string): boolean {
   }
 }
 
-/** Human name of a densepure method slug (smoothing, dds, densepure-K5-b5, densepure-K1-full). */
+/** Human name of a densepure method slug (smoothing, dds, densepure-K5-b5, densepure-K1-full, densepure-K10-b2-dp). */
 export function methodName(slug: string): { name: string; order: (number | string)[] } {
   if (slug === 'smoothing') return { name: 'Gaussian smoothing', order: [0, 0, 0, ''] };
   if (slug === 'dds') return { name: 'DDS (one-shot)', order: [1, 0, 0, ''] };
-  const m = /^densepure-K(\d+)-(full|b(\d+))$/.exec(slug);
+  const m = /^densepure-K(\d+)-(full|b(\d+))(-dp)?$/.exec(slug);
   if (m !== null) {
     const K = Number(m[1]);
-    return { name: `DensePure K=${K}, ${m[2] === 'full' ? 'full chain' : `${m[3]} steps`}`, order: [2, K, m[2] === 'full' ? Infinity : Number(m[3]), ''] };
+    const chain = m[2] === 'full' ? 'full chain' : `${m[3]} steps${m[4] === undefined ? '' : ' (DensePure spacing)'}`;
+    return { name: `DensePure K=${K}, ${chain}`, order: [2, K, m[2] === 'full' ? Infinity : Number(m[3]), m[4] === undefined ? '' : 'dp'] };
   }
   return { name: slug, order: [3, 0, 0, slug] };
 }
@@ -154,7 +155,7 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): Ser
   return named.sort(compareSeries);
 }
 
-const compareKeys = (a: readonly (number | string)[], b: readonly (number | string)[]): number => {
+export const compareKeys = (a: readonly (number | string)[], b: readonly (number | string)[]): number => {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const x = a[i];
     const y = b[i];

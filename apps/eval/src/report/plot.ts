@@ -78,7 +78,7 @@ export function plotSpec(series: readonly Series[], radii: readonly number[], ti
         title: 'method',
         sort: methods,
         scale: { scheme: 'tableau10' },
-        legend: { labelFontSize: 13, titleFontSize: 14, labelLimit: 320, symbolStrokeWidth: 3, symbolType: 'stroke' },
+        legend: { labelFontSize: 13, titleFontSize: 14, labelLimit: 480, symbolStrokeWidth: 3, symbolType: 'stroke' },
       },
       strokeDash: {
         field: 'sigma',

@@ -9,6 +9,7 @@ import { parseExperimentText } from '../experiment.js';
 import { runGrid } from '../grid.js';
 import { tinyExperimentYaml, writeTinyFixture } from '../test-util/fixtures.js';
 import { REPORT_FILES, buildReport } from './index.js';
+import { compareKeys, methodName } from './load.js';
 import { guessFromPath, loadSeries } from './load.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-eval-report-'));
@@ -54,6 +55,19 @@ beforeAll(() => {
 });
 
 describe('report on hand-written Cohen TSVs', () => {
+  it('names method slugs and orders DensePure by K, then steps', () => {
+    const slugs = ['densepure-K10-b2-dp', 'densepure-K5-b2-dp', 'dds', 'densepure-K1-full', 'smoothing', 'densepure-K5-b5'];
+    const named = slugs.map((s) => ({ s, ...methodName(s) })).sort((a, b) => compareKeys(a.order, b.order));
+    expect(named.map((n) => n.name)).toEqual([
+      'Gaussian smoothing',
+      'DDS (one-shot)',
+      'DensePure K=1, full chain',
+      'DensePure K=5, 2 steps (DensePure spacing)',
+      'DensePure K=5, 5 steps',
+      'DensePure K=10, 2 steps (DensePure spacing)',
+    ]);
+  });
+
   it('pairs two methods on the same images at one sigma: discordant counts and exact McNemar p by hand', async () => {
     // other_sigma0.25.tsv on the images of COHEN_A. Certified correct at r = 0: cohen {0,1,2,5,6}, other
     // {0,1,3,4,5,6,7} -> only other 3 (idx 3,4,7), only cohen 1 (idx 2), p = 2 (1 + 4) / 16 = 0.625.
