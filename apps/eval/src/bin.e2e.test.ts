@@ -56,7 +56,7 @@ describe('densepure-eval (built binary, plain node)', () => {
     expect(again.stderr.match(/complete, skipped/g)).toHaveLength(6);
     const report = cli('report', join(results, 'bin-grid'), '--out', join(work, 'report'));
     expect(report.code, report.stderr).toBe(0);
-    expect(readdirSync(join(work, 'report')).sort()).toEqual(['certified-accuracy.csv', 'certified-accuracy.md', 'certified-accuracy.png', 'certified-accuracy.svg', 'report.html']);
+    expect(readdirSync(join(work, 'report')).sort()).toEqual(['certified-accuracy.csv', 'certified-accuracy.md', 'certified-accuracy.png', 'certified-accuracy.svg', 'paired-comparisons.csv', 'report.html']);
   }, 120_000);
 
   describe('bad input: message, exit code, nothing written', () => {
