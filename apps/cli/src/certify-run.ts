@@ -130,7 +130,10 @@ export interface SharedCertifyOptions extends Omit<CertifyOptions, 'onRow' | 'ou
 export async function runCertifyShared(options: SharedCertifyOptions): Promise<CertifyResult[]> {
   const { members } = options;
   if (members.length === 0) throw new CliError('a shared certify run needs at least one method', 2);
-  const memberOptions = members.map((m): CertifyOptions => ({ ...options, ...m, onRow: undefined }));
+  // Only a member's own method flags: nothing of another member (e.g. a spacing) may leak in through `options`.
+  const memberOptions = members.map(
+    (m): CertifyOptions => ({ ...options, onRow: undefined, denoiser: m.denoiser, K: m.K, steps: m.steps, oneShot: m.oneShot, spacing: m.spacing, out: m.out }),
+  );
   for (const o of memberOptions) validate(o);
   const outs = members.map((m) => m.out);
   const twice = outs.find((o, i) => outs.indexOf(o) !== i);

@@ -27,13 +27,15 @@ const rows = (path: string): string[][] => readFileSync(path, 'utf8').trim().spl
 describe('runCertifyShared', () => {
   it('writes, for each method, the rows and identity that runCertify writes for it alone', async () => {
     const members = [
-      { denoiser: 'none', K: 1, steps: '10', oneShot: false, out: join(work, 'shared', 'smoothing.tsv') },
       { denoiser, K: 3, steps: '3', oneShot: false, spacing: 'densepure', out: join(work, 'shared', 'k3.tsv') },
+      { denoiser: 'none', K: 1, steps: '10', oneShot: false, out: join(work, 'shared', 'smoothing.tsv') },
       { denoiser, K: 1, steps: '10', oneShot: true, out: join(work, 'shared', 'dds.tsv') },
+      { denoiser, K: 2, steps: '3', oneShot: false, out: join(work, 'shared', 'k2-uniform.tsv') },
     ];
     const seen: number[] = [];
-    const shared = await runCertifyShared({ ...common, members, onRow: (m) => seen.push(m) });
-    expect(seen).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    // The first member's flags spread into the session options (as the eval runner does) must not leak into others.
+    const shared = await runCertifyShared({ ...common, ...members[0]!, members, onRow: (m) => seen.push(m) });
+    expect(seen).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]);
     for (const [i, member] of members.entries()) {
       const alone = await runCertify({ ...common, ...member, out: join(work, 'alone', `${i}.tsv`) });
       expect(rows(member.out)).toEqual(rows(alone.out));
@@ -41,13 +43,14 @@ describe('runCertifyShared', () => {
       const s = JSON.parse(readFileSync(shared[i]!.sidecar, 'utf8'));
       expect(s.identity).toEqual(a.identity);
       expect(s.denoiserEvalsPerDraw).toBe(a.denoiserEvalsPerDraw);
-      expect(s.sharedDraws).toMatchObject({ methods: ['smoothing', 'densepure-K3-b3-dp', 'dds'], denoiserEvalsPerDraw: 1 + 3 * 2 });
+      // t* once; 3 votes x 2 later steps of the DensePure-spaced chain, 2 x 2 of the uniform one.
+      expect(s.sharedDraws).toMatchObject({ methods: ['densepure-K3-b3-dp', 'smoothing', 'dds', 'densepure-K2-b3'], denoiserEvalsPerDraw: 1 + 3 * 2 + 2 * 2 });
       expect(a.sharedDraws).toBeUndefined();
     }
-    expect(JSON.parse(readFileSync(shared[0]!.sidecar, 'utf8')).identity.denoiserSha256).toBeNull();
+    expect(JSON.parse(readFileSync(shared[1]!.sidecar, 'utf8')).identity.denoiserSha256).toBeNull();
     // Rerunning the finished session resumes nothing and changes no row.
     const again = await runCertifyShared({ ...common, members });
-    expect(again.map((r) => r.resumedRows)).toEqual([3, 3, 3]);
+    expect(again.map((r) => r.resumedRows)).toEqual([3, 3, 3, 3]);
   }, 60_000);
 
   it('refuses two members writing the same file before anything is written', async () => {
