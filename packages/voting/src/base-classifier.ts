@@ -186,6 +186,8 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
           families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, m.votes) };
         } else {
           const plan = planReverse(constants, tStar.t, m.steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps: m.steps, spacing: m.spacing ?? 'uniform' });
+          // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
+          if (plan.steps[0]!.modelTimestep !== tStar.t) return E.left(configError(`reverse chain ${key} starts at t=${plan.steps[0]!.modelTimestep}, not at t*=${tStar.t}`));
           families.push({ key, plan, maxVotes: m.votes });
         }
       }
