@@ -96,5 +96,8 @@ backends: [onnx, tfjs]
     expect(expandGrid(paper).map((c) => c.id.split('_')[0])).toEqual(
       expect.arrayContaining(['smoothing', 'dds', 'densepure-K1-b2-dp', 'densepure-K5-b2-dp', 'densepure-K10-b2-dp']),
     );
+    const steps = read('mnist-steps.yaml');
+    expect(expandGrid(steps).map((c) => c.id)).toEqual(['dds_sigma0.5_auto', 'densepure-K1-b5-dp_sigma0.5_auto', 'densepure-K5-b5-dp_sigma0.5_auto']);
+    expect(steps.certify).toEqual(paper.certify);
   });
 });
