@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { methodSlug as cliMethodSlug } from '@densepure/cli';
 
 export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
@@ -104,9 +105,9 @@ export interface Cell {
   readonly backend: string;
 }
 
-/** The CLI's method slug (`-dp`: DensePure's spacing), so a cell's TSV is the one `densepure certify` would name. */
+/** The CLI's method slug, so a cell's identity and file name are those `densepure certify` gives the same method. */
 export const methodSlug = (m: GridMethod): string =>
-  m.kind === 'densepure' ? `densepure-K${m.K}-${m.steps === 'full' ? 'full' : `b${m.steps}`}${m.spacing === 'densepure' ? '-dp' : ''}` : m.kind;
+  cliMethodSlug(m.kind === 'densepure' ? { kind: 'densepure', votes: m.K, steps: m.steps, ...(m.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) } : m);
 
 export class ExperimentError extends Error {
   constructor(message: string) {
