@@ -69,6 +69,8 @@ export type ModelFormat = ModelManifest['format'];
 export interface ResolvedModel<M extends ModelManifest = ModelManifest> {
   readonly manifest: M;
   readonly manifestPath: string;
+  /** sha256 of the manifest's bytes as read: part of a run's identity (a changed preprocessing changes numbers). */
+  readonly manifestSha256: string;
   readonly modelPath: string;
 }
 
@@ -111,21 +113,24 @@ export const resolveModel = (path: string): TE.TaskEither<BackendError, Resolved
     TE.flatMap(() => readFileTE(manifestPath, 'model manifest (a JSON file beside the model, same name)')),
     TE.flatMap((bytes) =>
       TE.fromEither(
-        E.tryCatch(
-          () => JSON.parse(bytes.toString('utf8')) as unknown,
-          (cause) => manifestInvalid(manifestPath, `not valid JSON: ${describeThrown(cause)}`),
+        F.pipe(
+          E.tryCatch(
+            () => JSON.parse(bytes.toString('utf8')) as unknown,
+            (cause) => manifestInvalid(manifestPath, `not valid JSON: ${describeThrown(cause)}`),
+          ),
+          E.flatMap((json) => parseManifest(json, manifestPath)),
+          E.map((manifest) => ({ manifest, manifestSha256: sha256Hex(bytes) })),
         ),
       ),
     ),
-    TE.flatMap((json) => TE.fromEither(parseManifest(json, manifestPath))),
-    TE.flatMap((manifest) => {
+    TE.flatMap(({ manifest, manifestSha256 }) => {
       const modelPath = resolve(dirname(manifestPath), manifest.file);
       return F.pipe(
         readFileTE(modelPath, 'model file'),
         TE.flatMap((bytes) => {
           const actual = sha256Hex(bytes);
           return actual === manifest.sha256
-            ? TE.right({ manifest, manifestPath, modelPath })
+            ? TE.right({ manifest, manifestPath, manifestSha256, modelPath })
             : TE.left(
                 corruptModel(
                   modelPath,

@@ -155,6 +155,7 @@ export function metadataFromManifest(
     runtime,
     modelPath: model.modelPath,
     manifestPath: model.manifestPath,
+    manifestSha256: model.manifestSha256,
     sha256: m.sha256,
     format: m.format,
     inputShape: [m.channels, m.imageSize, m.imageSize],

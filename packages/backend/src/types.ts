@@ -11,6 +11,8 @@ export interface ModelMetadata {
   readonly runtime: string;
   readonly modelPath: string;
   readonly manifestPath: string;
+  /** sha256 of the manifest file's bytes (the model file's own hash is `sha256`). */
+  readonly manifestSha256: string;
   readonly sha256: string;
   readonly format: ModelFormat;
   /** Input shape without the batch axis: [channels, height, width]. */
