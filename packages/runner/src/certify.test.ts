@@ -85,7 +85,7 @@ describe('runCertify with shared draws', () => {
   it('names settings without CLI flags, and lets the app spell them', async () => {
     const error = await failure({ ...common, n0: 500, n: 100, runs: [{ method: { kind: 'dds' }, out: join(work, 'n0.tsv') }] });
     expect(error.message).toBe('N0 (500) must not exceed N (100): N0 draws only pick the class, N draws certify it');
-    expect(describeRunError(error, (s) => `--${s}`)).toEqual({ exitCode: 2, message: '--N0 (500) must not exceed --N (100): N0 draws only pick the class, N draws certify it' });
+    expect(describeRunError(error, (s) => `--${s}`)).toEqual({ kind: 'failure', exitCode: 2, message: '--N0 (500) must not exceed --N (100): N0 draws only pick the class, N draws certify it' });
     expect((await failure({ ...common, sigma: 0, runs: [{ method: { kind: 'dds' }, out: join(work, 's.tsv') }] })).message).toBe('sigma must be a positive number, got 0');
   });
 });
