@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { DEFAULT_RADII, reportFailure } from '@densepure/runner';
+import { DEFAULT_RADII, exitCodeOf } from '@densepure/runner';
 import { analyzeMain } from './analyze.js';
 import { type EvalError, describeEvalError } from './errors.js';
 import { expandGrid, readExperiment } from './experiment.js';
@@ -88,15 +88,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Commander has printed these: help and version exit 0, usage errors 2. */
+const printedByCommander = (error: unknown): number | undefined =>
+  error instanceof CommanderError ? (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2) : undefined;
+
 /** Runs the CLI; returns the exit code (0 ok, 2 bad usage or experiment file, 1 anything else). */
 export async function main(argv: readonly string[]): Promise<number> {
   // Listed in the program's help, run without it (see analyzeMain).
   if (argv[0] === 'analyze') return analyzeMain(argv.slice(1));
-  try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
-    return reportFailure(error);
-  }
+  return exitCodeOf(() => buildProgram().parseAsync([...argv], { from: 'user' }), printedByCommander);
 }

@@ -114,3 +114,17 @@ export function orFail<A>(result: E.Either<RunError, A>, name?: (setting: Settin
   if (E.isLeft(result)) throw describeRunError(result.left, name);
   return result.right;
 }
+
+/**
+ * An app's exit code for one command: 0 when `run` returns, else the code of what it threw — `printed` maps what
+ * the app's argument parser has already printed (help, version, usage errors) to its code, and everything else
+ * goes through `reportFailure`.
+ */
+export async function exitCodeOf(run: () => Promise<unknown>, printed: (error: unknown) => number | undefined = () => undefined): Promise<number> {
+  try {
+    await run();
+    return 0;
+  } catch (error) {
+    return printed(error) ?? reportFailure(error);
+  }
+}

@@ -8,6 +8,7 @@ export {
   describeRunError,
   isFailure,
   orFail,
+  exitCodeOf,
   reportFailure,
   formatDifferences,
   invalidSetting,
