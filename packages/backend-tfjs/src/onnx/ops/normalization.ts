@@ -84,8 +84,7 @@ const layerNorm: OpCompiler = (node) => {
 
 export const NORMALIZATION_OPS: readonly OpEntry[] = [
   { op: 'InstanceNormalization', compile: instanceNorm },
-  // One scale per group (opset 18) or per channel (opset 21).
-  { op: 'GroupNormalization', compile: groupNorm, opsets: { from: 18 } },
+  { op: 'GroupNormalization', compile: groupNorm, opsets: { from: 18 }, note: 'scale per group as in opset 18 or per channel as in 21' },
   { op: 'BatchNormalization', compile: batchNorm, note: 'inference' },
   { op: 'LayerNormalization', compile: layerNorm },
 ];
