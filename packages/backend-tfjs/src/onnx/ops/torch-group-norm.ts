@@ -51,9 +51,10 @@ export const torchGroupNorm: OpCompiler = (node) => {
 };
 
 /**
- * The fusion: finds torch's GroupNorm export — Reshape(x, const [0, G, -1]) -> InstanceNormalization(scale all 1, bias
- * all 0) -> Reshape(.., Shape(x)) with no other readers of the intermediates — and replaces each chain with one
- * '_TorchGroupNorm' node (which keeps channels-last values channels-last). Everything else is left as is.
+ * The fusion: finds torch's GroupNorm export — Reshape(x, const [0, G, -1]) -> InstanceNormalization(scale all
+ * 1, bias all 0) -> Reshape(.., Shape(x)) with no other readers of the intermediates — and replaces each chain
+ * with one '_TorchGroupNorm' node (which keeps channels-last values channels-last). Everything else is left as
+ * is. graph.ts runs it before compiling.
  */
 export function fuseTorchGroupNorm(graph: GraphIR): NodeIR[] {
   const readers = new Map<string, number>();
