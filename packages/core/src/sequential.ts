@@ -228,14 +228,18 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
   const look = (stop: SequentialStopReason | null): SequentialLook => ({ lower, upper, stop });
   const certified = radiusOf(sigma, lower);
   if (certified >= radii[radii.length - 1]!) return look('largest-radius-certified');
-  if (upper <= 0.5) return look('pA-below-half');
-  const next = radii.find((r) => !(certified >= r))!;
-  if (radiusOf(sigma, upper) < next) return look('next-radius-out-of-reach');
+  // The next target: any radius at all (lower > 1/2, the radius-0 column of a table) until one is
+  // certified, then the smallest requested radius not certified yet.
+  const anyYet = lower > 0.5;
+  const next = anyYet ? radii.find((r) => !(certified >= r))! : 0;
+  const missed = (bound: number): boolean => (anyYet ? radiusOf(sigma, bound) < next : !(bound > 0.5));
+  if (!anyYet && missed(upper)) return look('pA-below-half');
+  if (anyYet && missed(upper)) return look('next-radius-out-of-reach');
   if (n >= nMax) return look('draw-cap');
   if (rule.capFutility && n > 0) {
-    // Even at the optimistic rate `upper` for every draw left, the bound at the cap would miss r_next.
+    // Even at the optimistic rate `upper` for every draw left, the bound at the cap would miss the target.
     const finalA = nA + Math.round(upper * (nMax - n));
-    if (radiusOf(sigma, betaMixtureBounds(finalA, nMax, alpha, prior).lower) < next) return look('next-radius-beyond-cap');
+    if (missed(betaMixtureBounds(finalA, nMax, alpha, prior).lower)) return look('next-radius-beyond-cap');
   }
   return look(null);
 }
