@@ -21,14 +21,14 @@ export interface SequentialCertifyOptions {
   /** Largest draw count per sampler call (>= 1); a round may take several calls. */
   readonly batchSize: number;
   /**
-   * Smallest round (draws between two looks), >= 1; default 100. The bound is looked at after every round,
-   * which costs nothing statistically (the confidence sequence holds at every draw count).
+   * Smallest round (draws between two looks), >= 1; default {@link DEFAULT_MIN_ROUND}. The bound may be
+   * looked at after every round at no statistical cost (the confidence sequence holds at every draw count).
    */
   readonly minRound?: number;
   /**
    * Rounds grow with the estimation draws so far: round = max(minRound, ceil(roundGrowth * drawsSoFar)),
-   * capped by what is left of nMax; >= 0, default 0.25 (so a stop comes at most ~25% + minRound draws after
-   * the draw count at which the bound first allowed it). 0 gives rounds of exactly minRound.
+   * capped by what is left of nMax; >= 0, default {@link DEFAULT_ROUND_GROWTH} (a stop then comes at most
+   * ~10% + minRound draws after the first draw count at which the bound allowed it). 0: rounds of minRound.
    */
   readonly roundGrowth?: number;
   /**
@@ -252,25 +252,34 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
  * Selection: draws [0, n0) -> label = argmax of the counts (ties: smallest label), exactly as `certify`.
  * Estimation: draws n0, n0 + 1, ... in rounds (contiguous absolute draw ranges, so with a counter-based
  * RNG the votes do not depend on rounds or batching; the selection draws are never reused). After each
- * round, with S = count of label and n = estimation draws so far: lower = the (1 - alpha) mixture lower
- * bound, upper = the (1 - futilityAlpha) mixture upper bound. Stop at the first look where (in order)
+ * round, with nA = count of label and n = estimation draws so far: lower = the (1 - alpha) mixture lower
+ * bound, upper = the (1 - futilityAlpha) mixture upper bound. The target is "any radius" (lower > 1/2,
+ * the radius-0 column of a table) until that is certified, then r_next = the smallest requested radius
+ * not certified yet (sigma Phi^{-1}(lower) < r_next). Stop at the first look where (in this order)
  * 1. sigma Phi^{-1}(lower) >= the largest requested radius ('largest-radius-certified');
- * 2. upper <= 1/2 ('pA-below-half');
- * 3. sigma Phi^{-1}(upper) < r_next, the smallest requested radius not certified yet
- *    ('next-radius-out-of-reach');
- * 4. n = nMax ('draw-cap').
+ * 2. nothing certified yet and upper <= 1/2 ('pA-below-half': abstain);
+ * 3. sigma Phi^{-1}(upper) < r_next ('next-radius-out-of-reach': the radius cannot improve to r_next);
+ * 4. n = nMax ('draw-cap');
+ * 5. (capFutility) the lower bound at the cap, with the nMax - n draws left voting for label at the
+ *    optimistic rate `upper`, would still miss the target ('next-radius-beyond-cap').
+ * Rounds: max(minRound, ceil(roundGrowth * n)) draws, capped at nMax - n (`nextRoundSize`).
  * Result: radius sigma Phi^{-1}(lower) if lower > 1/2 (it may lie between requested radii), else abstain.
  *
  * Validity. Let p = P(base classifier returns label) given the selection draws (which are independent of
  * the estimation draws, as in Cohen's split). The mixture lower sequence satisfies
  * P(exists n: p <= lower_n) <= alpha (Ville's inequality; see `betaMixtureBounds`), a statement about all
  * n at once, so it holds at the stopping draw count T whatever rule chose T: the stop rules above, the round
- * schedule and the cap are all just ways of choosing T. Hence P(reported radius > sigma Phi^{-1}(p)) =
- * P(lower_T > p) <= alpha, the same guarantee as fixed-N CERTIFY, and when label is not the smoothed
- * classifier's class, p < 1/2 and a (wrong) certificate also needs lower_T > p. The upper sequence only
- * decides WHEN to stop: it enters no probability statement about the certificate, so it needs no share of
- * alpha (no split); its own level futilityAlpha only bounds how often a stop gives up on an input that
- * could still have reached the next radius (a loss of radius, never of validity).
+ * schedule and the cap are all just ways of choosing T (T need not even be a stopping time). Hence
+ * P(reported radius > sigma Phi^{-1}(p)) = P(lower_T > p) <= alpha, the same guarantee as fixed-N CERTIFY;
+ * when label is not the smoothed classifier's class, p < 1/2 and a (wrong) certificate also needs
+ * lower_T > p. The upper sequence (rules 2, 3, 5) only decides WHEN to stop: it enters no probability
+ * statement about the certificate, so it takes no share of alpha (no split is needed); its level
+ * futilityAlpha only bounds how often a stop gives up on an input that could still have reached the next
+ * radius (a loss of radius versus fixed N, never of validity). The coverage test checks all of this by
+ * simulation (sequential-coverage.test.ts).
+ *
+ * For accounting, the result carries draws { selection: n0, estimation: n, rounds } and the stop reason;
+ * the model cost of a row is (n0 + n) x evaluations per draw.
  *
  * Throws `invalid-argument` for bad options (the same cases `validateSequentialOptions` reports as tagged
  * errors) and `sampler-contract` for malformed sampler output.
