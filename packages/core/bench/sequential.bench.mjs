@@ -9,7 +9,8 @@
 // doubling looks (100, 200, ..., 51,200, 100,000; alpha / 11 per look) with the same futility stop.
 // pA per image: 'lower' = Phi(radius / sigma) (the committed N = 400 Clopper-Pearson lower bound; 0.5 for
 // abstains), 'point' = nA / 400 with nA recovered from the radius (for abstains: the largest nA that abstains).
-// Prints mean estimation draws per image, the ratio to 100,000, and the certified-accuracy tables.
+// Prints mean estimation draws per image, the ratio to 100,000 (and with N0 = 100 selection draws added to
+// both sides), the certified-accuracy tables, and how many table entries differ from fixed N.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -154,6 +155,8 @@ async function runCell(file, method, cell, mode) {
   const totals = { fixed: 0, seq: 0, cp: 0 };
   let maxDiffSeq = 0;
   let maxDiffCp = 0;
+  let changedSeq = 0;
+  let entries = 0;
   const stops = {};
   let tables;
   for (let rep = 0; rep < reps; rep++) {
@@ -183,12 +186,14 @@ async function runCell(file, method, cell, mode) {
     const tc = table(cp, rows, cell.radii);
     tables ??= { tf, ts, tc };
     maxDiffSeq = Math.max(maxDiffSeq, ...tf.map((v, i) => Math.abs(v - ts[i])));
+    changedSeq += tf.filter((v, i) => v !== ts[i]).length;
+    entries += tf.length;
     maxDiffCp = Math.max(maxDiffCp, ...tf.map((v, i) => Math.abs(v - tc[i])));
     for (const [k, list] of [['fixed', fixed], ['seq', seq], ['cp', cp]]) {
       totals[k] += list.reduce((s, x) => s + x.draws, 0) / rows.length / reps;
     }
   }
-  return { method, rows: rows.length, totals, maxDiffSeq, maxDiffCp, tables, stops };
+  return { method, rows: rows.length, totals, maxDiffSeq, maxDiffCp, changedSeq, entries, tables, stops };
 }
 
 const files = readdirSync(reportsDir).filter((f) => f.endsWith('.tsv'));
@@ -208,7 +213,8 @@ for (const mode of paModes) {
         '  ratio'.padStart(8) +
         'CP-dbl draws'.padStart(13) +
         '  ratio'.padStart(8) +
-        '  table fixed / seq / CP-dbl (first rep)   max|Δ| seq, CP (images)   stops',
+        ' +N0 ratio' +
+        '  table fixed / seq / CP-dbl (first rep)   max|Δ| seq, CP (images)  seq entries changed   stops',
     );
     let sumSeq = 0;
     let sumCp = 0;
@@ -223,9 +229,11 @@ for (const mode of paModes) {
           (N_CAP / r.totals.seq).toFixed(1).padStart(8) +
           r.totals.cp.toFixed(0).padStart(13) +
           (N_CAP / r.totals.cp).toFixed(1).padStart(8) +
+          ((N0 + N_CAP) / (N0 + r.totals.seq)).toFixed(1).padStart(10) +
           `  ${r.tables.tf.join(',')} / ${r.tables.ts.join(',')} / ${r.tables.tc.join(',')}`.padEnd(44) +
           `${r.maxDiffSeq}, ${r.maxDiffCp}`.padStart(10) +
-          '   ' +
+          `${r.changedSeq}/${r.entries}`.padStart(16) +
+          '     ' +
           Object.entries(r.stops)
             .map(([k, v]) => `${k}:${v}`)
             .join(' '),
@@ -234,7 +242,8 @@ for (const mode of paModes) {
     const k = cellFiles.length;
     console.log(
       `${'all methods'.padEnd(22)}${(sumSeq / k).toFixed(0).padStart(10)}${(N_CAP / (sumSeq / k)).toFixed(1).padStart(8)}` +
-        `${(sumCp / k).toFixed(0).padStart(13)}${(N_CAP / (sumCp / k)).toFixed(1).padStart(8)}`,
+        `${(sumCp / k).toFixed(0).padStart(13)}${(N_CAP / (sumCp / k)).toFixed(1).padStart(8)}` +
+        `${((N0 + N_CAP) / (N0 + sumSeq / k)).toFixed(1).padStart(10)}`,
     );
   }
 }
