@@ -157,6 +157,25 @@ describe('certifySequential', () => {
     expect(r.draws.estimation).toBeLessThan(5000);
   });
 
+  it('settles certified-vs-abstain (the radius-0 column) before giving up on the smallest radius', async () => {
+    // pA = 0.6 < Phi(0.5) = 0.69: radius 0.25 is out of reach, but pA > 1/2 gives a small radius, as fixed N would.
+    const r = await certifySequential(addressedSampler(0.6, 21), BASE);
+    expect(r.kind).toBe('certified');
+    expect(['next-radius-out-of-reach', 'next-radius-beyond-cap']).toContain(r.stop);
+    expect(r.pA).toBeGreaterThan(0.5);
+    if (r.kind === 'certified') expect(r.radius).toBeLessThan(0.25);
+  });
+
+  it('gives up sooner with a larger futility level, with the same lower bound rule', async () => {
+    const opts = { ...BASE, capFutility: false };
+    const strict = await certifySequential(addressedSampler(0.9, 8), opts);
+    const loose = await certifySequential(addressedSampler(0.9, 8), { ...opts, futilityAlpha: 0.2 });
+    expect(strict.stop).toBe('next-radius-out-of-reach');
+    expect(loose.stop).toBe('next-radius-out-of-reach');
+    expect(loose.draws.estimation).toBeLessThan(strict.draws.estimation);
+    expect(loose.pA).toBe(betaMixtureBounds(loose.nA, loose.draws.estimation, 0.001).lower);
+  });
+
   it('gives up on a radius the cap cannot plausibly reach, or at the cap', async () => {
     // pA right at Phi(1.5): 0.75 is neither certifiable within 20,000 draws nor clearly out of reach.
     const opts = { ...BASE, nMax: 20_000 };

@@ -45,6 +45,7 @@ export interface SequentialCertifyOptions {
   readonly capFutility?: boolean;
   /** Mixing prior of the confidence sequence; default {@link DEFAULT_MIXTURE_PRIOR}. Fix it before seeing data. */
   readonly prior?: BetaMixturePrior;
+  /** After each sampler call; in the estimation phase totalInPhase is the cap nMax. */
   readonly onBatch?: (p: BatchProgress) => void;
 }
 
