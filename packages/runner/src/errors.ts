@@ -4,6 +4,7 @@
 import { either as E } from 'fp-ts';
 import { type BackendError, formatBackendError } from '@densepure/backend';
 import type { DatasetError } from '@densepure/datasets';
+import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
@@ -30,7 +31,7 @@ export type RunError =
   | { readonly kind: 'dataset'; readonly error: DatasetError; readonly message: string }
   | { readonly kind: 'model-load'; readonly role: 'denoiser' | 'classifier'; readonly error: BackendError; readonly message: string }
   | { readonly kind: 'class-mismatch'; readonly classifierClasses: number; readonly datasetClasses: number; readonly message: string }
-  | { readonly kind: 'method-config'; readonly message: string }
+  | { readonly kind: 'method-config'; readonly error: ConfigError; readonly message: string }
   | { readonly kind: 'model-run'; readonly error: BackendError; readonly message: string }
   | MethodSlugError;
 
