@@ -9,3 +9,4 @@ export * from './onnx-models.js';
 export * from './chain.js';
 export * from './stats.js';
 export * from './examples.js';
+export * from './chain-error.js';
