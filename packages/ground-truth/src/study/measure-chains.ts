@@ -130,14 +130,14 @@ const lines = [
     '(core `planReverse` + `reverseStep`, x0 clipped, voting\'s RNG addressing) from one multimodal x_t* and judges the samples against the ' +
     'closed-form posterior p(x0 | x_t*) with the Wald and KS tests of `checkPosterior`.',
   '',
-  'Columns: |Δw| the largest error of a component weight; var ratio the sampled / exact variance per component; KS the largest ' +
+  'Columns: max Δw the largest error of a component weight; var ratio the sampled / exact variance per component; KS the largest ' +
     'Kolmogorov–Smirnov distance over the projections; n99 the smallest sample size at which the level-0.001 test of that moment ' +
     'detects the measured bias with probability 0.99 (— : the bias is not distinguishable from zero at this n); min p the smallest ' +
     'p-value of all tests in the cell.',
   '',
   ...starts.map((s) => `- σ = ${s.sigma}: t* = ${s.tStar}, posterior weights ${s.weights.map((w) => w.toFixed(3)).join(' / ')}, posterior sds ${s.variances.map((v) => Math.sqrt(v).toFixed(4)).join(' / ')}`),
   '',
-  '| σ | chain | variance | |Δw| | var ratio | KS | n99 weights | n99 means | n99 variances | min p |',
+  '| σ | chain | variance | max Δw | var ratio | KS | n99 weights | n99 means | n99 variances | min p |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (r) =>
