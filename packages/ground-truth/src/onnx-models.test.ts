@@ -78,7 +78,7 @@ describe.each(['linear', 'cosine'] as const)('exact eps ONNX model (%s schedule)
         const exact = exactEpsilon(checkMixture, ac[timesteps[i]!]!, xt.subarray(i * d, (i + 1) * d), 1);
         for (let j = 0; j < d; j++) worst = Math.max(worst, Math.abs(out.eps[i * d + j]! - exact[j]!) / (1 + Math.abs(exact[j]!)));
       }
-      expect(worst, `${backend}: worst relative difference`).toBeLessThan(2e-5);
+      expect(worst, `${backend}: worst relative difference`).toBeLessThan(5e-6); // measured: <= 6.7e-7 absolute, 3.8e-7 relative (2,000 points, both schedules, both backends)
     }
   });
 

@@ -72,9 +72,8 @@ async function writeReport(e: Experiment, results: readonly SigmaResult[], dir: 
     ['accuracy', accuracySpec(e, results)],
   ];
   for (const [name, spec] of pictures) {
-    const svg = await renderSvg(spec);
-    writeFileSync(join(dir, `${name}.svg`), svg);
-    writeFileSync(join(dir, `${name}.png`), await svgToPng(svg));
+    // PNG only: the planes' SVGs hold one rect per cell and run to megabytes.
+    writeFileSync(join(dir, `${name}.png`), await svgToPng(await renderSvg(spec)));
   }
   const pct = (v: number): string => `${(100 * v).toFixed(1)}`;
   const table = [

@@ -166,8 +166,8 @@ export function accuracySpec(e: Experiment, results: readonly SigmaResult[]): To
     encoding: {
       x: { field: 'radius', type: 'quantitative', title: 'L2 radius (pixel units)', scale: { domain: [0, rmax], nice: false } },
       y: { field: 'accuracy', type: 'quantitative', title: 'certified accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-      color: { field: 'method', type: 'nominal', sort: names, scale: { scheme: 'tableau10' }, legend: { labelFontSize: 12, labelLimit: 400 } },
-      strokeDash: { field: 'sigma', type: 'ordinal', title: 'σ', scale: { range: [[1, 0], [8, 4], [3, 3]] } },
+      color: { field: 'method', type: 'nominal', sort: names, scale: { scheme: 'tableau10' }, legend: { labelFontSize: 12, labelLimit: 400, symbolType: 'stroke', symbolStrokeWidth: 3 } },
+      strokeDash: { field: 'sigma', type: 'ordinal', title: 'σ', scale: { range: [[1, 0], [8, 4], [3, 3]] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 400 } },
       detail: { field: 'series', type: 'nominal' },
     },
     config,
