@@ -29,8 +29,8 @@ const modes: ReverseMode[] = [
 const variances: VarianceKind[] = ['fixed-small', 'fixed-large'];
 
 /** Smallest n at which a level-ALPHA test of this effect has power >= 0.99 (Infinity when the effect is noise). */
-function nFor99(w: WaldResult, nMeasured: number): number {
-  // Below ~3 df / n the estimate is indistinguishable from sampling noise.
+function nFor99(w: WaldResult): number {
+  // A bias the measurement itself does not detect is indistinguishable from sampling noise.
   if (w.pValue > ALPHA) return Infinity;
   let lo = 1;
   let hi = 1;
@@ -40,7 +40,6 @@ function nFor99(w: WaldResult, nMeasured: number): number {
     if (waldPower(w.effectPerSample, mid, w.df, ALPHA) < 0.99) lo = mid;
     else hi = mid;
   }
-  void nMeasured;
   return hi;
 }
 
@@ -63,9 +62,7 @@ interface Row {
 
 function summarise(start: ChainStart, check: PosteriorCheck): Omit<Row, 'sigma' | 'tStar' | 'chain' | 'variance' | 'steps' | 'seconds'> {
   const p = start.posterior;
-  const dim = checkMixture.dim;
   const meanBias = check.means.map((w, k) => Math.hypot(...w.mean) / p.weights[k]! / Math.sqrt(p.variances[k]!));
-  void dim;
   const maxBy = (ws: readonly WaldResult[]): WaldResult => ws.reduce((a, b) => (b.effectPerSample > a.effectPerSample ? b : a));
   return {
     n: check.n,
@@ -75,7 +72,7 @@ function summarise(start: ChainStart, check: PosteriorCheck): Omit<Row, 'sigma' 
     meanBiasOverSd: Math.max(...meanBias),
     ksMax: Math.max(...check.ks.map((k) => k.statistic)),
     lambda: { weights: check.weights.effectPerSample, means: maxBy(check.means).effectPerSample, variances: maxBy(check.variances).effectPerSample },
-    n99: { weights: nFor99(check.weights, check.n), means: nFor99(maxBy(check.means), check.n), variances: nFor99(maxBy(check.variances), check.n) },
+    n99: { weights: nFor99(check.weights), means: nFor99(maxBy(check.means)), variances: nFor99(maxBy(check.variances)) },
   };
 }
 
