@@ -194,9 +194,9 @@ describe('base classifier on tiny onnx models', () => {
       return E.isLeft(r) ? r.left.message : '';
     };
     expect(bad({ kind: 'dds' }, null)).toMatch(/needs a denoiser/);
-    expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/--K/);
+    expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/^K must be a whole number >= 1/);
     expect(bad({ kind: 'dds' }, denoiser, 100)).toMatch(/sigma/);
-    expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/--sigma must be a positive number/);
+    expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/^sigma must be a positive number/);
     const empty = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [] });
     expect(E.isLeft(empty) && empty.left.message).toMatch(/at least one method/);
     const noDenoiser = makeMethodGroup(null, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [{ kind: 'smoothing' }, { kind: 'densepure', votes: 2, steps: 2 }] });
