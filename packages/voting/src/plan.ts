@@ -63,6 +63,9 @@ export interface GroupPlan {
   readonly decidedVoteStop: boolean;
 }
 
+/** What planning reads of the denoiser's metadata. */
+export type DenoiserShape = Pick<DenoiserMetadata, 'inputShape' | 'learnedVariance' | 'diffusion'>;
+
 /** What planning reads of the classifier. */
 export interface ClassifierShape {
   /** [C, H, W] of the images it takes. */
@@ -83,7 +86,7 @@ export const chainEvaluations = (plan: ReversePlan, votes: number): number => vo
  * rule, one reverse plan per chain family and the evaluation counts. Pure: the first problem found comes back
  * as a ConfigError, in the order sigma, batch size, concurrency, seed, methods, denoiser, shapes, variance, K.
  */
-export function planGroup(denoiser: DenoiserMetadata | null, classifier: ClassifierShape, config: MethodGroupConfig): E.Either<ConfigError, GroupPlan> {
+export function planGroup(denoiser: DenoiserShape | null, classifier: ClassifierShape, config: MethodGroupConfig): E.Either<ConfigError, GroupPlan> {
   const { sigma, batchSize, seed, methods } = config;
   const concurrency = config.concurrency ?? 1;
   if (!(sigma > 0) || !Number.isFinite(sigma)) return E.left(invalidSetting('sigma', sigma, 'a positive number'));

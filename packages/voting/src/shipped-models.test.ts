@@ -54,16 +54,24 @@ describe('shipped MNIST models: counts for a fixed seed are pinned', () => {
   });
 
   for (const sigma of [0.5, 1]) {
-    it(`sigma ${sigma}: a method group reproduces the recorded counts`, async () => {
-      const group = must(makeMethodGroup(denoiser, wrapped, { sigma, seed: 3, batchSize: 50, methods }));
-      for (const index of [5, 405, 1205]) {
-        const counts = await group.counts(dataset.get(index).image, index, { firstDraw: 0, count: 16 });
-        expect(
-          counts.map((c) => Array.from(c)),
-          `${sigma}/${index}`,
-        ).toEqual(pinned[`${sigma}/${index}`]);
+    it(`sigma ${sigma}: a method group reproduces the recorded counts, with the decided-vote stop on and off`, async () => {
+      const made: Record<string, number> = {};
+      for (const decidedVoteStop of [true, false]) {
+        const group = must(makeMethodGroup(denoiser, wrapped, { sigma, seed: 3, batchSize: 50, methods, decidedVoteStop }));
+        for (const index of [5, 405, 1205]) {
+          const tally = { denoiser: 0, classifier: 0 };
+          const counts = await group.counts(dataset.get(index).image, index, { firstDraw: 0, count: 16 }, tally);
+          expect(
+            counts.map((c) => Array.from(c)),
+            `${sigma}/${index} stop ${decidedVoteStop}`,
+          ).toEqual(pinned[`${sigma}/${index}`]);
+          if (!decidedVoteStop) expect(tally.denoiser).toBe(16 * group.denoiserEvalsPerDraw);
+        }
+        made[String(decidedVoteStop)] = group.evaluations().denoiser;
       }
-    }, 120_000);
+      // K = 10 alone would stop after 5 of 10 unanimous votes; shared with K = 1 and 5 it still saves.
+      expect(made['true']!).toBeLessThan(made['false']!);
+    }, 180_000);
   }
 
   it('one member alone, its draws split unevenly and batched small, gives the same counts', async () => {
