@@ -2,7 +2,7 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import type { BackendError, Classifier, Denoiser } from '@densepure/backend';
 import { wrapClassifier } from '@densepure/classifiers';
 import { type Sampler, certify, gaussianFill, noiseAddress, sigmaToTimestep, toModelScale } from '@densepure/core';
-import { type Method, makeMethodGroup } from '@densepure/voting';
+import { type ConfigError, type Method, makeMethodGroup } from '@densepure/voting';
 import { argmax, sampleMixture } from '../mixture.js';
 import { scheduleAlphasCumprod } from '../onnx-models.js';
 import { posterior } from '../posterior.js';
@@ -34,7 +34,7 @@ export interface SigmaResult {
   readonly seconds: number;
 }
 
-export type StudyError = BackendError | { readonly kind: 'config'; readonly message: string };
+export type StudyError = BackendError | ConfigError;
 
 /** The K -> infinity DensePure vote with exact posterior samples: argmax of the posterior class mass at x_t*. */
 function exactVoteSampler(e: Experiment, sigma: number, image: Float32Array, imageIndex: number): Sampler {
