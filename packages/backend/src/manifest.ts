@@ -44,7 +44,8 @@ const common = {
 const betaBound = (name: string) =>
   z.number().gt(0, `${name} must be in (0, 1)`).lt(1, `${name} must be in (0, 1)`);
 
-// improved-diffusion's linear defaults, scaled by 1000 / T (core's linearBetaSchedule); its last beta reaches 1 at T = 20.
+// improved-diffusion's default last linear beta, scaled by 1000 / T (core's linearBetaSchedule): it reaches 1 at
+// T = 20. The same rule as core's, checked here so a bad manifest fails when it loads, not later in a run.
 const DEFAULT_LINEAR_BETA_END = 0.02;
 
 const diffusionSpec = z
@@ -67,7 +68,7 @@ const diffusionSpec = z
       issue(d.betaStart === undefined ? 'betaStart' : 'betaEnd', 'give betaStart and betaEnd together (or neither, for the default linear schedule)');
     } else if (given === 2 && (d.betaStart as number) > (d.betaEnd as number)) {
       issue('betaStart', `betaStart ${d.betaStart} is larger than betaEnd ${d.betaEnd}: a linear schedule increases`);
-    } else if (d.schedule === 'linear' && given === 0 && (DEFAULT_LINEAR_BETA_END * 1000) / d.T >= 1) {
+    } else if (d.schedule === 'linear' && given === 0 && d.T > 1 && (DEFAULT_LINEAR_BETA_END * 1000) / d.T >= 1) {
       issue(
         'T',
         `the default linear schedule with T = ${d.T} has betas up to ${(DEFAULT_LINEAR_BETA_END * 1000) / d.T} (improved-diffusion scales 0.0001..0.02 by 1000 / T) and betas must be in (0, 1): give betaStart and betaEnd, or use T >= 21`,

@@ -5,11 +5,10 @@ import {
   type DrawRequest,
   type ReversePlan,
   type Sampler,
-  cosineBetaSchedule,
+  betaSchedule,
   diffusionConstants,
   fromModelScale,
   gaussianFill,
-  linearBetaSchedule,
   noiseAddress,
   planReverse,
   reverseStep,
@@ -168,7 +167,8 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
         configError(`the denoiser takes ${dm.inputShape.join('x')} images but the dataset has ${c}x${h}x${w}; use a denoiser trained at the dataset's size`),
       );
     }
-    const betas = dm.diffusion.schedule === 'linear' ? linearBetaSchedule(dm.diffusion.T) : cosineBetaSchedule(dm.diffusion.T);
+    // Every schedule field of the manifest (schedule, T, betaStart/betaEnd) is honoured; the manifest check refused contradictions.
+    const betas = betaSchedule(dm.diffusion);
     const constants = diffusionConstants(betas);
     variance = config.variance ?? (dm.learnedVariance ? 'learned-range' : 'fixed-large');
     if (variance === 'learned-range' && !dm.learnedVariance) {
