@@ -4,7 +4,7 @@
 import { either as E } from 'fp-ts';
 import { type BackendError, type ModelManifest, checkSignature } from '@densepure/backend';
 import { type CompileContext, type Kernel, OPS, type OpCompiler, type RunContext, torchGroupNorm } from './ops.js';
-import type { GraphIR, NodeIR, ValueInfoIR } from './proto.js';
+import type { GraphIR, NodeIR } from './proto.js';
 import { type HostValue, type Tensor, type Tf, type Value, hostToTensor, shapeOf } from './values.js';
 
 /** Every node whose op this backend cannot run, as one readable line each. */
