@@ -26,7 +26,10 @@ const common = {
   file: z.string().min(1),
   sha256,
   /** Checked before the file is read, so a wrong path cannot make us read a huge or endless file. */
-  sizeBytes: z.number().int().positive(),
+  sizeBytes: z
+    .number({ error: (issue) => (issue.input === undefined ? "required: the model file's size in bytes (checked before the file is read)" : undefined) })
+    .int()
+    .positive(),
   /** tfjs formats: every weight shard model.json lists (required there; refused for onnx, which is one file). */
   weights: z.array(fileRecord).optional(),
   inputs: z.array(tensorSpec).min(1),
