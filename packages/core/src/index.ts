@@ -66,3 +66,4 @@ export {
   type ReverseStepOptions,
   type VarianceKind,
 } from './reverse.js';
+export * from './sequential-api.js';
