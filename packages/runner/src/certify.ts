@@ -5,13 +5,15 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
 import { certify } from '@densepure/core';
 import type { Sample } from '@densepure/datasets';
-import { BackendFailure, type BaseClassifier } from '@densepure/voting';
+import { BackendFailure, type BaseClassifier, type EvaluationTally, type MethodGroup } from '@densepure/voting';
+import { CostLog, type CostSummary, type RowCost, costPath, summarizeCosts } from './accounting.js';
 import { type RunError, modelRunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
 import { type Method, describeMethod, methodSlug } from './method.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
-import { type RunSpec, checkRunSpec, drawsPerBatch } from './spec.js';
+import { certifyImageSequential, coalescedGroup } from './sequential.js';
+import { DEFAULT_GROUP, type RunSpec, checkRunSpec, drawsPerBatch } from './spec.js';
 import { type CertifyRow, type RunSummary, summarize } from './tsv.js';
 import { VERSION } from './version.js';
 
@@ -41,18 +43,28 @@ export interface RunResult {
   readonly rows: CertifyRow[];
   readonly resumedRows: number;
   readonly summary: RunSummary;
+  /** Mean draws and evaluations per image (rows with a cost record: see accounting.ts). */
+  readonly cost: CostSummary;
+  /** The per-row cost file beside the TSV. */
+  readonly costFile: string;
   readonly tStar?: number;
   readonly denoiserEvalsPerDraw: number;
 }
 
 /** CERTIFY's settings for one image, as a RunSpec gives them. */
-export type ImageSettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'batch'> & { readonly models: Pick<RunSpec['models'], 'workers'> };
+export type ImageSettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'batch' | 'mode'> & { readonly models: Pick<RunSpec['models'], 'workers'> };
+
+/** One image's rows (one per wanted method) and what each cost. */
+export interface ImageResult {
+  readonly rows: CertifyRow[];
+  readonly costs: RowCost[];
+}
 
 /**
  * Certifies one image with an open pipeline for the methods listed in `wanted` (indices into
  * `pipeline.methods`), on shared draws. Returns one row per wanted method, in that order; a row's time is the
  * wall time of the shared evaluation. The unit of work of the run loop, and of anything that schedules images
- * itself (a queue worker, an adaptive certifier).
+ * itself (a queue worker). Fixed N or sequential, as `settings.mode` says.
  */
 export function certifyImage(
   pipeline: Pipeline,
@@ -63,10 +75,44 @@ export function certifyImage(
   onDraws?: (done: number) => void,
 ): TE.TaskEither<RunError, CertifyRow[]> {
   return async () => {
+    const result = await certifyImageCosted(pipeline, settings, sample, idx, wanted, onDraws)();
+    return E.isLeft(result) ? result : E.right(result.right.rows);
+  };
+}
+
+/**
+ * {@link certifyImage} with each row's cost (draws, model evaluations). `group` is the method group to evaluate
+ * with (default `pipeline.group`; the run loop passes one whose model calls are merged across images).
+ */
+export function certifyImageCosted(
+  pipeline: Pipeline,
+  settings: ImageSettings,
+  sample: Sample,
+  idx: number,
+  wanted: readonly number[],
+  onDraws?: (done: number) => void,
+  group: MethodGroup = pipeline.group,
+): TE.TaskEither<RunError, ImageResult> {
+  return async () => {
     const started = performance.now();
-    const samplers = pipeline.group.samplers(sample.image, idx, wanted);
+    const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
     const batchSize = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
+    const numClasses = group.members[0]!.numClasses;
+    const row = (label: number, radius: number | null, seconds: number): CertifyRow => {
+      const predict = radius === null ? -1 : label;
+      return { idx, label: sample.label, predict, radius: radius ?? 0, correct: predict === sample.label ? 1 : 0, seconds };
+    };
     try {
+      const mode = settings.mode;
+      if (mode !== undefined && mode.kind === 'sequential') {
+        const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk: batchSize }, sample.image, idx, wanted, tally);
+        const seconds = (performance.now() - started) / 1000;
+        return E.right({
+          rows: outcomes.map((o) => row(o.label, o.radius, seconds)),
+          costs: outcomes.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
+        });
+      }
+      const samplers = group.samplers(sample.image, idx, wanted, tally);
       const results = await Promise.all(
         wanted.map((_, w) =>
           certify(samplers[w]!, {
@@ -75,18 +121,16 @@ export function certifyImage(
             n: settings.n,
             alpha: settings.alpha,
             batchSize,
-            numClasses: pipeline.group.members[0]!.numClasses,
+            numClasses,
             onBatch: w === 0 && onDraws !== undefined ? (p) => onDraws(p.phase === 'selection' ? p.doneInPhase : settings.n0 + p.doneInPhase) : undefined,
           }),
         ),
       );
       const seconds = (performance.now() - started) / 1000;
-      return E.right(
-        results.map((result): CertifyRow => {
-          const predict = result.kind === 'certified' ? result.label : -1;
-          return { idx, label: sample.label, predict, radius: result.kind === 'certified' ? result.radius : 0, correct: predict === sample.label ? 1 : 0, seconds };
-        }),
-      );
+      return E.right({
+        rows: results.map((result) => row(result.kind === 'certified' ? result.label : -1, result.kind === 'certified' ? result.radius : null, seconds)),
+        costs: results.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
+      });
     } catch (cause) {
       if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
       throw cause;
@@ -102,6 +146,8 @@ interface OpenRun {
   readonly identity: RunIdentity;
   readonly header: Record<string, unknown>;
   log: RowLog | null;
+  costLog: CostLog | null;
+  costs: RowCost[];
   rows: CertifyRow[];
   done: Set<number>;
   resumedRows: number;
@@ -120,6 +166,17 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
     reverseTimesteps: base.timesteps.length,
     denoiserEvalsPerDraw: base.denoiserEvalsPerDraw,
     ...(shared === undefined ? {} : { sharedDraws: shared }),
+    ...(spec.mode?.kind === 'sequential'
+      ? {
+          sequential: {
+            radii: spec.mode.radii,
+            cap: spec.n,
+            bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
+            selection: 'N0 separate draws pick the class; they never enter the bound',
+            costFile: costPath(spec.runs.find((r) => r.method === method)?.out ?? ''),
+          },
+        }
+      : {}),
     batch: spec.batch,
     models: {
       denoiser: method.kind === 'smoothing' || pipeline.denoiser === null ? null : { ...pipeline.denoiser.metadata },
@@ -170,7 +227,7 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     const base = pipeline.group.members[i]!;
     const identity = runIdentity(spec, method, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset });
     const header = sidecarHeader(spec, pipeline, method, base, identity, selected.length);
-    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, rows: [], done: new Set(), resumedRows: 0 };
+    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, costLog: null, costs: [], rows: [], done: new Set(), resumedRows: 0 };
   });
   const startedAt = new Date().toISOString();
   const fail = (error: RunError): E.Either<RunError, never> => {
@@ -189,6 +246,10 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
       run.rows = [...log.right.existing];
       run.done = new Set(run.rows.map((r) => r.idx));
       run.resumedRows = run.rows.length;
+      const costs = CostLog.open(run.out, run.done);
+      if (E.isLeft(costs)) return fail(costs.left);
+      run.costLog = costs.right;
+      run.costs = [...costs.right.existing];
       const written = writeJsonAtomic(run.sidecar, { ...run.header, status: 'running', startedAt, rows: run.rows.length, of: selected.length });
       if (E.isLeft(written)) return fail(written.left);
     }
@@ -196,22 +257,28 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     const models = [pipeline.denoiser?.metadata, pipeline.classifier.metadata].filter((m) => m !== undefined);
     hooks.onStart?.({ images: selected.length, resumedImages: selected.length - todo.length, drawsPerImage: spec.n0 + spec.n, models });
 
-    for (const idx of todo) {
-      const wanted = runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0);
-      const rows = await certifyImage(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, hooks.onDraws)();
-      if (E.isLeft(rows)) return fail(rows.left);
-      for (const [w, row] of rows.right.entries()) {
+    const record = (idx: number, wanted: readonly number[], result: ImageResult): void => {
+      for (const [w, row] of result.rows.entries()) {
         const run = runs[wanted[w]!]!;
+        // The cost line first: a kill between the two leaves a cost line the next open drops, never a row without one.
+        run.costLog!.append(result.costs[w]!);
+        run.costs.push(result.costs[w]!);
         run.log!.append(row);
         run.rows.push(row);
         run.done.add(idx);
         hooks.onRow?.(wanted[w]!, row, run.rows.length, selected.length);
       }
-    }
+    };
+    const wantedFor = (idx: number): number[] => runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0);
+    const finished = spec.mode?.kind === 'sequential' ? await certifyGrouped(spec, pipeline, todo, wantedFor, record) : await certifyInTurn(spec, pipeline, todo, wantedFor, record, hooks);
+    if (E.isLeft(finished)) return fail(finished.left);
     return E.right(
       runs.map((run): RunResult => {
         const summary = summarize(run.rows);
-        writeJsonAtomic(run.sidecar, { ...run.header, status: 'complete', startedAt, finishedAt: new Date().toISOString(), rows: run.rows.length, of: selected.length, summary });
+        const cost = summarizeCosts(run.costs);
+        // A fixed-N sidecar stays as it was; a sequential one also says what the run cost.
+        const costs = spec.mode?.kind === 'sequential' ? { cost } : {};
+        writeJsonAtomic(run.sidecar, { ...run.header, status: 'complete', startedAt, finishedAt: new Date().toISOString(), rows: run.rows.length, of: selected.length, summary, ...costs });
         return {
           out: run.out,
           sidecar: run.sidecar,
@@ -219,6 +286,8 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
           rows: run.rows,
           resumedRows: run.resumedRows,
           summary,
+          cost,
+          costFile: costPath(run.out),
           ...(run.base.tStar === undefined ? {} : { tStar: run.base.tStar }),
           denoiserEvalsPerDraw: run.base.denoiserEvalsPerDraw,
         };
@@ -229,6 +298,60 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     fail({ kind: 'io', path: runs[0]!.out, message: error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
-    for (const run of runs) run.log?.close();
+    for (const run of runs) {
+      run.log?.close();
+      run.costLog?.close();
+    }
   }
+}
+
+type RecordImage = (idx: number, wanted: readonly number[], result: ImageResult) => void;
+
+/** Fixed N: one image after the other (each already fills its model calls). */
+async function certifyInTurn(spec: RunSpec, pipeline: Pipeline, todo: readonly number[], wantedFor: (idx: number) => number[], record: RecordImage, hooks: CertifyHooks): Promise<E.Either<RunError, void>> {
+  for (const idx of todo) {
+    const wanted = wantedFor(idx);
+    const result = await certifyImageCosted(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, hooks.onDraws)();
+    if (E.isLeft(result)) return result;
+    record(idx, wanted, result.right);
+  }
+  return E.right(undefined);
+}
+
+/**
+ * Sequential: up to `group` images in flight, their model calls merged into full batches (coalesce.ts); when
+ * one finishes the next starts, so the workers stay busy. Rows are still written in index order, each fsync'd
+ * as soon as every earlier image is written; a failure lets the images in flight finish and writes what precedes it.
+ */
+async function certifyGrouped(spec: RunSpec, pipeline: Pipeline, todo: readonly number[], wantedFor: (idx: number) => number[], record: RecordImage): Promise<E.Either<RunError, void>> {
+  const size = spec.mode?.kind === 'sequential' ? (spec.mode.group ?? DEFAULT_GROUP) : 1;
+  let group = pipeline.group;
+  if (size > 1) {
+    const coalesced = coalescedGroup(pipeline, spec);
+    if (E.isLeft(coalesced)) return coalesced;
+    group = coalesced.right;
+  }
+  const results = new Map<number, { wanted: number[]; result: ImageResult }>();
+  let next = 0;
+  let written = 0;
+  let failure: RunError | null = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < todo.length) {
+      const idx = todo[next++]!;
+      const wanted = wantedFor(idx);
+      const result = await certifyImageCosted(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, undefined, group)();
+      if (E.isLeft(result)) {
+        failure ??= result.left;
+        return;
+      }
+      results.set(idx, { wanted, result: result.right });
+      for (let done = results.get(todo[written]!); done !== undefined; done = results.get(todo[written]!)) {
+        results.delete(todo[written]!);
+        record(todo[written]!, done.wanted, done.result);
+        written += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, todo.length) }, worker));
+  return failure === null ? E.right(undefined) : E.left(failure);
 }

@@ -4,11 +4,12 @@
 import { either as E } from 'fp-ts';
 import { type BackendError, formatBackendError } from '@densepure/backend';
 import type { DatasetError } from '@densepure/datasets';
+import type { SequentialOptionsError } from '@densepure/core';
 import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
-export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend';
+export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'group';
 
 export interface IdentityDifference {
   readonly key: string;
@@ -18,6 +19,8 @@ export interface IdentityDifference {
 
 export type RunError =
   | { readonly kind: 'invalid-setting'; readonly setting: Setting; readonly requirement: string; readonly value: unknown; readonly message: string }
+  /** A sequential-mode setting (radii, or a radius the cap N cannot reach): core's tagged error. */
+  | { readonly kind: 'sequential-setting'; readonly error: SequentialOptionsError; readonly message: string }
   | { readonly kind: 'n0-exceeds-n'; readonly n0: number; readonly n: number; readonly message: string }
   | { readonly kind: 'no-runs'; readonly message: string }
   | { readonly kind: 'same-output'; readonly path: string; readonly message: string }
@@ -64,7 +67,7 @@ export interface Failure {
 export const isFailure = (x: unknown): x is Failure => typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'failure';
 
 /** Errors that a different spec (flags, experiment file) fixes; everything else is a failure of files or models. */
-const USAGE_KINDS: ReadonlySet<RunError['kind']> = new Set(['invalid-setting', 'n0-exceeds-n', 'no-runs', 'same-output', 'unknown-backend', 'method-config', 'unknown-method-slug']);
+const USAGE_KINDS: ReadonlySet<RunError['kind']> = new Set(['invalid-setting', 'n0-exceeds-n', 'no-runs', 'same-output', 'unknown-backend', 'method-config', 'unknown-method-slug', 'sequential-setting']);
 
 /**
  * The message and exit code of a run error. `name` spells a setting the way the app's user writes it
@@ -88,8 +91,29 @@ export function describeRunError(error: RunError, name: (setting: Setting) => st
       return failure(`${error.path} exists but has no sidecar ${error.sidecar}: it is not a densepure run to resume; pick another ${name('out')} or move the file`);
     case 'identity-mismatch':
       return failure(`refusing to resume ${error.path}: it was written with a different configuration (${formatDifferences(error.differences)}); use another ${name('out')}`);
+    case 'sequential-setting':
+      return failure(describeSequentialError(error.error, name));
     default:
       return failure(error.message);
+  }
+}
+
+/** Core's sequential-option errors, with the settings spelled the app's way. */
+function describeSequentialError(error: SequentialOptionsError, name: (setting: Setting) => string): string {
+  switch (error.kind) {
+    case 'radius-unreachable': {
+      const need =
+        error.neededNMax === null
+          ? `no number of draws can certify radius ${error.largestRadius} at sigma ${error.sigma}; ask for smaller ${name('radii')}`
+          : `certifying radius ${error.largestRadius} needs ${name('N')} >= ${error.neededNMax}, or ask for smaller ${name('radii')}`;
+      return `${name('radii')}: radius ${error.radius} cannot be certified at sigma ${error.sigma} and alpha ${error.alpha} with ${name('N')} = ${error.nMax} estimation draws, even if every draw votes for the top class; ${need}`;
+    }
+    case 'radii-empty':
+    case 'radius-not-positive':
+    case 'radii-not-increasing':
+      return `${name('radii')}: ${error.message}`;
+    default:
+      return error.message;
   }
 }
 

@@ -9,7 +9,7 @@ import type { Dataset } from '@densepure/datasets';
 import { type IdentityDifference, type RunError, formatDifferences } from './errors.js';
 import { sidecarPath, readText } from './files.js';
 import { type Method, methodSlug, votesOf } from './method.js';
-import type { RunSpec } from './spec.js';
+import { type RunSpec, sequentialIdentity } from './spec.js';
 import { type CertifyRow, parseCohenTsv } from './tsv.js';
 
 export const identitySchema = z.object({
@@ -33,6 +33,8 @@ export const identitySchema = z.object({
   classifierManifestSha256: z.string(),
   /** The dataset file's sha256, or its source when the format records none. */
   datasetSha256: z.string(),
+  /** Sequential CERTIFY only (absent for fixed N, whose identity stays as it was): the radii and the stop rule; N is the cap. */
+  sequential: z.object({ radii: z.array(z.number()), bound: z.string(), minRound: z.number(), roundGrowth: z.number() }).optional(),
 });
 
 export type RunIdentity = z.output<typeof identitySchema>;
@@ -42,7 +44,7 @@ export type SpecIdentity = Omit<RunIdentity, 'backend' | 'denoiserSha256' | 'den
   readonly backend?: string;
 };
 
-type IdentitySettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'seed' | 'variance' | 'dataset'> & { readonly models: { readonly backend?: string } };
+type IdentitySettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'seed' | 'variance' | 'dataset' | 'mode'> & { readonly models: { readonly backend?: string } };
 
 export function specIdentity(spec: IdentitySettings, method: Method): SpecIdentity {
   return {
@@ -58,6 +60,7 @@ export function specIdentity(spec: IdentitySettings, method: Method): SpecIdenti
     seed: spec.seed,
     variance: spec.variance ?? 'auto',
     ...(spec.models.backend === undefined ? {} : { backend: spec.models.backend }),
+    ...(spec.mode?.kind === 'sequential' ? { sequential: sequentialIdentity(spec.mode) } : {}),
   };
 }
 

@@ -1,5 +1,8 @@
 // @densepure/runner: the run engine both apps drive. See README.md.
-export { type CertifyHooks, type ImageSettings, type RunResult, type RunStart, certifyImage, runCertify } from './certify.js';
+export { type CertifyHooks, type ImageResult, type ImageSettings, type RunResult, type RunStart, certifyImage, certifyImageCosted, runCertify } from './certify.js';
+export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, readCosts, summarizeCosts } from './accounting.js';
+export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
+export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './sequential.js';
 export {
   type Failure,
   type IdentityDifference,
@@ -30,6 +33,7 @@ export {
 export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
 export { type BackendNote, type Pipeline, type PipelineSpec, openDatasetSpec, openPipeline, registerInstalledBackends, resolveModelSpec, sliceIndices } from './pipeline.js';
 export { PREDICT_HEADER, type PredictResult, type PredictRow, runPredict } from './predict.js';
+export { type CertifyMode, DEFAULT_GROUP, radiiUpTo, sequentialIdentity } from './spec.js';
 export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch } from './spec.js';
 export * from './tsv.js';
 export { VERSION } from './version.js';

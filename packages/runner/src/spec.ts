@@ -1,5 +1,6 @@
 // A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
 import { either as E } from 'fp-ts';
+import { DEFAULT_MIN_ROUND, DEFAULT_ROUND_GROWTH, validateSequentialOptions } from '@densepure/core';
 import type { VarianceMode } from '@densepure/voting';
 import { type RunError, invalidSetting } from './errors.js';
 import { type Method, votesOf } from './method.js';
@@ -39,6 +40,36 @@ export interface Provenance {
 }
 
 /**
+ * How CERTIFY spends its estimation draws.
+ * - `fixed` (the default): Cohen et al.'s N draws and a Clopper-Pearson bound, for every image.
+ * - `sequential`: draws in rounds with an anytime-valid confidence sequence (@densepure/core
+ *   `certifySequential`), stopping once the largest of `radii` is certified or clearly out of reach;
+ *   the run's `n` is then the cap on estimation draws. `group`: images certified at once, their rounds sharing
+ *   model calls (speed only; default {@link DEFAULT_GROUP}).
+ */
+export type CertifyMode =
+  | { readonly kind: 'fixed' }
+  | { readonly kind: 'sequential'; readonly radii: readonly number[]; readonly group?: number };
+
+/** Images certified at once in sequential mode (their model calls are merged into full batches). */
+export const DEFAULT_GROUP = 8;
+
+/** The radii `maxRadius` stands for: 0.25, 0.5, ... below it, then it. */
+export function radiiUpTo(maxRadius: number): number[] {
+  const radii: number[] = [];
+  for (let k = 1; k * 0.25 < maxRadius - 1e-12; k++) radii.push(k * 0.25);
+  return [...radii, maxRadius];
+}
+
+/** The fixed sequential rule a run records in its identity (core's defaults; the bound's level is alpha). */
+export const sequentialIdentity = (mode: Extract<CertifyMode, { kind: 'sequential' }>) => ({
+  radii: [...mode.radii],
+  bound: 'beta-binomial mixture confidence sequence',
+  minRound: DEFAULT_MIN_ROUND,
+  roundGrowth: DEFAULT_ROUND_GROWTH,
+});
+
+/**
  * A certify run: one or more methods at one sigma over one dataset slice. Several methods share their noise
  * draws (see @densepure/voting makeMethodGroup) while each writes the TSV and sidecar it would write alone.
  */
@@ -56,17 +87,19 @@ export interface RunSpec {
   readonly batch: number;
   /** Reverse-step variance; default: learned-range if the model learns it, else fixed-large. */
   readonly variance?: VarianceMode;
+  /** Default: fixed N. */
+  readonly mode?: CertifyMode;
   readonly provenance?: Provenance;
 }
 
 /** Cohen's PREDICT over a slice with one method: N draws, a two-sided test at level alpha. */
-export type PredictSpec = Omit<RunSpec, 'runs' | 'n0'> & { readonly run: RunTarget };
+export type PredictSpec = Omit<RunSpec, 'runs' | 'n0' | 'mode'> & { readonly run: RunTarget };
 
 const whole = (setting: Parameters<typeof invalidSetting>[0], value: number, min: number): RunError | null =>
   Number.isInteger(value) && value >= min ? null : invalidSetting(setting, `must be a whole number >= ${min}`, value);
 
 /** Settings shared by certify and predict. */
-function checkCommon(spec: Omit<RunSpec, 'runs' | 'n0'>, methods: readonly Method[]): RunError | null {
+function checkCommon(spec: Omit<RunSpec, 'runs' | 'n0' | 'mode'>, methods: readonly Method[]): RunError | null {
   if (!(spec.sigma > 0) || !Number.isFinite(spec.sigma)) return invalidSetting('sigma', 'must be a positive number', spec.sigma);
   if (!(spec.alpha > 0 && spec.alpha < 1)) return invalidSetting('alpha', 'must be in (0, 1)', spec.alpha);
   return (
@@ -88,12 +121,25 @@ export function checkRunSpec(spec: RunSpec): E.Either<RunError, RunSpec> {
     whole('N0', spec.n0, 1) ??
     whole('N', spec.n, 1) ??
     (spec.n0 > spec.n ? ({ kind: 'n0-exceeds-n', n0: spec.n0, n: spec.n, message: `N0 (${spec.n0}) must not exceed N (${spec.n}): N0 draws only pick the class, N draws certify it` } as const) : null) ??
-    checkCommon(spec, spec.runs.map((r) => r.method));
+    checkCommon(spec, spec.runs.map((r) => r.method)) ??
+    checkMode(spec);
   if (problem !== null) return E.left(problem);
   const outs = spec.runs.map((r) => r.out);
   const twice = outs.find((o, i) => outs.indexOf(o) !== i);
   if (twice !== undefined) return E.left({ kind: 'same-output', path: twice, message: `two runs of one shared session write the same file ${twice}; give each its own output` });
   return E.right(spec);
+}
+
+/** Sequential mode: radii positive and increasing, each reachable within the cap N at this alpha (core's checks). */
+function checkMode(spec: RunSpec): RunError | null {
+  const mode = spec.mode;
+  if (mode === undefined || mode.kind === 'fixed') return null;
+  if (mode.group !== undefined) {
+    const bad = whole('group', mode.group, 1);
+    if (bad !== null) return bad;
+  }
+  const checked = validateSequentialOptions({ sigma: spec.sigma, n0: spec.n0, nMax: spec.n, alpha: spec.alpha, radii: mode.radii, numClasses: 2, batchSize: spec.batch });
+  return checked._tag === 'Left' ? { kind: 'sequential-setting', error: checked.left, message: checked.left.message } : null;
 }
 
 export function checkPredictSpec(spec: PredictSpec): E.Either<RunError, PredictSpec> {

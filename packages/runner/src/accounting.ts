@@ -1,0 +1,105 @@
+// What each certified image cost: draws (selection, estimation) and model evaluations, one JSON line per row in
+// `<out>.cost.jsonl` beside the Cohen TSV (whose columns stay exactly Cohen's). Written before the row, fsync'd,
+// and cut back to the TSV's rows when a run resumes, so the two files always describe the same images.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { either as E } from 'fp-ts';
+import { z } from 'zod';
+import { type RunError, ioError } from './errors.js';
+import { writeFileAtomic } from './files.js';
+
+/** The cost of one row. With several methods on shared draws, `evaluations` are those of the shared evaluation. */
+export interface RowCost {
+  readonly idx: number;
+  readonly draws: { readonly selection: number; readonly estimation: number };
+  /** Images through the denoiser and through the classifier for this image (as made: the decided-vote stop counts). */
+  readonly evaluations: { readonly denoiser: number; readonly classifier: number };
+  /** Sequential mode: rounds of estimation draws, why estimation stopped, and the (1 - alpha) lower bound on pA. */
+  readonly rounds?: number;
+  readonly stop?: string;
+  readonly pA?: number;
+}
+
+const rowCostSchema = z.looseObject({
+  idx: z.number(),
+  draws: z.object({ selection: z.number(), estimation: z.number() }),
+  evaluations: z.object({ denoiser: z.number(), classifier: z.number() }),
+});
+
+export const costPath = (tsvPath: string): string => `${tsvPath}.cost.jsonl`;
+
+/** Mean cost per image over the rows that have one. */
+export interface CostSummary {
+  readonly images: number;
+  readonly meanDraws: { readonly selection: number; readonly estimation: number };
+  readonly meanEvaluations: { readonly denoiser: number; readonly classifier: number };
+}
+
+export function summarizeCosts(costs: readonly RowCost[]): CostSummary {
+  const n = costs.length;
+  const mean = (f: (c: RowCost) => number): number => (n === 0 ? Number.NaN : costs.reduce((s, c) => s + f(c), 0) / n);
+  return {
+    images: n,
+    meanDraws: { selection: mean((c) => c.draws.selection), estimation: mean((c) => c.draws.estimation) },
+    meanEvaluations: { denoiser: mean((c) => c.evaluations.denoiser), classifier: mean((c) => c.evaluations.classifier) },
+  };
+}
+
+/** Reads a cost file's complete, well-formed lines (a torn or malformed line and what follows are dropped). */
+export function parseCosts(text: string): RowCost[] {
+  const out: RowCost[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (lines[i]!.trim() === '') continue;
+    try {
+      const parsed = rowCostSchema.safeParse(JSON.parse(lines[i]!));
+      if (!parsed.success) break;
+      out.push(parsed.data as RowCost);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+/** Reads `<tsv>.cost.jsonl` if there is one (for reports); [] otherwise. */
+export function readCosts(tsvPath: string): RowCost[] {
+  const path = costPath(tsvPath);
+  if (!existsSync(path)) return [];
+  try {
+    return parseCosts(readFileSync(path, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** The append-only cost file of a run. */
+export class CostLog {
+  private constructor(
+    private readonly fd: number,
+    readonly existing: RowCost[],
+  ) {}
+
+  /** Opens (creating) the cost file, keeping only lines of the rows the TSV already has (`keep`, by idx). */
+  static open(tsvPath: string, keep: ReadonlySet<number>): E.Either<RunError, CostLog> {
+    const path = costPath(tsvPath);
+    try {
+      const prior = existsSync(path) ? parseCosts(readFileSync(path, 'utf8')) : [];
+      const seen = new Set<number>();
+      const kept = prior.filter((c) => keep.has(c.idx) && !seen.has(c.idx) && seen.add(c.idx) !== undefined);
+      const rewritten = writeFileAtomic(path, kept.map((c) => `${JSON.stringify(c)}\n`).join(''));
+      if (E.isLeft(rewritten)) return rewritten;
+      return E.right(new CostLog(openSync(path, 'a'), kept));
+    } catch (cause) {
+      return E.left(ioError(path, 'cannot open', cause));
+    }
+  }
+
+  append(cost: RowCost): void {
+    writeSync(this.fd, `${JSON.stringify(cost)}\n`);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

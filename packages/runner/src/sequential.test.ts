@@ -1,0 +1,127 @@
+// Sequential CERTIFY through runCertify on the tiny 1x4x4 models: rows equal core's certifySequential on the same
+// sampler, do not depend on how many images share model calls, methods on shared draws stop one by one with the
+// rows they have alone, costs are recorded per row, and bad sequential settings write nothing.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { either as E } from 'fp-ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_CLASSES, TINY_PIXELS, writeTinyModels } from '@densepure/backend/testing';
+import { certifySequential, drawsToCertify } from '@densepure/core';
+import { encodeDpds } from '@densepure/datasets';
+import { type RunError, type RunResult, type RunSpec, type RunTarget, describeRunError, openPipeline, parseCosts, runCertify } from './index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'densepure-seq-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let common: Omit<RunSpec, 'runs'>;
+const images = 5;
+
+beforeAll(async () => {
+  const models = await writeTinyModels(join(work, 'models'));
+  const pixels = Float32Array.from({ length: images * TINY_PIXELS }, (_, i) => ((i * 37) % 256) / 255);
+  const dataset = join(work, 'tiny.bin');
+  writeFileSync(dataset, encodeDpds(pixels, Uint8Array.from([0, 1, 2, 0, 1]), [1, 4, 4], TINY_CLASSES));
+  common = {
+    models: { denoiser: models.denoiser, classifier: models.classifier, workers: 0 },
+    dataset: { spec: dataset, skip: 1 },
+    sigma: 0.5,
+    seed: 3,
+    batch: 12,
+    n0: 10,
+    n: 2000,
+    alpha: 0.01,
+    mode: { kind: 'sequential', radii: [0.25, 0.5] },
+  };
+});
+
+const rows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
+const costs = (path: string) => parseCosts(readFileSync(`${path}.cost.jsonl`, 'utf8'));
+const certified = async (spec: RunSpec): Promise<RunResult[]> => {
+  const r = await runCertify(spec)();
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
+const failure = async (spec: RunSpec): Promise<RunError> => {
+  const r = await runCertify(spec)();
+  if (E.isRight(r)) throw new Error('expected the run to fail');
+  return r.left;
+};
+const dds: RunTarget['method'] = { kind: 'dds' };
+const k3: RunTarget['method'] = { kind: 'densepure', votes: 3, steps: 2 };
+
+describe('sequential runCertify', () => {
+  it("writes core's certifySequential result for every image, and its costs", async () => {
+    const out = join(work, 'alone', 'dds.tsv');
+    const [result] = await certified({ ...common, runs: [{ method: dds, out }] });
+    const opened = await openPipeline({ ...common, methods: [dds] })();
+    if (E.isLeft(opened)) throw new Error(opened.left.message);
+    const pipeline = opened.right;
+    try {
+      const expected = [];
+      for (let idx = 0; idx < images; idx++) {
+        const r = await certifySequential(pipeline.group.members[0]!.sampler(pipeline.dataset.get(idx).image, idx), {
+          sigma: 0.5, n0: 10, nMax: 2000, alpha: 0.01, radii: [0.25, 0.5], numClasses: TINY_CLASSES, batchSize: 12,
+        });
+        expected.push({ predict: r.kind === 'certified' ? r.label : -1, radius: r.kind === 'certified' ? r.radius : 0, estimation: r.draws.estimation, stop: r.stop });
+      }
+      expect(result!.rows.map((r) => ({ predict: r.predict, radius: r.radius }))).toEqual(expected.map((e) => ({ predict: e.predict, radius: e.radius })));
+      const c = costs(out);
+      expect(c.map((x) => x.idx)).toEqual([0, 1, 2, 3, 4]);
+      expect(c.map((x) => ({ estimation: x.draws.estimation, stop: x.stop }))).toEqual(expected.map((e) => ({ estimation: e.estimation, stop: e.stop })));
+      // DDS: one denoiser and one classifier evaluation per draw.
+      for (const x of c) expect(x.evaluations).toEqual({ denoiser: 10 + x.draws.estimation, classifier: 10 + x.draws.estimation });
+      expect(result!.cost.images).toBe(images);
+      const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+      expect(sidecar.identity.sequential).toMatchObject({ radii: [0.25, 0.5] });
+      expect(sidecar.cost.meanDraws.selection).toBe(10);
+    } finally {
+      await pipeline.dispose();
+    }
+  }, 60_000);
+
+  it('gives the same rows and costs with images grouped into shared model calls or not, at any group size', async () => {
+    const runs = (tag: string): RunTarget[] => [
+      { method: k3, out: join(work, tag, 'k3.tsv') },
+      { method: dds, out: join(work, tag, 'dds.tsv') },
+    ];
+    const outs = [];
+    for (const group of [1, 2, 5]) {
+      await certified({ ...common, mode: { kind: 'sequential', radii: [0.25, 0.5], group }, runs: runs(`g${group}`) });
+      outs.push(runs(`g${group}`).map((r) => ({ rows: rows(r.out), costs: costs(r.out) })));
+    }
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[2]).toEqual(outs[0]);
+    // Shared draws: each method's rows are those it gets alone (draws and stops per method).
+    const [alone] = await certified({ ...common, runs: [{ method: k3, out: join(work, 'alone', 'k3.tsv') }] });
+    expect(rows(alone!.out)).toEqual(outs[0]![0]!.rows);
+    expect(costs(alone!.out).map((c) => c.draws)).toEqual(outs[0]![0]!.costs.map((c) => c.draws));
+  }, 120_000);
+
+  it('is a different identity from fixed N: neither resumes the other', async () => {
+    const out = join(work, 'mode', 'dds.tsv');
+    await certified({ ...common, mode: { kind: 'fixed' }, n: 50, runs: [{ method: dds, out }] });
+    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential).toBeUndefined();
+    const error = await failure({ ...common, n: 50, mode: { kind: 'sequential', radii: [0.25] }, runs: [{ method: dds, out }] });
+    expect(error.kind).toBe('identity-mismatch');
+  }, 60_000);
+
+  it('refuses bad radii and radii the cap cannot reach, writing nothing', async () => {
+    const dir = join(work, 'bad');
+    const out = join(dir, 'x.tsv');
+    const check = async (mode: RunSpec['mode'], n: number, pattern: RegExp): Promise<RunError> => {
+      const error = await failure({ ...common, n, mode, runs: [{ method: dds, out }] });
+      const described = describeRunError(error, (s) => `--${s}`);
+      expect(described.exitCode).toBe(2);
+      expect(described.message).toMatch(pattern);
+      expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+      return error;
+    };
+    await check({ kind: 'sequential', radii: [0.5, 0.25] }, 2000, /--radii: .*strictly increasing/);
+    await check({ kind: 'sequential', radii: [0, 0.25] }, 2000, /--radii: radius 0 .*must be a finite number > 0/);
+    await check({ kind: 'sequential', radii: [] }, 2000, /--radii: no radii/);
+    const needed = drawsToCertify(1, 0.5, 0.01)!;
+    const error = await check({ kind: 'sequential', radii: [0.5, 1] }, 100, new RegExp(`radius 1 cannot be certified .* --N = 100 .* needs --N >= ${needed}`));
+    expect(error).toMatchObject({ kind: 'sequential-setting', error: { kind: 'radius-unreachable', neededNMax: needed } });
+    await check({ kind: 'sequential', radii: [0.25], group: 0 }, 2000, /--group must be a whole number >= 1/);
+  });
+});
