@@ -1,10 +1,10 @@
 // `densepure certify`: flags -> RunSpec -> @densepure/runner runCertify, with a progress bar on stderr.
 import { type RunResult, describeMethod, methodSlug, orFail, runCertify } from '@densepure/runner';
-import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
+import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, modeFromFlags, must } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
 import { VERSION } from './version.js';
 
-export interface CertifyFlags extends ModelFlags, MethodFlags {
+export interface CertifyFlags extends ModelFlags, MethodFlags, ModeFlags {
   readonly N0: number;
   readonly N: number;
   readonly alpha: number;
@@ -15,11 +15,12 @@ export interface CertifyFlags extends ModelFlags, MethodFlags {
 
 export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<RunResult & { description: string }> {
   const method = must(methodFromFlags(o));
-  const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}.tsv`;
+  const mode = must(modeFromFlags(o));
+  const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}${mode.kind === 'sequential' ? '-sequential' : ''}.tsv`;
   let progress: Progress | null = null;
   try {
     const results = await runCertify(
-      { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, provenance: { tool: 'densepure', version: VERSION, command: argv } },
+      { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, ...(mode.kind === 'sequential' ? { mode } : {}), provenance: { tool: 'densepure', version: VERSION, command: argv } },
       {
         onStart: (start) => {
           if (o.progress !== 'none') {

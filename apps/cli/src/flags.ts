@@ -1,7 +1,7 @@
 // Commander flags -> a typed run spec. The only place that knows how the command line spells things.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { either as E } from 'fp-ts';
-import type { Failure, Method, ModelsSpec, RunSpec, Setting } from '@densepure/runner';
+import { type CertifyMode, type Failure, type Method, type ModelsSpec, type RunSpec, type Setting, radiiUpTo } from '@densepure/runner';
 
 export const parseNumber = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -13,6 +13,15 @@ export const parseWhole = (name: string, min = 0) => (value: string): number => 
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got '${value}'`);
   return n;
+};
+
+/** A comma-separated list of numbers (their order and sign are the runner's to check). */
+export const parseNumberList = (name: string) => (value: string): number[] => {
+  const parts = value.split(',').map((p) => p.trim());
+  const numbers = parts.map(Number);
+  const bad = parts.findIndex((p, i) => p === '' || !Number.isFinite(numbers[i]));
+  if (bad >= 0) throw new InvalidArgumentError(`${name} must be a comma-separated list of numbers (e.g. 0.25,0.5,0.75,1), got '${value}'`);
+  return numbers;
 };
 
 /** How a run spec's settings are spelled here, for the runner's error messages. */
@@ -67,6 +76,36 @@ export interface MethodFlags {
 }
 
 const usage = (message: string): E.Either<Failure, never> => E.left({ kind: 'failure', message, exitCode: 2 });
+
+/** Sequential CERTIFY's flags (certify only). */
+export function addModeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--mode <mode>', "'fixed': N draws for every image (Cohen et al.); 'sequential': draws in rounds until --radii are certified or out of reach, at most --N (default: sequential when --radii or --max-radius is given)").choices(['fixed', 'sequential']))
+    .option('--radii <list>', 'sequential: the radii to certify, increasing, e.g. 0.25,0.5,0.75,1 (--N is then the cap on estimation draws)', parseNumberList('--radii'))
+    .option('--max-radius <r>', 'sequential: certify up to this radius (radii 0.25, 0.5, ... below it, then it)', parseNumber('--max-radius'))
+    .option('--group <n>', 'sequential: images certified at once, their model calls merged into full batches (speed only; default 8)', parseWhole('--group', 1));
+}
+
+export interface ModeFlags {
+  readonly mode?: 'fixed' | 'sequential';
+  readonly radii?: number[];
+  readonly maxRadius?: number;
+  readonly group?: number;
+}
+
+/** Fixed N (the default) or sequential; sequential flags with fixed N, or none of the radii with sequential, is a usage error. */
+export function modeFromFlags(flags: ModeFlags): E.Either<Failure, CertifyMode> {
+  const given = [flags.radii === undefined ? null : '--radii', flags.maxRadius === undefined ? null : '--max-radius', flags.group === undefined ? null : '--group'].filter((f) => f !== null);
+  if (flags.mode === 'fixed' || (flags.mode === undefined && flags.radii === undefined && flags.maxRadius === undefined)) {
+    if (given.length > 0) return usage(`${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to sequential certification only: drop ${given.length > 1 ? 'them' : 'it'} for fixed N, or give --radii (or --max-radius) without --mode fixed`);
+    return E.right({ kind: 'fixed' });
+  }
+  if (flags.radii !== undefined && flags.maxRadius !== undefined) return usage('give --radii or --max-radius, not both');
+  if (flags.radii === undefined && flags.maxRadius === undefined) return usage('--mode sequential needs the radii to certify: --radii 0.25,0.5,... or --max-radius R');
+  if (flags.maxRadius !== undefined && !(flags.maxRadius > 0)) return usage(`--max-radius must be a number > 0, got ${flags.maxRadius}`);
+  const radii = flags.radii ?? radiiUpTo(flags.maxRadius!);
+  return E.right({ kind: 'sequential', radii, ...(flags.group === undefined ? {} : { group: flags.group }) });
+}
 
 /** The method the flags name: `--denoiser none` is plain smoothing, `--one-shot` DDS, else DensePure with K votes. */
 export function methodFromFlags(flags: MethodFlags & Pick<ModelFlags, 'denoiser'>): E.Either<Failure, Method> {

@@ -1,9 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import Table from 'cli-table3';
-import { type RunSummary, exitCodeOf } from '@densepure/runner';
+import { type CostSummary, type RunSummary, exitCodeOf } from '@densepure/runner';
 import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
-import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
+import { addMethodOptions, addModeOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
 import { runInfo } from './info.js';
 import { predictCommand } from './predict.js';
 import { VERSION } from './version.js';
@@ -15,6 +15,14 @@ export function printSummary(summary: RunSummary, out: NodeJS.WritableStream = p
   out.write(`images: ${summary.images}   abstain rate: ${summary.abstainRate.toFixed(3)}   mean time per image: ${summary.meanSeconds.toFixed(2)} s\n`);
 }
 
+/** Mean draws and model evaluations per image. */
+export function formatCost(cost: CostSummary): string {
+  if (cost.images === 0) return 'cost per image: - (no cost records)';
+  const r = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  const draws = cost.meanDraws.selection + cost.meanDraws.estimation;
+  return `mean per image (${cost.images} images): ${r(draws)} draws (${r(cost.meanDraws.selection)} selection + ${r(cost.meanDraws.estimation)} estimation), ${r(cost.meanEvaluations.denoiser)} denoiser and ${r(cost.meanEvaluations.classifier)} classifier evaluations`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('densepure')
     .description('Certify the L2 robustness of image classifiers with diffusion-model purification (DensePure, DDS) and randomized smoothing.')
@@ -22,9 +30,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar, resumable")))
+  addModeOptions(addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar + per-row costs (<out>.cost.jsonl), resumable"))))
     .option('--N0 <n>', 'draws that select the top class', parseWhole('--N0', 1), 100)
-    .option('--N <n>', 'draws that estimate its probability', parseWhole('--N', 1), 1000)
+    .option('--N <n>', 'draws that estimate its probability (sequential: the most it may use)', parseWhole('--N', 1), 1000)
     .option('--alpha <a>', 'failure probability of the certificate', parseNumber('--alpha'), 0.001)
     .option('--skip <n>', 'certify every skip-th image', parseWhole('--skip', 1), 1)
     .option('--max <n>', 'stop at this dataset index (as in Cohen et al.)', parseWhole('--max', 1))
@@ -35,6 +43,7 @@ export function buildProgram(): Command {
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
       process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.denoiserEvalsPerDraw} denoiser evaluations per draw\n`);
       printSummary(result.summary);
+      process.stdout.write(`${formatCost(result.cost)}; per row: ${result.costFile}\n`);
     });
 
   addMethodOptions(addModelOptions(program.command('predict').description("Cohen et al.'s PREDICT: a label or abstain per image (two-sided binomial test)")))

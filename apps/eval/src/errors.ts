@@ -25,6 +25,8 @@ const EXPERIMENT_KEYS: Record<Setting, string> = {
   threads: 'threads',
   out: '--results folder',
   backend: 'backends',
+  radii: 'certify.sequential.radii',
+  group: 'certify.sequential.group',
 };
 
 /** A cell whose files cannot be continued, said the way a grid's user fixes it. */

@@ -101,3 +101,26 @@ backends: [onnx, tfjs]
     expect(steps.certify).toEqual(paper.certify);
   });
 });
+
+describe('sequential experiments', () => {
+  it('gives sequential cells their own ids and each sigma its radii', () => {
+    const x = ok(`${base.replace('sigmas: [0.5]', 'sigmas: [0.25, 0.5]')}certify: { N: 100000, sequential: { radii: { 0.25: [0.25, 0.5], 0.5: [0.25, 0.5, 0.75, 1] }, group: 4 } }\n`);
+    const cells = expandGrid(x);
+    expect(cells.map((c) => c.id)).toEqual(['smoothing_sigma0.25_auto_sequential', 'smoothing_sigma0.5_auto_sequential']);
+    expect(cells.map((c) => c.mode)).toEqual([
+      { kind: 'sequential', radii: [0.25, 0.5], group: 4 },
+      { kind: 'sequential', radii: [0.25, 0.5, 0.75, 1], group: 4 },
+    ]);
+    expect(expandGrid(ok(base)).map((c) => c.id)).toEqual(['smoothing_sigma0.5_auto']);
+    expect(expandGrid(ok(`${base}certify: { sequential: { maxRadius: 0.6 } }\n`))[0]!.mode).toMatchObject({ radii: [0.25, 0.5, 0.6] });
+  });
+
+  it('refuses radii the cap cannot reach (naming the N it needs), bad radii and a missing sigma', () => {
+    expect(fail(`${base}certify: { N: 100, sequential: { radii: [0.5, 1] } }\n`)).toMatch(/sigma 0\.5: certify\.sequential\.radii: radius 1 cannot be certified .* needs certify\.N >= \d+/);
+    expect(fail(`${base}certify: { sequential: { radii: [0.5, 0.25] } }\n`)).toMatch(/strictly increasing/);
+    expect(fail(`${base}certify: { sequential: { radii: [0, 0.25] } }\n`)).toMatch(/certify\.sequential\.radii\[0\]: must be a number > 0/);
+    expect(fail(`${base}certify: { sequential: { radii: [0.25], maxRadius: 1 } }\n`)).toMatch(/give radii or maxRadius \(exactly one/);
+    expect(fail(`${base}certify: { sequential: { radii: { 0.25: [0.25] } } }\n`)).toMatch(/no entry for sigma 0\.5/);
+    expect(fail(`${base}certify: { sequential: { radii: [0.25], every: 3 } }\n`)).toMatch(/unknown key 'every'/);
+  });
+});

@@ -5,7 +5,8 @@ import { extname } from 'node:path';
 import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { type Method, methodSlug } from '@densepure/runner';
+import { validateSequentialOptions } from '@densepure/core';
+import { type CertifyMode, type Method, DEFAULT_GROUP, describeRunError, methodSlug, radiiUpTo } from '@densepure/runner';
 
 export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
@@ -54,6 +55,24 @@ const methodSchema = z.preprocess(
 
 const backendName = z.string({ error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" }).regex(/^[a-z][a-z0-9-]*$/, { error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" });
 
+/** A value for every sigma, or a map from sigma (as written in `sigmas`) to its own value. */
+const perSigma = <T extends z.ZodType>(item: T, what: string) =>
+  z.union([item, z.record(z.string(), item)], { error: `must be ${what}, or a map from each sigma to ${what}` });
+
+const radiiList = z.array(positive, { error: 'must be a list of radii > 0' }).min(1, { error: 'must list at least one radius' });
+
+/**
+ * Sequential CERTIFY (@densepure/runner `CertifyMode`): draws in rounds until the radii are certified or out of
+ * reach, with `certify.N` as the cap on estimation draws. `radii` (or `maxRadius`, standing for 0.25, 0.5, ... up
+ * to it) for every sigma, or per sigma: `radii: { 0.25: [0.25, 0.5], 0.5: [0.25, 0.5, 0.75, 1] }`.
+ */
+const sequentialSchema = strict({
+  radii: perSigma(radiiList, 'a list of increasing radii > 0').optional(),
+  maxRadius: perSigma(positive, 'a radius > 0').optional(),
+  /** Images certified at once, their model calls merged into full batches (speed only). */
+  group: whole(1).optional(),
+});
+
 export const experimentSchema = strict({
   /** The results folder's name: results/<name>/<cell id>.tsv. */
   name: z.string({ error: 'must be a name made of letters, digits, . _ -' }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a name made of letters, digits, . _ - (it names the results folder)' }),
@@ -75,6 +94,8 @@ export const experimentSchema = strict({
     N0: whole(1).default(100),
     N: whole(1).default(1000),
     alpha: z.number({ error: 'must be a number in (0, 1)' }).gt(0, { error: 'must be a number in (0, 1)' }).lt(1, { error: 'must be a number in (0, 1)' }).default(0.001),
+    /** Present: sequential CERTIFY (N is the cap); absent: fixed N. */
+    sequential: sequentialSchema.optional(),
   }).default({ N0: 100, N: 1000, alpha: 0.001 }),
   seed: whole(0).default(0),
   batch: whole(1).default(64),
@@ -97,6 +118,48 @@ export interface Cell {
   readonly sigma: number;
   /** 'auto' lets the backend registry pick. */
   readonly backend: string;
+  /** Fixed N (absent), or sequential with this sigma's radii. */
+  readonly mode?: CertifyMode;
+}
+
+/** The certify mode of an experiment at one sigma (its radii may depend on sigma). */
+export function modeAt(x: Experiment, sigma: number): CertifyMode {
+  const seq = x.certify.sequential;
+  if (seq === undefined) return { kind: 'fixed' };
+  const at = <T>(v: T | Record<string, T> | undefined): T | undefined =>
+    v === undefined || Array.isArray(v) || typeof v !== 'object' || v === null ? (v as T | undefined) : Object.entries(v as Record<string, T>).find(([k]) => Number(k) === sigma)?.[1];
+  const radii = at(seq.radii);
+  const max = at(seq.maxRadius);
+  return { kind: 'sequential', radii: radii ?? (max === undefined ? [] : radiiUpTo(max)), group: seq.group ?? DEFAULT_GROUP };
+}
+
+/** How the runner's sequential settings are written in an experiment file. */
+const SEQUENTIAL_KEYS = { radii: 'certify.sequential.radii', N: 'certify.N', group: 'certify.sequential.group' } as Record<string, string>;
+
+function sequentialProblems(x: Experiment): string[] {
+  const seq = x.certify.sequential;
+  if (seq === undefined) return [];
+  if ((seq.radii === undefined) === (seq.maxRadius === undefined)) return ['  certify.sequential: give radii or maxRadius (exactly one of them)'];
+  const problems: string[] = [];
+  for (const [key, v] of [['radii', seq.radii], ['maxRadius', seq.maxRadius]] as const) {
+    if (v === undefined || Array.isArray(v) || typeof v !== 'object') continue;
+    const keys = Object.keys(v);
+    const missing = x.sigmas.filter((s) => !keys.some((k) => Number(k) === s));
+    const extra = keys.filter((k) => !x.sigmas.includes(Number(k)));
+    if (missing.length > 0) problems.push(`  certify.sequential.${key}: no entry for sigma ${missing.join(', ')}`);
+    if (extra.length > 0) problems.push(`  certify.sequential.${key}: ${extra.map((k) => `'${k}'`).join(', ')} is not one of the sigmas (${x.sigmas.join(', ')})`);
+  }
+  if (problems.length > 0) return problems;
+  for (const sigma of x.sigmas) {
+    const mode = modeAt(x, sigma);
+    if (mode.kind !== 'sequential') continue;
+    const checked = validateSequentialOptions({ sigma, n0: x.certify.N0, nMax: x.certify.N, alpha: x.certify.alpha, radii: mode.radii, numClasses: 2, batchSize: 1 });
+    if (checked._tag === 'Left') {
+      const { message } = describeRunError({ kind: 'sequential-setting', error: checked.left, message: checked.left.message }, (s) => SEQUENTIAL_KEYS[s] ?? s);
+      problems.push(`  sigma ${sigma}: ${message}`);
+    }
+  }
+  return problems;
 }
 
 /** An experiment file that cannot be read, or does not describe a valid grid; `message` names the file and the keys. */
@@ -146,6 +209,7 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
   if (x.models.denoiser === 'none' && x.methods.some((m) => m.kind !== 'smoothing')) {
     problems.push("  models.denoiser: 'none' leaves dds and densepure without a diffusion model; give a denoiser or list only smoothing");
   }
+  problems.push(...sequentialProblems(x));
   if (problems.length > 0) return E.left(invalid(source, `invalid experiment:\n${problems.join('\n')}`));
   return E.right(x);
 }
@@ -161,10 +225,11 @@ export function expandMethods(x: Experiment): Method[] {
   );
 }
 
-/** The grid in run order: method, then sigma, then backend. */
+/** The grid in run order: method, then sigma, then backend. Sequential cells' ids end in `_sequential`, never a fixed-N cell's. */
 export function expandGrid(x: Experiment): Cell[] {
+  const suffix = x.certify.sequential === undefined ? '' : '_sequential';
   return expandMethods(x).flatMap((method) =>
-    x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}`, method, sigma, backend }))),
+    x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
   );
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { either as E, taskEither as TE } from 'fp-ts';
 import { registeredBackends } from '@densepure/backend';
 import {
+  type CostSummary,
   type RunError,
   type RunSpec,
   type RunSummary,
@@ -13,11 +14,13 @@ import {
   inspectPriorRun,
   makeParents,
   openDatasetSpec,
+  readCosts,
   registerInstalledBackends,
   runCertify,
   sliceIndices,
   specIdentity,
   summarize,
+  summarizeCosts,
 } from '@densepure/runner';
 import type { EvalError } from './errors.js';
 import { type Cell, type Experiment, expandGrid } from './experiment.js';
@@ -42,6 +45,8 @@ export interface CellResult {
   readonly outcome: CellOutcome;
   readonly rows: number;
   readonly summary: RunSummary;
+  /** Mean draws and model evaluations per image (from the cell's cost file). */
+  readonly cost: CostSummary;
 }
 
 export interface GridResult {
@@ -75,6 +80,7 @@ export function cellSpec(x: Experiment, cells: readonly { readonly cell: Cell; r
     seed: x.seed,
     batch: x.batch,
     ...(x.variance === undefined ? {} : { variance: x.variance }),
+    ...(cells[0]!.cell.mode?.kind === 'sequential' ? { mode: cells[0]!.cell.mode } : {}),
     provenance: { tool: 'densepure-eval', version: VERSION, command: argv ?? ['densepure-eval', 'run', x.name] },
   };
 }
@@ -170,7 +176,8 @@ async function runCells(
     const eta = rowsThisSession === 0 ? Number.NaN : (elapsed / rowsThisSession) * (totalRows - rowsDone);
     return `grid ${cellsDone}/${cells.length} cells, ${rowsDone}/${totalRows} images, ETA ${formatDuration(eta)}`;
   };
-  log(`experiment ${x.name}: ${cells.length} cells x ${perCell} images, N0 ${x.certify.N0}, N ${x.certify.N}, alpha ${x.certify.alpha} -> ${dir}`);
+  const draws = x.certify.sequential === undefined ? `N ${x.certify.N}` : `sequential, at most N ${x.certify.N}`;
+  log(`experiment ${x.name}: ${cells.length} cells x ${perCell} images, N0 ${x.certify.N0}, ${draws}, alpha ${x.certify.alpha} -> ${dir}`);
 
   const results: CellResult[] = [];
   // Cells that run side by side: one session per sigma and backend with shareDraws, else one per cell.
@@ -189,7 +196,7 @@ async function runCells(
         rowsDone += perCell;
         cellsDone += 1;
         log(`${tagOf(cell)} complete, skipped | ${gridLine()}`);
-        results.push({ cell, out, outcome: 'skipped', rows: state.rowsDone, summary: state.summary });
+        results.push({ cell, out, outcome: 'skipped', rows: state.rowsDone, summary: state.summary, cost: summarizeCosts(readCosts(out)) });
       } else {
         rowsDone += state.rowsDone;
         log(`${tagOf(cell)} ${state.rowsDone > 0 ? `resuming after ${state.rowsDone}/${perCell} images` : `starting, ${perCell} images`}${session.length > 1 ? ` (sharing draws with ${session.filter((s) => s !== state).map((s) => s.cell.id).join(', ')})` : ''}`);
@@ -209,7 +216,7 @@ async function runCells(
     for (const [i, result] of outcomes.right.entries()) {
       const { cell, out } = pending[i]!;
       cellsDone += 1;
-      results.push({ cell, out, outcome: result.resumedRows > 0 ? 'resumed' : 'ran', rows: result.rows.length, summary: result.summary });
+      results.push({ cell, out, outcome: result.resumedRows > 0 ? 'resumed' : 'ran', rows: result.rows.length, summary: result.summary, cost: result.cost });
       log(`${tagOf(cell)} done: ${result.rows.length} images, certified accuracy at r=0 ${fmt(result.summary.certifiedAccuracy[0]?.accuracy)} | ${gridLine()}`);
     }
   }

@@ -25,13 +25,17 @@ const f3 = (x: number | undefined): string => (x === undefined || Number.isNaN(x
 
 export function formatGridSummary(result: GridResult): string {
   const radii = result.cells[0]?.summary.certifiedAccuracy.map((c) => c.radius) ?? [...DEFAULT_RADII];
-  const head = ['cell', 'images', ...radii.map((r) => `r=${r}`), 'abstain', 's/image', 'this run'];
+  const head = ['cell', 'images', ...radii.map((r) => `r=${r}`), 'abstain', 's/image', 'draws/image', 'denoiser evals/image', 'classifier evals/image', 'this run'];
+  const mean = (x: number): string => (Number.isNaN(x) ? '-' : String(Math.round(x)));
   const body = result.cells.map((c) => [
     c.cell.id,
     String(c.rows),
     ...c.summary.certifiedAccuracy.map((a) => f3(a.accuracy)),
     f3(c.summary.abstainRate),
     Number.isNaN(c.summary.meanSeconds) ? '-' : c.summary.meanSeconds.toFixed(2),
+    mean(c.cost.meanDraws.selection + c.cost.meanDraws.estimation),
+    mean(c.cost.meanEvaluations.denoiser),
+    mean(c.cost.meanEvaluations.classifier),
     c.outcome,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));

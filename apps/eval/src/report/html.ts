@@ -1,6 +1,6 @@
 // One self-contained HTML page: the plot (inline SVG), both tables, and each run's configuration from its sidecar.
 import type { Series } from './load.js';
-import { PAIRED_NOTE, type Tables, tableCells } from './table.js';
+import { EVALS_NOTE, PAIRED_NOTE, type Tables, tableCells } from './table.js';
 
 export const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -51,6 +51,7 @@ ${inlineSvg(options.svg)}
 </div>
 <h2>Certified accuracy per method and σ</h2>
 <p class="note">Fraction of test images classified correctly and certified at L2 radius ≥ r; in brackets the 95% Clopper-Pearson interval over the images.</p>
+<p class="note">${escapeHtml(EVALS_NOTE)}</p>
 ${htmlTable(cells.series.head, cells.series.body)}
 <h2>Best over σ</h2>
 <p class="note">At each radius, the best certified accuracy over the noise levels of a method (as DensePure and Carlini et al. report it), with the σ that achieves it.</p>

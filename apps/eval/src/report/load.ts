@@ -4,7 +4,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { either as E } from 'fp-ts';
-import { type CertifyRow, type RunError, hasCohenHeader, methodLabel, parseCohenTsv, parseMethodSlug } from '@densepure/runner';
+import { type CertifyRow, type CostSummary, type RunError, hasCohenHeader, methodLabel, parseCohenTsv, parseMethodSlug, readCosts, summarizeCosts } from '@densepure/runner';
 
 /** The parts of a densepure sidecar the report uses (the whole object is kept for the HTML page). */
 export interface Sidecar {
@@ -30,8 +30,17 @@ export interface Series {
   readonly sidecar: Sidecar | null;
   /** complete | running (k/n) | failed | no sidecar */
   readonly status: string;
-  /** denoiserEvalsPerDraw * (N0 + N), from the sidecar. */
+  /**
+   * Mean denoiser evaluations per image as made, from the run's cost file (`<tsv>.cost.jsonl`); without one,
+   * denoiserEvalsPerDraw * (N0 + N) from the sidecar (all votes, fixed N: an upper bound).
+   */
   readonly denoiserEvalsPerImage: number | null;
+  /** Mean classifier evaluations per image (cost file only). */
+  readonly classifierEvalsPerImage: number | null;
+  /** The cost file's summary, when the run wrote one. */
+  readonly cost: CostSummary | null;
+  /** Sequential CERTIFY (the sidecar's identity says so). */
+  readonly sequential: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -124,7 +133,12 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): E.E
     const identity = sidecar?.identity ?? {};
     const slug = typeof identity.method === 'string' ? identity.method : null;
     const guessed = guessFromPath(file);
-    const named = slug === null ? { name: guessed.method, order: [3, 0, 0, guessed.method] } : methodName(slug);
+    const sequential = identity.sequential !== undefined && identity.sequential !== null;
+    const base = slug === null ? { name: guessed.method, order: [3, 0, 0, guessed.method] } : methodName(slug);
+    // Sequential series are their own methods (own curves, own best-over-sigma rows).
+    const named = sequential ? { name: `${base.name} (sequential)`, order: [...base.order, 'sequential'] } : base;
+    const costs = readCosts(path).filter((c) => rows.some((r) => r.idx === c.idx));
+    const cost = costs.length === 0 ? null : summarizeCosts(costs);
     const n0 = num(identity.N0);
     const n = num(identity.N);
     const perDraw = num(sidecar?.denoiserEvalsPerDraw);
@@ -143,7 +157,10 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): E.E
       rows,
       sidecar,
       status,
-      denoiserEvalsPerImage: perDraw !== null && n0 !== null && n !== null ? perDraw * (n0 + n) : null,
+      denoiserEvalsPerImage: cost !== null ? cost.meanEvaluations.denoiser : perDraw !== null && n0 !== null && n !== null ? perDraw * (n0 + n) : null,
+      classifierEvalsPerImage: cost?.meanEvaluations.classifier ?? null,
+      cost,
+      sequential,
       warnings,
     });
   }

@@ -186,7 +186,14 @@ describe('report on a grid run (with sidecars) next to a Cohen TSV', () => {
     expect(perDraw('dds')).toBe(1);
     expect(bySlug('dds').denoiserEvalsPerImage).toBe(50);
     expect(perDraw('densepure-K2-b2')).toBeGreaterThanOrEqual(2);
-    expect(bySlug('densepure-K2-b2').denoiserEvalsPerImage).toBe(perDraw('densepure-K2-b2') * 50);
+    // Measured (the cost file): the decided-vote stop makes at most the all-votes figure, and K = 2 needs both votes only on a split.
+    const k2 = bySlug('densepure-K2-b2');
+    expect(k2.cost?.images).toBe(k2.rows.length);
+    expect(k2.denoiserEvalsPerImage).toBe(k2.cost!.meanEvaluations.denoiser);
+    expect(k2.denoiserEvalsPerImage).toBeLessThanOrEqual(perDraw('densepure-K2-b2') * 50);
+    expect(k2.denoiserEvalsPerImage).toBeGreaterThanOrEqual(50 * (1 + (perDraw('densepure-K2-b2') - 1) / 2));
+    expect(k2.classifierEvalsPerImage).toBeGreaterThanOrEqual(50);
+    expect(readFileSync(join(report.outDir, REPORT_FILES.markdown), 'utf8')).toMatch(/denoiser evals \/ image \(mean over its σ\)/);
     expect(report.tables.best.map((b) => b.method)).toEqual(['Gaussian smoothing', 'DDS (one-shot)', 'DensePure K=2, 2 steps', 'cohen']);
     expect(readdirSync(report.outDir).sort()).toEqual(Object.values(REPORT_FILES).sort());
 

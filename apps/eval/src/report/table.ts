@@ -130,11 +130,17 @@ export function buildTables(series: readonly Series[], radii: readonly number[])
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const fSigma = (s: number | null | undefined): string => (s === null || s === undefined ? '?' : String(s));
 const fTime = (x: number): string => (Number.isFinite(x) ? (x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
-const fEvals = (x: number | null): string => (x === null ? '-' : String(Math.round(x)));
+const fEvals = (x: number | null): string => (x === null || Number.isNaN(x) ? '-' : String(Math.round(x)));
+/** Measured evaluations of a shared-draws run are those of the whole shared evaluation. */
+const sharedMark = (s: Series, text: string): string => (s.sidecar?.sharedDraws !== undefined && s.cost !== null && text !== '-' ? `${text} (shared)` : text);
+const meanOrNull = (xs: readonly (number | null)[]): number | null => (xs.some((x) => x === null) || xs.length === 0 ? null : mean(xs as number[]));
 const accText = (a: AccuracyCell): string => (Number.isNaN(a.accuracy) ? '-' : `${f3(a.accuracy)} [${f3(a.lower)}, ${f3(a.upper)}]`);
 const radiusHeader = (r: number): string => `r = ${r}`;
 
 const fP = (p: number): string => (p < 0.001 ? '<0.001' : p.toFixed(3));
+
+export const EVALS_NOTE =
+  'Evals / image: mean model evaluations per image as made (from each run\'s <tsv>.cost.jsonl, so the decided-vote stop and sequential certification count; without that file, the sidecar\'s all-votes figure x (N0 + N)). "(sequential)" methods certify with an anytime-valid confidence sequence and stop each image once its requested radii are settled.';
 
 export const PAIRED_NOTE =
   'Two methods on the same images (same σ): +a / −b counts the images only the first / only the second certifies correctly at radius ≥ r; p is the exact two-sided McNemar test on those images. p < 0.05 marks a difference the test set resolves; a larger p means the images cannot tell the two apart.';
@@ -143,17 +149,18 @@ export const PAIRED_NOTE =
 export function tableCells(t: Tables): { series: { head: string[]; body: string[][] }; best: { head: string[]; body: string[][] }; paired: { head: string[]; body: string[][] } } {
   return {
     paired: {
-      head: ['first vs second', 'σ', 'images', 'same noise draws', ...t.radii.map(radiusHeader)],
+      head: ['first vs second', 'σ', 'images', 'same noise draws', ...t.radii.map(radiusHeader), 'denoiser evals / image (first / second)'],
       body: t.paired.map((p) => [
         `${p.a.method} vs ${p.b.method}`,
         fSigma(p.a.sigma),
         String(p.images),
         p.sharedDraws ? 'yes' : 'no',
         ...p.cells.map((c) => `+${c.onlyA} / −${c.onlyB}, p ${fP(c.pValue)}`),
+        `${fEvals(p.a.denoiserEvalsPerImage)} / ${fEvals(p.b.denoiserEvalsPerImage)}`,
       ]),
     },
     series: {
-      head: ['method', 'σ', 'backend', 'images', ...t.radii.map(radiusHeader), 'abstain', 's / image', 'denoiser evals / image', 'status', 'file'],
+      head: ['method', 'σ', 'backend', 'images', ...t.radii.map(radiusHeader), 'abstain', 's / image', 'denoiser evals / image', 'classifier evals / image', 'status', 'file'],
       body: t.rows.map((r) => [
         r.series.method,
         fSigma(r.series.sigma),
@@ -163,15 +170,20 @@ export function tableCells(t: Tables): { series: { head: string[]; body: string[
         f3(r.abstainRate),
         // Runs that shared their draws report the wall time of the whole shared evaluation.
         r.series.sidecar?.sharedDraws === undefined ? fTime(r.meanSeconds) : `${fTime(r.meanSeconds)} (shared)`,
-        fEvals(r.series.denoiserEvalsPerImage),
+        sharedMark(r.series, fEvals(r.series.denoiserEvalsPerImage)),
+        sharedMark(r.series, fEvals(r.series.classifierEvalsPerImage)),
         r.series.status,
         r.series.file,
       ]),
     },
     best: {
-      head: ['method', ...t.radii.map(radiusHeader)],
+      head: ['method', ...t.radii.map(radiusHeader), 'denoiser evals / image (mean over its σ)'],
       // No sigma where nothing is certified: every sigma ties at 0.
-      body: t.best.map((b) => [b.method, ...b.accuracies.map((a) => (Number.isNaN(a.accuracy) ? '-' : a.k === 0 ? accText(a) : `${accText(a)} (σ=${fSigma(a.sigma)})`))]),
+      body: t.best.map((b) => [
+        b.method,
+        ...b.accuracies.map((a) => (Number.isNaN(a.accuracy) ? '-' : a.k === 0 ? accText(a) : `${accText(a)} (σ=${fSigma(a.sigma)})`)),
+        fEvals(meanOrNull(t.rows.filter((r) => r.series.method === b.method).map((r) => r.series.denoiserEvalsPerImage))),
+      ]),
     },
   };
 }
@@ -187,12 +199,14 @@ export function markdownReport(t: Tables, title: string): string {
     '',
     `Certified accuracy at L2 radius r: the fraction of test images classified correctly and certified at radius >= r, with its 95% Clopper-Pearson interval over the images in brackets.`,
     '',
+    EVALS_NOTE,
+    '',
     '## Per method and σ',
     '',
     mdTable(cells.series.head, cells.series.body),
     '',
     ...(t.rows.some((r) => r.series.sidecar?.sharedDraws !== undefined)
-      ? ['"(shared)": the runs of one σ were evaluated together on the same noise draws (densepure-eval shareDraws); the time is that of the whole shared evaluation, while denoiser evals / image is what the method costs alone.', '']
+      ? ['"(shared)": the runs of one σ were evaluated together on the same noise draws (densepure-eval shareDraws); the time, and evaluations measured by the run, are those of the whole shared evaluation.', '']
       : []),
     '## Best over σ',
     '',
@@ -226,7 +240,7 @@ export function csvReport(t: Tables): string {
   const head = [
     'row', 'method', 'sigma', 'backend', 'images',
     ...t.radii.flatMap((r) => [`acc@${r}`, `ci_low@${r}`, `ci_high@${r}`, `best_sigma@${r}`]),
-    'abstain_rate', 'mean_seconds', 'denoiser_evals_per_image', 'status', 'file',
+    'abstain_rate', 'mean_seconds', 'denoiser_evals_per_image', 'classifier_evals_per_image', 'draws_per_image', 'status', 'file',
   ];
   const lines = [head.join(',')];
   for (const r of t.rows) {
@@ -234,12 +248,13 @@ export function csvReport(t: Tables): string {
       [
         'series', r.series.method, r.series.sigma, r.series.backend, r.series.rows.length,
         ...r.accuracies.flatMap((a) => [a.accuracy, a.lower, a.upper, null]),
-        r.abstainRate, r.meanSeconds, r.series.denoiserEvalsPerImage, r.series.status, r.series.file,
+        r.abstainRate, r.meanSeconds, r.series.denoiserEvalsPerImage, r.series.classifierEvalsPerImage,
+        r.series.cost === null ? null : r.series.cost.meanDraws.selection + r.series.cost.meanDraws.estimation, r.series.status, r.series.file,
       ].map(csvField).join(','),
     );
   }
   for (const b of t.best) {
-    lines.push(['best-over-sigma', b.method, null, null, null, ...b.accuracies.flatMap((a) => [a.accuracy, a.lower, a.upper, a.sigma]), null, null, null, null, null].map(csvField).join(','));
+    lines.push(['best-over-sigma', b.method, null, null, null, ...b.accuracies.flatMap((a) => [a.accuracy, a.lower, a.upper, a.sigma]), null, null, null, null, null, null, null].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
