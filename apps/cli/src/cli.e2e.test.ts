@@ -58,6 +58,18 @@ describe('densepure CLI (built binary, plain node)', () => {
     expect(sidecar.models.denoiser.sha256).toMatch(/^[0-9a-f]{64}$/);
   }, 240_000);
 
+  it('certifies sequentially: same table columns, a cost file, a summary of draws and evaluations', () => {
+    const out = join(work, 'sequential.tsv');
+    const r = cli('certify', '--skip', '500', '--max', '1001', '--one-shot', '--N0', '20', '--N', '2000', '--radii', '0.25,0.5', '--batch', '100', '--progress', 'none', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/mean per image \(3 images\): [\d.]+ draws \(20 selection \+ [\d.]+ estimation\), [\d.]+ denoiser and [\d.]+ classifier evaluations/);
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('idx\tlabel\tpredict\tradius\tcorrect\ttime');
+    const costs = readFileSync(`${out}.cost.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(costs.map((c) => c.idx)).toEqual(dataRows(out).map((row) => Number(row[0])));
+    for (const c of costs) expect(c.draws.estimation).toBeLessThan(2000);
+    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential.radii).toEqual([0.25, 0.5]);
+  }, 240_000);
+
   it('refuses to resume a run with another configuration', () => {
     const out = join(work, 'quick.tsv');
     const r = cli('certify', '--max', '3', ...quick, '--sigma', '0.25', '--out', out);
@@ -148,6 +160,27 @@ describe('densepure CLI (built binary, plain node)', () => {
       const file = join(work, 'nan.bin');
       writeFileSync(file, encodeDpds(pixels, Uint8Array.from([1, 2]), [1, 28, 28], 10));
       expectFailure(['certify', '--dataset', file, ...quick], 1, /image 1 holds NaN/);
+    });
+
+    describe('sequential certification', () => {
+      // Nothing at all: no TSV, sidecar or cost file, not even the output's folder.
+      const expectNothingWritten = (args: string[], pattern: RegExp): void => {
+        const dir = join(work, `seq-bad-${Math.random().toString(36).slice(2)}`);
+        const r = cli('certify', ...args, '--out', join(dir, 'out.tsv'));
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(existsSync(dir)).toBe(false);
+      };
+      it('a radius the cap cannot reach, with the N it needs', () =>
+        expectNothingWritten(['--sigma', '0.25', '--N', '1000', '--radii', '0.25,0.5,0.75,1'], /--radii: radius 0\.75 cannot be certified at sigma 0\.25 .* --N = 1000 .*needs --N >= \d+/));
+      it('radii not increasing', () => expectNothingWritten(['--radii', '0.5,0.25'], /--radii: the radii must be strictly increasing/));
+      it('radii not positive', () => expectNothingWritten(['--radii', '-0.25,0.5'], /--radii: radius -0\.25 .*must be a finite number > 0/));
+      it('--max-radius not positive', () => expectNothingWritten(['--max-radius', '0'], /--max-radius must be a number > 0/));
+      it('radii that are not numbers', () => expectNothingWritten(['--radii', '0.25,big'], /--radii must be a comma-separated list of numbers/));
+      it('sequential flags with fixed N', () => expectNothingWritten(['--mode', 'fixed', '--radii', '0.25'], /--radii applies to sequential certification only/));
+      it('--group without radii', () => expectNothingWritten(['--group', '4'], /--group applies to sequential certification only/));
+      it('--radii and --max-radius together', () => expectNothingWritten(['--radii', '0.25', '--max-radius', '1'], /--radii or --max-radius, not both/));
+      it('--mode sequential without radii', () => expectNothingWritten(['--mode', 'sequential'], /needs the radii to certify/));
     });
 
     it('unwritable output', () => {
