@@ -173,6 +173,7 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
             cap: spec.n,
             bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
             selection: 'N0 separate draws pick the class; they never enter the bound',
+            time: 'wall time from the start of the image to its stop; images certified at once overlap',
             costFile: costPath(spec.runs.find((r) => r.method === method)?.out ?? ''),
           },
         }
