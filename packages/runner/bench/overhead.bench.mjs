@@ -8,15 +8,19 @@
 // the denoiser / classifier calls (as voting sees them) and the rest (noise, scale conversions, copies, votes).
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { either as E } from 'fp-ts';
-import { loadClassifier, loadDenoiser, resolveModel } from '@densepure/backend';
+import { loadClassifier, loadDenoiser, makeClassifier, makeDenoiser, resolveModel, tensorNames } from '@densepure/backend';
 import '@densepure/backend-onnx';
 import { wrapClassifier } from '@densepure/classifiers';
 import { certify } from '@densepure/core';
 import { readDpds } from '@densepure/datasets';
 import { makeMethodGroup } from '@densepure/voting';
 import { classifierPath, denoiserPath, testSetPath } from '@densepure/zoo-mnist';
+import { runCertify } from '../dist/index.js';
 
 const ort = createRequire(import.meta.resolve('@densepure/backend-onnx'))('onnxruntime-node');
 const { values } = parseArgs({
@@ -86,6 +90,25 @@ const timedDenoiser = {
 };
 const timedClassifier = { ...wrapped, labels: (x, n) => timed(wrapped.labels(x, n), 'classifier') };
 const group = must(makeMethodGroup(timedDenoiser, timedClassifier, { sigma, seed: 0, batchSize: batch, methods: [{ kind: 'dds' }] }));
+// (c) runner: the whole runCertify of one image (opens the models and the dataset, writes the TSV and sidecar):
+// what certify.bench's images/s sees, fixed costs included.
+const dir = mkdtempSync(join(tmpdir(), 'densepure-overhead-'));
+let runnerRuns = 0;
+async function runRunner() {
+  const result = await runCertify({
+    models: { denoiser: 'default', classifier: 'default', workers: 0, threads },
+    dataset: { spec: 'default', skip: imageIndex, max: imageIndex },
+    runs: [{ method: { kind: 'dds' }, out: join(dir, `run-${runnerRuns++}.tsv`) }],
+    sigma,
+    seed: 0,
+    batch,
+    n0: batch,
+    n: batch * (batches - 1),
+    alpha: 0.001,
+  })();
+  if (result._tag === 'Left') throw new Error(result.left.message);
+}
+
 // One CERTIFY of one image, as the runner's certifyImage calls it: N0 = one batch, N = the other batches.
 async function runPipeline() {
   const [sampler] = group.samplers(image, imageIndex, [0]);
@@ -99,25 +122,31 @@ const timeOf = async (f) => {
 };
 await runPipeline(); // warm-up both (the pipeline first: it captures the inputs)
 await runBare();
+await runRunner();
 Object.assign(bare, { denoiser: 0, classifier: 0 });
 Object.assign(pipe, { denoiser: 0, classifier: 0 });
 
 const draws = batch * batches;
 console.log(`overhead bench: DDS, batch ${batch}, ${batches} batches (${draws} draws) per side, ${rounds} rounds ABBA; onnx threads ${threads}; ${cpus().length} cores; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log('round  bare images/s  pipeline images/s  pipeline/bare');
+console.log('round  bare images/s  pipeline images/s  runner images/s  pipeline/bare  runner/bare');
 const ratios = [];
-const totals = { bare: 0, pipeline: 0 };
+const runnerRatios = [];
+const totals = { bare: 0, pipeline: 0, runner: 0 };
+const sides = { bare: runBare, pipeline: runPipeline, runner: runRunner };
 for (let r = 0; r < rounds; r++) {
-  const order = r % 2 === 0 ? ['bare', 'pipeline'] : ['pipeline', 'bare'];
+  const order = r % 2 === 0 ? ['bare', 'pipeline', 'runner'] : ['runner', 'pipeline', 'bare'];
   const ms = {};
-  for (const side of order) ms[side] = await timeOf(side === 'bare' ? runBare : runPipeline);
-  totals.bare += ms.bare;
-  totals.pipeline += ms.pipeline;
+  for (const side of order) ms[side] = await timeOf(sides[side]);
+  for (const side of order) totals[side] += ms[side];
   ratios.push(ms.bare / ms.pipeline);
-  console.log(`${String(r + 1).padStart(5)}  ${((draws * 1000) / ms.bare).toFixed(0).padStart(13)}  ${((draws * 1000) / ms.pipeline).toFixed(0).padStart(17)}  ${(ms.bare / ms.pipeline).toFixed(3).padStart(13)}`);
+  runnerRatios.push(ms.bare / ms.runner);
+  const rate = (side) => ((draws * 1000) / ms[side]).toFixed(0);
+  console.log(
+    `${String(r + 1).padStart(5)}  ${rate('bare').padStart(13)}  ${rate('pipeline').padStart(17)}  ${rate('runner').padStart(15)}  ${(ms.bare / ms.pipeline).toFixed(3).padStart(13)}  ${(ms.bare / ms.runner).toFixed(3).padStart(11)}`,
+  );
 }
-const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
-console.log(`pipeline / bare: median ${median.toFixed(3)}, overall ${(totals.bare / totals.pipeline).toFixed(3)}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(3);
+console.log(`pipeline / bare: median ${median(ratios)}, overall ${(totals.bare / totals.pipeline).toFixed(3)}; runner / bare: median ${median(runnerRatios)}, overall ${(totals.bare / totals.runner).toFixed(3)}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const per = (x) => ((x * 1000) / (draws * rounds)).toFixed(1).padStart(8);
 const rest = totals.pipeline - pipe.denoiser - pipe.classifier;
 console.log('breakdown, us per draw      bare  pipeline     extra');
@@ -125,4 +154,29 @@ console.log(`denoiser call           ${per(bare.denoiser)}  ${per(pipe.denoiser)
 console.log(`classifier call         ${per(bare.classifier)}  ${per(pipe.classifier)}  ${per(pipe.classifier - bare.classifier)}`);
 console.log(`voting's own work       ${per(0)}  ${per(rest)}  ${per(rest)}`);
 console.log(`total                   ${per(totals.bare)}  ${per(totals.pipeline)}  ${per(totals.pipeline - totals.bare)}`);
+
+// The pipeline's own cost without the models: the same CERTIFY with engines that answer at once (a fresh copy
+// of the real outputs, as onnxruntime hands back a fresh array), through the same wrappers (input checks,
+// eps/v split, classifier preprocessing, argmax). Main-thread work only, so its minimum over repetitions is
+// close to its cost on an idle machine; with the bare loop's minimum it estimates the idle ratio.
+const rawOutput = async (session, feeds) => (await session.run(feeds))[session.outputNames[0]].data;
+const denoiserOut = await rawOutput(bareDenoiser, { [bareDenoiser.inputNames[0]]: new ort.Tensor('float32', inputs.xt, [batch, 1, 28, 28]), [bareDenoiser.inputNames[1]]: new ort.Tensor('int64', inputs.t, [batch]) });
+const classifierOut = await rawOutput(bareClassifier, { [bareClassifier.inputNames[0]]: new ort.Tensor('float32', inputs.x, [batch, 1, 28, 28]) });
+const replay = (out, perImage) => ({ run: async (x, n) => E.right(out.slice(0, n * perImage)), dispose: async () => {} });
+const manifestOf = async (path) => must(await resolveModel(path)()).manifest;
+const fastDenoiser = makeDenoiser(denoiser.metadata, replay(denoiserOut, denoiserOut.length / batch), tensorNames(await manifestOf(denoiserPath)));
+const fastClassifier = makeClassifier(classifier.metadata, replay(classifierOut, classifierOut.length / batch), tensorNames(await manifestOf(classifierPath)));
+const fastGroup = must(makeMethodGroup(fastDenoiser, must(wrapClassifier(fastClassifier, [1, 28, 28])), { sigma, seed: 0, batchSize: batch, methods: [{ kind: 'dds' }] }));
+const minOf = async (reps, f) => {
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) best = Math.min(best, await timeOf(f));
+  return best;
+};
+const overheadMs = await minOf(20, () => certify(fastGroup.samplers(image, imageIndex, [0])[0], { sigma, n0: batch, n: batch * (batches - 1), alpha: 0.001, batchSize: batch, numClasses: 10 }));
+const bareMinMs = await minOf(3, runBare);
+console.log(
+  `without the models: the pipeline's own work ${((overheadMs * 1000) / draws).toFixed(1)} us per draw (min of 20), bare models ${((bareMinMs * 1000) / draws).toFixed(1)} us per draw (min of 3)` +
+    ` => idle estimate pipeline / bare ${(bareMinMs / (bareMinMs + overheadMs)).toFixed(3)}`,
+);
+rmSync(dir, { recursive: true, force: true });
 await Promise.all([bareDenoiser.release(), bareClassifier.release(), denoiser.dispose(), classifier.dispose()]);
