@@ -29,6 +29,8 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
+    // Bare images/s of the denoiser and the classifier on an idle machine (issue 13: 2 cores, batch 100, 2 threads).
+    'idle-bare': { type: 'string', default: '550,8100' },
   },
 });
 const batch = Number(values.batch);
@@ -176,7 +178,11 @@ const overheadMs = await minOf(20, () => certify(fastGroup.samplers(image, image
 const bareMinMs = await minOf(3, runBare);
 console.log(
   `without the models: the pipeline's own work ${((overheadMs * 1000) / draws).toFixed(1)} us per draw (min of 20), bare models ${((bareMinMs * 1000) / draws).toFixed(1)} us per draw (min of 3)` +
-    ` => idle estimate pipeline / bare ${(bareMinMs / (bareMinMs + overheadMs)).toFixed(3)}`,
+    ` => pipeline / bare ${(bareMinMs / (bareMinMs + overheadMs)).toFixed(3)}`,
 );
+const [idleDenoiser, idleClassifier] = values['idle-bare'].split(',').map(Number);
+const idleBareUs = 1e6 / idleDenoiser + 1e6 / idleClassifier;
+const ownUs = (overheadMs * 1000) / draws;
+console.log(`idle estimate with bare ${idleDenoiser} + ${idleClassifier} images/s (${idleBareUs.toFixed(0)} us per draw): pipeline / bare ${(idleBareUs / (idleBareUs + ownUs)).toFixed(3)}`);
 rmSync(dir, { recursive: true, force: true });
 await Promise.all([bareDenoiser.release(), bareClassifier.release(), denoiser.dispose(), classifier.dispose()]);
