@@ -119,7 +119,7 @@ describe('image folder', () => {
     const base = { 'a/1.png': 10, 'a/2.png': 20, 'b/1.png': 30 };
     const first = await write(base);
     expect(await write(base)).toBe(first);
-    const variants = [
+    const variants: Record<string, number>[] = [
       { ...base, 'a/2.png': 21 },
       { ...base, 'b/2.png': 40 },
       { 'a/1.png': 10, 'a/3.png': 20, 'b/1.png': 30 },
