@@ -55,7 +55,7 @@ describe('a failed start leaves nothing that blocks a rerun', () => {
     const dir = join(work, 'long');
     const out = join(dir, `${'n'.repeat(248)}.tsv`);
     const r = await runCertify({ ...common, runs: [{ method: smoothing, out }] })();
-    expect(E.isLeft(r) && r.left.message).toMatch(/255-byte limit.*at most 250 bytes/);
+    expect(E.isLeft(r) && r.left.message).toMatch(/255-byte limit of file names \(use at most 250 bytes\)/);
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 

@@ -54,15 +54,17 @@ export const sidecarPath = (tsvPath: string): string => `${tsvPath}.json`;
  * writable, and that the files written beside it (`path` + each of `companions`) have names the file system takes.
  */
 export function ensureWritable(path: string, companions: readonly string[] = ['.json', '.lock']): E.Either<RunError, void> {
-  const longest = Math.max(0, ...companions.map((c) => Buffer.byteLength(c)));
+  const longest = companions.reduce((a, c) => (Buffer.byteLength(c) > Buffer.byteLength(a) ? c : a), '');
   const nameBytes = Buffer.byteLength(basename(path));
-  if (nameBytes + longest > NAME_MAX) {
-    const cause = `its name has ${nameBytes} bytes and the files beside it add up to ${longest} more, past the ${NAME_MAX}-byte limit of file names`;
-    return E.left({ kind: 'output-not-writable', path, cause, message: `cannot write ${path}: ${cause}; choose a name of at most ${NAME_MAX - longest} bytes` });
+  if (nameBytes + Buffer.byteLength(longest) > NAME_MAX) {
+    const most = NAME_MAX - Buffer.byteLength(longest);
+    const cause = `its name has ${nameBytes} bytes, so the file '<name>${longest}' beside it would pass the ${NAME_MAX}-byte limit of file names (use at most ${most} bytes)`;
+    return E.left({ kind: 'output-not-writable', path, cause, message: `cannot write ${path}: ${cause}` });
   }
   try {
     if (existsSync(path) && statSync(path).isDirectory()) throw new Error('it is a folder');
     makeParents(dirname(path));
+    if (!statSync(dirname(path)).isDirectory()) throw new Error(`${dirname(path)} is not a folder`);
     accessSync(dirname(path), constants.W_OK);
     if (existsSync(path)) accessSync(path, constants.W_OK);
     return E.right(undefined);

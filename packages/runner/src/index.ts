@@ -15,7 +15,7 @@ export {
   unexpectedFailure,
 } from './errors.js';
 export { NAME_MAX, RowLog, ensureWritable, makeParents, readText, sidecarPath, tempPathFor, writeFileAtomic, writeJsonAtomic } from './files.js';
-export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, lockPath, takeoverNotes } from './lock.js';
+export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, exitOnSignals, lockPath, takeoverNotes } from './lock.js';
 export {
   type PriorRun,
   type RunIdentity,
