@@ -3,15 +3,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BadInputCase, type CaseResult, badInputCases, formatTable } from './bad-inputs.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CaseResult, badInputCases, formatTable } from './bad-inputs.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-bad-inputs-'));
 const results: CaseResult[] = [];
-let cases: BadInputCase[] = [];
-beforeAll(async () => {
-  cases = await badInputCases(work);
-}, 120_000);
+const cases = await badInputCases(work);
 afterAll(() => {
   console.log(`\n${formatTable(results)}\n`);
   rmSync(work, { recursive: true, force: true });
@@ -19,14 +16,13 @@ afterAll(() => {
 
 describe('bad inputs of issue 12 (built CLI, plain node)', () => {
   // The cases run in order: some build on the files an earlier one left (the kill -9 takeover after the refused second run).
-  for (let i = 0; i < 31; i++) {
-    it(`case ${i + 1}`, async (ctx) => {
-      const c = cases[i];
-      if (c === undefined) return ctx.skip();
-      ctx.task.name = `item ${c.item}: ${c.name}`;
+  for (const c of cases) {
+    it(`item ${c.item}: ${c.name}`, async () => {
       const verdict = await c.run();
-      results.push({ item: c.item, name: c.name, ...verdict });
-      expect(verdict.problems, `${c.name}: ${verdict.message}`).toEqual([]);
+      results.push({ item: c.item, name: c.pending === undefined ? c.name : `${c.name} (pending: ${c.pending})`, ...verdict });
+      if (c.pending === undefined) expect(verdict.problems, `${c.name}: ${verdict.message}`).toEqual([]);
+      // Fixed elsewhere, not yet on this branch: it still fails here; once it passes, drop `pending`.
+      else expect(verdict.problems, `${c.name} passes now: drop its pending note`).not.toEqual([]);
     }, 240_000);
   }
 });
