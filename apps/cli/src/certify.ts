@@ -32,6 +32,7 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
         },
         onDraws: (done) => progress?.draws(done),
         onRow: (_run, row) => progress?.image(row),
+        onNote: (line) => process.stderr.write(`${line}\n`),
       },
     )();
     const [result] = orFail(results, flagOf);

@@ -1,5 +1,6 @@
 // Cohen et al.'s CERTIFY over a dataset slice, for one method or several on shared noise draws: each method
 // writes its Cohen TSV row by row (fsync'd) and a JSON sidecar, and a rerun resumes after the last complete row.
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform } from 'node:os';
 import { either as E, taskEither as TE } from 'fp-ts';
 import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
@@ -9,6 +10,7 @@ import { BackendFailure, type BaseClassifier, type EvaluationTally, type MethodG
 import { CostLog, type CostSummary, type RowCost, costPath, summarizeCosts } from './accounting.js';
 import { type RunError, modelRunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
+import { acquireOutputLocks, takeoverNotes } from './lock.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
 import { type Method, describeMethod, methodSlug } from './method.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
@@ -25,6 +27,8 @@ export interface CertifyHooks {
   readonly onDraws?: (done: number) => void;
   /** After each row of each run (`run` indexes `spec.runs`). */
   readonly onRow?: (run: number, row: CertifyRow, done: number, total: number) => void;
+  /** Things worth a line before the run starts (a stale lock of a crashed run taken over). */
+  readonly onNote?: (line: string) => void;
 }
 
 export interface RunStart {
@@ -148,6 +152,8 @@ interface OpenRun {
   log: RowLog | null;
   costLog: CostLog | null;
   costs: RowCost[];
+  /** This run created the TSV (nothing was there): a failure before its first row removes it again. */
+  created: boolean;
   rows: CertifyRow[];
   done: Set<number>;
   resumedRows: number;
@@ -208,13 +214,21 @@ export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEith
       const writable = ensureWritable(r.out);
       if (E.isLeft(writable)) return writable;
     }
-    const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
-    if (E.isLeft(opened)) return opened;
-    const pipeline = opened.right;
+    // One writer per output: a second process on the same files is refused until this one ends.
+    const locks = acquireOutputLocks(spec.runs.map((r) => r.out));
+    if (E.isLeft(locks)) return locks;
     try {
-      return await certifyAll(spec, pipeline, hooks);
+      for (const note of takeoverNotes(locks.right)) hooks.onNote?.(note);
+      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
+      if (E.isLeft(opened)) return opened;
+      const pipeline = opened.right;
+      try {
+        return await certifyAll(spec, pipeline, hooks);
+      } finally {
+        await pipeline.dispose();
+      }
     } finally {
-      await pipeline.dispose();
+      for (const lock of locks.right) lock.release();
     }
   };
 }
@@ -228,11 +242,24 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     const base = pipeline.group.members[i]!;
     const identity = runIdentity(spec, method, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset });
     const header = sidecarHeader(spec, pipeline, method, base, identity, selected.length);
-    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, costLog: null, costs: [], rows: [], done: new Set(), resumedRows: 0 };
+    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, costLog: null, costs: [], created: false, rows: [], done: new Set(), resumedRows: 0 };
   });
   const startedAt = new Date().toISOString();
+  // A failed run says so in its sidecar; a run that failed before its first row leaves nothing (an empty TSV
+  // with a sidecar of another identity would refuse the corrected rerun). Rows already there are never touched.
   const fail = (error: RunError): E.Either<RunError, never> => {
-    for (const run of runs) if (run.log !== null) writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: error.message });
+    for (const run of runs) {
+      if (run.log === null && !run.created) continue;
+      if (run.created && run.rows.length === 0) {
+        run.log?.close();
+        run.log = null;
+        run.costLog?.close();
+        run.costLog = null;
+        rmSync(run.out, { force: true });
+        rmSync(run.sidecar, { force: true });
+        rmSync(costPath(run.out), { force: true });
+      } else writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: error.message });
+    }
     return E.left(error);
   };
   try {
@@ -241,6 +268,7 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
       if (E.isLeft(prior)) return E.left(prior.left);
     }
     for (const run of runs) {
+      run.created = !existsSync(run.out);
       const log = RowLog.open(run.out);
       if (E.isLeft(log)) return fail(log.left);
       run.log = log.right;
