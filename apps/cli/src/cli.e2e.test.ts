@@ -64,7 +64,7 @@ describe('densepure CLI (built binary, plain node)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/mean per image \(3 images\): [\d.]+ draws \(20 selection \+ [\d.]+ estimation\), [\d.]+ denoiser and [\d.]+ classifier evaluations/);
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('idx\tlabel\tpredict\tradius\tcorrect\ttime');
-    const costs = readFileSync(`${out}.cost.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const costs = readFileSync(`${out}.cost`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(costs.map((c) => c.idx)).toEqual(dataRows(out).map((row) => Number(row[0])));
     for (const c of costs) expect(c.draws.estimation).toBeLessThan(2000);
     expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential.radii).toEqual([0.25, 0.5]);

@@ -30,7 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addModeOptions(addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar + per-row costs (<out>.cost.jsonl), resumable"))))
+  addModeOptions(addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar + per-row costs (<out>.cost), resumable"))))
     .option('--N0 <n>', 'draws that select the top class', parseWhole('--N0', 1), 100)
     .option('--N <n>', 'draws that estimate its probability (sequential: the most it may use)', parseWhole('--N', 1), 1000)
     .option('--alpha <a>', 'failure probability of the certificate', parseNumber('--alpha'), 0.001)

@@ -1,5 +1,5 @@
 // What each certified image cost: draws (selection, estimation) and model evaluations, one JSON line per row in
-// `<out>.cost.jsonl` beside the Cohen TSV (whose columns stay exactly Cohen's). Written before the row, fsync'd,
+// `<out>.cost` (JSON lines) beside the Cohen TSV (whose columns stay exactly Cohen's). Written before the row, fsync'd,
 // and cut back to the TSV's rows when a run resumes, so the two files always describe the same images.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { either as E } from 'fp-ts';
@@ -25,7 +25,7 @@ const rowCostSchema = z.looseObject({
   evaluations: z.object({ denoiser: z.number(), classifier: z.number() }),
 });
 
-export const costPath = (tsvPath: string): string => `${tsvPath}.cost.jsonl`;
+export const costPath = (tsvPath: string): string => `${tsvPath}.cost`;
 
 /** Mean cost per image over the rows that have one. */
 export interface CostSummary {
@@ -61,7 +61,7 @@ export function parseCosts(text: string): RowCost[] {
   return out;
 }
 
-/** Reads `<tsv>.cost.jsonl` if there is one (for reports); [] otherwise. */
+/** Reads `<tsv>.cost` if there is one (for reports); [] otherwise. */
 export function readCosts(tsvPath: string): RowCost[] {
   const path = costPath(tsvPath);
   if (!existsSync(path)) return [];

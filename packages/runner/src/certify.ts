@@ -211,7 +211,7 @@ export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEith
     const checked = checkRunSpec(spec);
     if (E.isLeft(checked)) return checked;
     for (const r of spec.runs) {
-      const writable = ensureWritable(r.out);
+      const writable = ensureWritable(r.out, ['.json', '.lock', '.cost']);
       if (E.isLeft(writable)) return writable;
     }
     // One writer per output: a second process on the same files is refused until this one ends.

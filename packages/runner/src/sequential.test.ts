@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 
 const rows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
-const costs = (path: string) => parseCosts(readFileSync(`${path}.cost.jsonl`, 'utf8'));
+const costs = (path: string) => parseCosts(readFileSync(`${path}.cost`, 'utf8'));
 const certified = async (spec: RunSpec): Promise<RunResult[]> => {
   const r = await runCertify(spec)();
   if (E.isLeft(r)) throw new Error(r.left.message);

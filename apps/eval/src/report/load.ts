@@ -31,7 +31,7 @@ export interface Series {
   /** complete | running (k/n) | failed | no sidecar */
   readonly status: string;
   /**
-   * Mean denoiser evaluations per image as made, from the run's cost file (`<tsv>.cost.jsonl`); without one,
+   * Mean denoiser evaluations per image as made, from the run's cost file (`<tsv>.cost`); without one,
    * denoiserEvalsPerDraw * (N0 + N) from the sidecar (all votes, fixed N: an upper bound).
    */
   readonly denoiserEvalsPerImage: number | null;

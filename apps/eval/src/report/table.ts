@@ -140,7 +140,7 @@ const radiusHeader = (r: number): string => `r = ${r}`;
 const fP = (p: number): string => (p < 0.001 ? '<0.001' : p.toFixed(3));
 
 export const EVALS_NOTE =
-  'Evals / image: mean model evaluations per image as made (from each run\'s <tsv>.cost.jsonl, so the decided-vote stop and sequential certification count; without that file, the sidecar\'s all-votes figure x (N0 + N)). "(sequential)" methods certify with an anytime-valid confidence sequence and stop each image once its requested radii are settled.';
+  'Evals / image: mean model evaluations per image as made (from each run\'s <tsv>.cost, so the decided-vote stop and sequential certification count; without that file, the sidecar\'s all-votes figure x (N0 + N)). "(sequential)" methods certify with an anytime-valid confidence sequence and stop each image once its requested radii are settled.';
 
 export const PAIRED_NOTE =
   'Two methods on the same images (same σ): +a / −b counts the images only the first / only the second certifies correctly at radius ≥ r; p is the exact two-sided McNemar test on those images. p < 0.05 marks a difference the test set resolves; a larger p means the images cannot tell the two apart.';
