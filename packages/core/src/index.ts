@@ -63,3 +63,13 @@ export {
   type ReverseStepOptions,
   type VarianceKind,
 } from './reverse.js';
+export {
+  TIMESTEP_RULES,
+  densepureCosineT,
+  densepureCosineTimestep,
+  ddsTimestep,
+  sigmaTimestepAt,
+  timestepForSigma,
+  type TimestepRule,
+  type ScheduleForRule,
+} from './timestep-rules.js';
