@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './validate.js';
 export * from './registry.js';
 export * from './wrap.js';
+export * from './manifest-builder.js';

@@ -50,6 +50,8 @@ const classifierManifest = z
     normalization: z
       .object({ mean: z.array(z.number()), std: z.array(z.number().positive()), appliedInGraph: z.boolean() })
       .optional(),
+    /** How images of another size are resized to the input (default bilinear; DDS uses bicubic with antialias). */
+    resize: z.enum(['bilinear', 'bicubic-antialias']).optional(),
   })
   .loose()
   .refine((m) => m.classNames === undefined || m.classNames.length === m.numClasses, {
