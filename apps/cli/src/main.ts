@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { runCertify } from './certify-run.js';
 import { runDenoise } from './denoise.js';
 import { runInfo } from './info.js';
+import { registerManifestCommand } from './manifest.js';
 import { runPredict } from './predict.js';
 import { CliError } from './errors.js';
 import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './options.js';
@@ -61,15 +62,18 @@ export function buildProgram(): Command {
 
   program
     .command('info')
-    .description('backends found (runtime, devices, why others were not picked) and model / dataset metadata')
+    .description('backends found (runtime, devices, why others were not picked) and model / dataset metadata; exits 1 when a model does not load')
+    .argument('[models...]', 'model files or manifests to check (manifest, sha256, graph, one run) instead of --denoiser/--classifier')
     .option('--denoiser <spec>', 'diffusion model to describe', 'default')
     .option('--classifier <spec>', 'classifier to describe', 'default')
     .option('--dataset <spec>', 'dataset to describe', 'default')
     .option('--backend <name>', 'load the models with this backend')
     .option('--json', 'machine-readable output', false)
-    .action(async (o) => {
-      await runInfo(o);
+    .action(async (models: string[], o) => {
+      await runInfo(o, models);
     });
+
+  registerManifestCommand(program);
 
   return program;
 }

@@ -5,3 +5,4 @@ export * from './validate.js';
 export * from './registry.js';
 export * from './wrap.js';
 export * from './manifest-builder.js';
+export * from './smoke.js';
