@@ -73,3 +73,4 @@ export {
   type TimestepRule,
   type ScheduleForRule,
 } from './timestep-rules.js';
+export * from './sequential-api.js';
