@@ -36,6 +36,7 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/datasets': ['openDataset', 'readDpds', 'readCifar10', 'readImageFolder', 'selectIndices', 'encodeDpds'],
   '@densepure/classifiers': ['wrapClassifier', 'resizeBilinear'],
   '@densepure/voting': ['makeBaseClassifier', 'majorityVote', 'voteHistogram'],
+  '@densepure/ground-truth': ['makeMixture', 'posterior', 'epsilonOnnx', 'bayesClassifierOnnx', 'writeGroundTruthModels', 'checkPosterior', 'sampleReverseChain'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
   '@densepure/cli': ['runCertify', 'parseCohenTsv', 'certifiedAccuracy', 'main'],
   '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'main'],
