@@ -7,7 +7,7 @@ import torch.nn as tnn
 
 from .nn import checkpoint
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "train")))
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "train")))
 from common import UNet  # noqa: E402
 
 
