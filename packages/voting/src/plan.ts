@@ -4,9 +4,8 @@ import {
   type ReversePlan,
   type SigmaTimestep,
   type VarianceKind,
-  cosineBetaSchedule,
+  betaSchedule,
   diffusionConstants,
-  linearBetaSchedule,
   planReverse,
   timestepForSigma,
 } from '@densepure/core';
@@ -110,7 +109,8 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
         message: `the denoiser takes ${shape.join('x')} images but the dataset has ${c}x${h}x${w}; use a denoiser trained at the dataset's size`,
       });
     }
-    const betas = denoiser.diffusion.schedule === 'linear' ? linearBetaSchedule(denoiser.diffusion.T) : cosineBetaSchedule(denoiser.diffusion.T);
+    // Every schedule field of the manifest (schedule, T, betaStart/betaEnd) is honoured; the manifest check refused contradictions.
+    const betas = betaSchedule(denoiser.diffusion);
     const constants = diffusionConstants(betas);
     const variance = config.variance ?? (denoiser.learnedVariance ? 'learned-range' : 'fixed-large');
     if (variance === 'learned-range' && !denoiser.learnedVariance) {
