@@ -37,7 +37,7 @@ const createSession = (path: string, bytes: Uint8Array): TE.TaskEither<BackendEr
 /** The graph's declared inputs and outputs (symbolic dimensions as strings). */
 export function graphOf(session: ort.InferenceSession): ModelGraph {
   const values = (list: readonly ort.InferenceSession.ValueMetadata[]) =>
-    list.map((v) => (v.isTensor ? { name: v.name, dtype: v.type as string, shape: v.shape.map((d) => d) } : { name: v.name, dtype: 'non-tensor', shape: null }));
+    list.map((v) => (v.isTensor ? { name: v.name, dtype: v.type as string, shape: [...v.shape] } : { name: v.name, dtype: 'non-tensor', shape: null }));
   return { inputs: values(session.inputMetadata), outputs: values(session.outputMetadata) };
 }
 

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { BackendError } from './errors.js';
 import { type ModelManifest, type TensorSpec, parseManifest } from './manifest.js';
+import type { GraphValue } from './signature.js';
 
 /**
  * Building a manifest for a model someone brings: the graph's declared inputs and outputs, one run on a random
@@ -10,13 +11,7 @@ import { type ModelManifest, type TensorSpec, parseManifest } from './manifest.j
  * reads the graph and runs it (e.g. @densepure/backend-onnx `describeOnnxModel`), this module decides.
  */
 
-/** One graph input or output as the runtime reports it; a string dimension is symbolic (dynamic). */
-export interface GraphValue {
-  readonly name: string;
-  readonly dtype: string;
-  readonly shape: readonly (number | string)[] | null;
-}
-
+/** A graph's declared inputs and outputs (signature.ts's GraphValue: a dim that is not a positive integer is dynamic). */
 export interface ModelGraph {
   readonly inputs: readonly GraphValue[];
   readonly outputs: readonly GraphValue[];
@@ -82,8 +77,9 @@ const contract = (path: string, detail: string): BackendError => ({
   message: `model ${path} does not fit what was declared: ${detail}`,
 });
 
-const shapeText = (shape: readonly (number | string)[] | null): string => (shape === null ? 'unknown' : `[${shape.join(',')}]`);
-const isDynamic = (d: number | string | undefined): boolean => typeof d !== 'number' || d < 0;
+type Dim = number | string | null | undefined;
+const shapeText = (shape: readonly Dim[] | null | undefined): string => (shape === null || shape === undefined ? 'unknown' : `[${shape.map((d) => (d === null || d === undefined ? '?' : String(d))).join(',')}]`);
+const isDynamic = (d: Dim): boolean => typeof d !== 'number' || !Number.isInteger(d) || d <= 0;
 const DYNAMIC_BATCH_HINT = "export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'x': {0: 'B'}, ...}))";
 
 /** Picks the image (and timestep) inputs and the image size; refuses graphs densepure cannot feed. */
@@ -98,8 +94,8 @@ export function planProbe(path: string, graph: ModelGraph, request: ManifestRequ
       ),
     );
   }
-  const image = graph.inputs.find((v) => v.shape !== null && v.shape.length === 4);
-  if (image === undefined || image.dtype !== 'float32') {
+  const image = graph.inputs.find((v) => v.shape !== null && v.shape !== undefined && v.shape.length === 4);
+  if (image === undefined || (image.dtype !== undefined && image.dtype !== 'float32')) {
     return E.left(contract(path, `no float32 image input of rank 4 [B,C,H,W]; inputs are ${graph.inputs.map((v) => `'${v.name}' ${v.dtype} ${shapeText(v.shape)}`).join(', ')}`));
   }
   if (denoiser && graph.inputs[0] !== image) {
@@ -125,7 +121,7 @@ export function planProbe(path: string, graph: ModelGraph, request: ManifestRequ
   let timestep: ProbePlan['timestep'] = null;
   if (denoiser) {
     const t = graph.inputs[1]!;
-    if (t.dtype !== 'int64' || t.shape === null || t.shape.length !== 1 || !isDynamic(t.shape[0])) {
+    if (t.dtype !== 'int64' || t.shape === null || t.shape === undefined || t.shape.length !== 1 || !isDynamic(t.shape[0])) {
       return E.left(
         contract(path, `the timestep input '${t.name}' is ${t.dtype} ${shapeText(t.shape)}; densepure feeds one int64 timestep per image, shape [B] (cast t to int64 and give it a dynamic batch axis when exporting)`),
       );
