@@ -10,10 +10,7 @@ import {
   resolveModel,
   smokeRun,
 } from '@densepure/backend';
-import { openDataset } from '@densepure/datasets';
-import * as zoo from '@densepure/zoo-mnist';
-import { CliError } from './errors.js';
-import { registerInstalledBackends, resolveDefault } from './setup.js';
+import { type Failure, openDatasetSpec, registerInstalledBackends, resolveModelSpec } from '@densepure/runner';
 import { VERSION } from './version.js';
 
 export interface InfoOptions {
@@ -54,7 +51,7 @@ const failed = (d: unknown): boolean => typeof d === 'object' && d !== null && '
 /**
  * Backends (with what each would run on and why others are missing), then model and dataset metadata. With
  * `models`, checks each named model (manifest, sha256, graph, one run) instead of the configured pair. Throws a
- * CliError (exit 1) after printing when anything did not load.
+ * Failure (exit 1) after printing when anything did not load.
  */
 export async function runInfo(o: InfoOptions, models: readonly string[] = []): Promise<void> {
   const missing = await registerInstalledBackends();
@@ -66,10 +63,9 @@ export async function runInfo(o: InfoOptions, models: readonly string[] = []): P
   if (models.length > 0) {
     for (const m of models) sections.push([m, await describeAny(m, opts)]);
   } else {
-    const denoiserSpec = resolveDefault(o.denoiser, zoo.denoiserPath);
-    sections.push(['denoiser', denoiserSpec === 'none' ? null : await describeModel(() => loadDenoiser(denoiserSpec, opts)())]);
-    sections.push(['classifier', await describeModel(() => loadClassifier(resolveDefault(o.classifier, zoo.classifierPath), opts)())]);
-    const ds = await openDataset(resolveDefault(o.dataset, zoo.testSetPath));
+    sections.push(['denoiser', o.denoiser === 'none' ? null : await describeModel(() => loadDenoiser(resolveModelSpec('denoiser', o.denoiser), opts)())]);
+    sections.push(['classifier', await describeModel(() => loadClassifier(resolveModelSpec('classifier', o.classifier), opts)())]);
+    const ds = await openDatasetSpec(o.dataset)();
     sections.push([
       'dataset',
       E.isLeft(ds)
@@ -95,7 +91,10 @@ export async function runInfo(o: InfoOptions, models: readonly string[] = []): P
     for (const [name, d] of sections) lines.push(`${name}:`, indentJson(d));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (bad.length > 0) throw new CliError(`${bad.join(', ')} did not load or run (reason above)`);
+  if (bad.length > 0) {
+    const failure: Failure = { kind: 'failure', exitCode: 1, message: `${bad.join(', ')} did not load or run (reason above)` };
+    throw failure;
+  }
 }
 
 const indentJson = (v: unknown): string => JSON.stringify(v, null, 2).replace(/^/gm, '  ');

@@ -7,8 +7,12 @@ import { type Command, Option } from 'commander';
 import { either as E } from 'fp-ts';
 import { type ManifestRequest, type ModelManifest, formatBackendError, manifestPathFor, manifestText } from '@densepure/backend';
 import { describeOnnxModel } from '@densepure/backend-onnx';
-import { CliError, usageError } from './errors.js';
-import { parseNumber, parseWhole } from './options.js';
+import type { Failure } from '@densepure/runner';
+import { parseNumber, parseWhole } from './flags.js';
+
+/** Thrown out of the command to the runner's reportFailure: exit 2 for flags to change, 1 for the model or files. */
+const usageError = (message: string): Failure => ({ kind: 'failure', message, exitCode: 2 });
+const failure = (message: string): Failure => ({ kind: 'failure', message, exitCode: 1 });
 
 export interface ManifestOptions {
   readonly kind: 'denoiser' | 'classifier';
@@ -75,7 +79,7 @@ export async function manifestRequest(o: ManifestOptions): Promise<ManifestReque
     try {
       text = await readFile(o.classes, 'utf8');
     } catch {
-      throw new CliError(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`);
+      throw failure(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`);
     }
     classNames = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   }
@@ -99,14 +103,14 @@ export async function runManifest(model: string, o: ManifestOptions): Promise<{ 
   if (extname(model).toLowerCase() !== '.onnx') throw usageError(`densepure manifest reads ONNX models (.onnx); got '${model}'`);
   const request = await manifestRequest(o);
   const described = await describeOnnxModel(model, request)();
-  if (E.isLeft(described)) throw new CliError(formatBackendError(described.left));
+  if (E.isLeft(described)) throw failure(formatBackendError(described.left));
   const manifest = described.right.manifest;
   const path = manifestPathFor(model);
   if (o.print) {
     process.stdout.write(manifestText(manifest));
     return { path, manifest };
   }
-  if (existsSync(path) && !o.force) throw new CliError(`${path} exists; pass --force to replace it (or --print to see the new manifest)`);
+  if (existsSync(path) && !o.force) throw failure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`);
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, manifestText(manifest));
   await rename(tmp, path);
