@@ -87,6 +87,7 @@ describe('CIFAR-shaped pipeline from exported models (built binary)', () => {
     const out = join(work, 'dds.tsv');
     const r = cli('certify', '--denoiser', denoiser, '--classifier', classifier, '--one-shot', ...quick, '--out', out);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/t\* = 1158,/); // nearest noise level on cosine T = 4000 at sigma 0.25
     const got = rows(out);
     expect(got.map((g) => g.idx)).toEqual(labels.map((_, i) => i));
     expect(got.map((g) => g.label)).toEqual(labels);
@@ -100,11 +101,12 @@ describe('CIFAR-shaped pipeline from exported models (built binary)', () => {
     expect(rows(again)).toEqual(got);
   }, 300_000);
 
-  it('DensePure (K = 3 votes, 2 respaced steps) runs on the same pipeline', () => {
+  it("DensePure (K = 3 votes, 2 steps of its own spacing, its t* closed form) runs on the same pipeline", () => {
     const out = join(work, 'densepure.tsv');
-    const r = cli('certify', '--denoiser', denoiser, '--classifier', classifier, '--K', '3', '--steps', '2', ...quick, '--max', '10', '--out', out);
+    const r = cli('certify', '--denoiser', denoiser, '--classifier', classifier, '--K', '3', '--steps', '2', '--spacing', 'densepure', '--t-star', 'densepure', ...quick, '--max', '10', '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/t\* = \d+/);
+    expect(r.stdout).toMatch(/t\* = 1159,/); // round(4000 (1 - 2 1.008 asin(sin(pi/2.016)/sqrt(1.25))/pi)) = round(1158.51)
+    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.tStarRule).toBe('densepure');
     const got = rows(out);
     expect(got).toHaveLength(10);
     expect(got.filter((g) => g.correct === 1 && g.radius > 0).length).toBeGreaterThanOrEqual(6);
