@@ -104,7 +104,9 @@ export function coalescedGroup(pipeline: Pipeline, spec: RunSpec): E.Either<RunE
     methods: pipeline.methods,
     batchSize: spec.batch,
     concurrency: options.concurrency,
+    // Exactly pipeline.ts's configuration (so the counts are the same): keep the two in step.
     ...(spec.variance === undefined ? {} : { variance: spec.variance }),
+    ...(spec.timestepRule === undefined ? {} : { timestepRule: spec.timestepRule }),
   });
   return E.isLeft(group) ? E.left({ kind: 'method-config', error: group.left, message: group.left.message }) : E.right(group.right);
 }

@@ -1,6 +1,6 @@
 // A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
 import { either as E } from 'fp-ts';
-import { DEFAULT_MIN_ROUND, DEFAULT_ROUND_GROWTH, validateSequentialOptions } from '@densepure/core';
+import { type TimestepRule, DEFAULT_MIN_ROUND, DEFAULT_ROUND_GROWTH, validateSequentialOptions } from '@densepure/core';
 import type { VarianceMode } from '@densepure/voting';
 import { type RunError, invalidSetting } from './errors.js';
 import { type Method, votesOf } from './method.js';
@@ -89,6 +89,8 @@ export interface RunSpec {
   readonly variance?: VarianceMode;
   /** Default: fixed N. */
   readonly mode?: CertifyMode;
+  /** How t* is picked for sigma (core's TimestepRule): 'nearest' (default), 'densepure' (its CIFAR-10 closed form) or 'dds'. */
+  readonly timestepRule?: TimestepRule;
   readonly provenance?: Provenance;
 }
 
