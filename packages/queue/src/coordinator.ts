@@ -168,6 +168,15 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
       wake.fire();
     };
 
+    const reportRefusals = async (): Promise<void> => {
+      for (const [worker, message] of Object.entries(await readRefusals(redis, runId))) {
+        if (!seenRefusals.has(`${worker}\n${message}`)) {
+          seenRefusals.add(`${worker}\n${message}`);
+          o.onRefusal?.(worker, message);
+        }
+      }
+    };
+
     /** Checks every outstanding job: results missed as events, jobs lost with Redis, final failures. */
     const sweep = async (): Promise<void> => {
       if ((await redis.exists(`${KEY_PREFIX}:run:${runId}`)) === 0) {
@@ -203,12 +212,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
         await enqueue(missing);
         if (!firstSweep) reenqueued += missing.length;
       }
-      for (const [worker, message] of Object.entries(await readRefusals(redis, runId))) {
-        if (!seenRefusals.has(`${worker}\n${message}`)) {
-          seenRefusals.add(`${worker}\n${message}`);
-          o.onRefusal?.(worker, message);
-        }
-      }
+      await reportRefusals();
       firstSweep = false;
       lastContact = Date.now();
     };
@@ -291,6 +295,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
       const aborted = head < o.items.length;
       if (!aborted) {
         // The run is complete: close it (workers move on) and remove its queue with every job in it.
+        await untilStopped(reportRefusals().catch(noop));
         await untilStopped(closeRun(redis, runId).then(() => queue.obliterate({ force: true })).catch(noop));
       }
       return E.right({ runId, items: head, reenqueued, foundDone, aborted });
