@@ -7,7 +7,7 @@ import { type QueueError, describeCause } from './errors.js';
 import { identitySha as shaOf } from './identity.js';
 import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning, asPartResult, jobIdOf, parseJobId } from './jobs.js';
 import { ClusterMeter, type ClusterProgress } from './progress.js';
-import { KEY_PREFIX, type RunRecord, closeRun, extendLease, queueNameOf, readRefusals, readRun, registerRun, releaseLease, takeLease } from './registry.js';
+import { KEY_PREFIX, type RunRecord, closeRun, extendLease, queueNameOf, readRefusals, registerRun, releaseLease, takeLease } from './registry.js';
 import { Wakeup, settlesWithin, sleep } from './util.js';
 
 /** One unit of the run (an image) and the parts its work is split into (one job each). */
