@@ -1,11 +1,11 @@
 import { renameSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import sharp from 'sharp';
-import { CliError, fromBackendError } from './errors.js';
-import { ensureWritable } from './run-files.js';
-import { type MethodFlags, type ModelFlags, buildPipeline } from './setup.js';
+import { formatBackendError } from '@densepure/backend';
+import { ensureWritable, openPipeline, orFail } from '@densepure/runner';
+import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
 
-export interface DenoiseOptions extends ModelFlags, MethodFlags {
+export interface DenoiseOptions extends ModelFlags, Omit<MethodFlags, 'max'> {
   readonly png: string;
   readonly count: number;
   readonly skip: number;
@@ -18,8 +18,10 @@ export interface DenoiseOptions extends ModelFlags, MethodFlags {
  * and `rows` purified samples (different votes of draw 0). Written to a temp file and renamed into place.
  */
 export async function runDenoise(o: DenoiseOptions): Promise<void> {
-  ensureWritable(o.png);
-  const pipeline = await buildPipeline(o, o);
+  const method = must(methodFromFlags(o));
+  orFail(ensureWritable(o.png), () => '--png');
+  const pipeline = orFail(await openPipeline({ ...baseSpecFromFlags(o), methods: [method] })(), flagOf);
+  const base = pipeline.group.members[0]!;
   try {
     const [c, h, w] = pipeline.dataset.shape;
     const count = Math.min(o.count, Math.ceil(pipeline.dataset.size / o.skip));
@@ -43,8 +45,8 @@ export async function runDenoise(o: DenoiseOptions): Promise<void> {
       const { image } = pipeline.dataset.get(idx);
       put(image, 0, col);
       for (let vote = 0; vote < o.rows; vote++) {
-        const r = await pipeline.base.purify(image, idx, { firstDraw: 0, count: 1 }, vote);
-        if (E.isLeft(r)) throw fromBackendError('model run', r.left);
+        const r = await base.purify(image, idx, { firstDraw: 0, count: 1 }, vote);
+        if (E.isLeft(r)) throw { kind: 'failure', exitCode: 1, message: `model run: ${formatBackendError(r.left)}` };
         if (vote === 0) put(r.right.noisy, 1, col);
         put(r.right.purified, 2 + vote, col);
       }
@@ -55,10 +57,10 @@ export async function runDenoise(o: DenoiseOptions): Promise<void> {
       .png()
       .toFile(tmp)
       .catch((cause: unknown) => {
-        throw new CliError(`cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}`);
+        throw { kind: 'failure', exitCode: 1, message: `cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}` };
       });
     renameSync(tmp, o.png);
-    process.stdout.write(`wrote ${o.png}: rows clean / noisy (sigma ${o.sigma}) / ${o.rows} purified sample(s); ${pipeline.base.config.method.kind}${pipeline.base.tStar === undefined ? '' : `, t* = ${pipeline.base.tStar}`}\n`);
+    process.stdout.write(`wrote ${o.png}: rows clean / noisy (sigma ${o.sigma}) / ${o.rows} purified sample(s); ${method.kind}${base.tStar === undefined ? '' : `, t* = ${base.tStar}`}\n`);
   } finally {
     await pipeline.dispose();
   }

@@ -1,8 +1,6 @@
 import { either as E } from 'fp-ts';
 import { formatBackendError, loadClassifier, loadDenoiser, registeredBackends } from '@densepure/backend';
-import { openDataset } from '@densepure/datasets';
-import * as zoo from '@densepure/zoo-mnist';
-import { registerInstalledBackends, resolveDefault } from './setup.js';
+import { openDatasetSpec, registerInstalledBackends, resolveModelSpec } from '@densepure/runner';
 import { VERSION } from './version.js';
 
 export interface InfoOptions {
@@ -27,10 +25,9 @@ export async function runInfo(o: InfoOptions): Promise<void> {
     await r.right.dispose();
     return metadata;
   };
-  const denoiserSpec = resolveDefault(o.denoiser, zoo.denoiserPath);
-  const denoiser = denoiserSpec === 'none' ? null : await describe(() => loadDenoiser(denoiserSpec, opts)());
-  const classifier = await describe(() => loadClassifier(resolveDefault(o.classifier, zoo.classifierPath), opts)());
-  const ds = await openDataset(resolveDefault(o.dataset, zoo.testSetPath));
+  const denoiser = o.denoiser === 'none' ? null : await describe(() => loadDenoiser(resolveModelSpec('denoiser', o.denoiser), opts)());
+  const classifier = await describe(() => loadClassifier(resolveModelSpec('classifier', o.classifier), opts)());
+  const ds = await openDatasetSpec(o.dataset)();
   const dataset = E.isLeft(ds)
     ? { error: ds.left.message }
     : { name: ds.right.name, source: ds.right.source, size: ds.right.size, shape: ds.right.shape, numClasses: ds.right.numClasses, sha256: ds.right.sha256 };

@@ -1,12 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import Table from 'cli-table3';
-import { runCertify } from './certify-run.js';
+import { type RunSummary, reportFailure } from '@densepure/runner';
+import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
+import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
 import { runInfo } from './info.js';
-import { runPredict } from './predict.js';
-import { CliError } from './errors.js';
-import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './options.js';
-import type { RunSummary } from './tsv.js';
+import { predictCommand } from './predict.js';
 import { VERSION } from './version.js';
 
 export function printSummary(summary: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
@@ -23,7 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  const certify = addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar, resumable")))
+  addMethodOptions(addModelOptions(program.command('certify').description("Cohen et al.'s CERTIFY over a dataset slice: a Cohen-format TSV + JSON sidecar, resumable")))
     .option('--N0 <n>', 'draws that select the top class', parseWhole('--N0', 1), 100)
     .option('--N <n>', 'draws that estimate its probability', parseWhole('--N', 1), 1000)
     .option('--alpha <a>', 'failure probability of the certificate', parseNumber('--alpha'), 0.001)
@@ -32,12 +31,11 @@ export function buildProgram(): Command {
     .option('--out <path>', 'output TSV (the sidecar is <path>.json); default results/<method>-sigma<s>.tsv')
     .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'none']).default('auto'))
     .action(async (o) => {
-      const result = await runCertify({ ...o, n0: o.N0, n: o.N, out: o.out ?? defaultOut('certify', o), argv: process.argv.slice(2) });
+      const result = await certifyCommand(o, process.argv.slice(2));
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
-      process.stdout.write(`${result.pipeline.method}${result.pipeline.tStar === undefined ? '' : `, t* = ${result.pipeline.tStar}`}, ${result.pipeline.denoiserEvalsPerDraw} denoiser evaluations per draw\n`);
+      process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.denoiserEvalsPerDraw} denoiser evaluations per draw\n`);
       printSummary(result.summary);
     });
-  void certify;
 
   addMethodOptions(addModelOptions(program.command('predict').description("Cohen et al.'s PREDICT: a label or abstain per image (two-sided binomial test)")))
     .option('--N <n>', 'draws per image', parseWhole('--N', 1), 1000)
@@ -46,7 +44,7 @@ export function buildProgram(): Command {
     .option('--max <n>', 'stop at this dataset index', parseWhole('--max', 1))
     .option('--out <path>', 'output TSV: idx label predict correct time (written whole at the end)')
     .action(async (o) => {
-      await runPredict({ ...o, n: o.N, out: o.out ?? defaultOut('predict', o) });
+      await predictCommand(o);
     });
 
   addMethodOptions(addModelOptions(program.command('denoise').description('picture of clean / noisy / purified samples (PNG grid)')))
@@ -74,42 +72,17 @@ export function buildProgram(): Command {
   return program;
 }
 
-const defaultOut = (command: string, o: { denoiser: string; K: number; steps: string; oneShot: boolean; sigma: number; spacing?: string }): string => {
-  const method = o.denoiser === 'none' ? 'smoothing' : o.oneShot ? 'dds' : `densepure-K${o.K}-${o.steps === 'full' ? 'full' : `b${o.steps}`}${o.spacing === 'densepure' ? '-dp' : ''}`;
-  return `results/${command}-${method}-sigma${o.sigma}.tsv`;
-};
-
 /**
- * Parses `argv` with `program` and maps every failure to an exit code: 0 for help/version, 2 for usage errors
- * (commander has printed them), a CliError's own code, whatever `classify` returns for app-specific errors,
- * else 1. Shared by `densepure` and `densepure-eval`.
+ * Runs the CLI and returns the exit code instead of exiting, so tests can call it: 0 for success, help and
+ * version; 2 for usage errors (commander has printed them); else the code of the failure (see @densepure/runner
+ * describeRunError).
  */
-export async function runProgram(
-  program: Command,
-  argv: readonly string[],
-  classify: (error: unknown) => number | undefined = () => undefined,
-): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await buildProgram().parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander has already printed its message.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
-    }
-    const code = classify(error);
-    if (code !== undefined) {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      return code;
-    }
-    if (error instanceof CliError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? (process.env.DENSEPURE_DEBUG ? (error.stack ?? error.message) : error.message) : String(error)}\n`);
-    return 1;
+    if (error instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
+    return reportFailure(error);
   }
 }
-
-/** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
-export const main = (argv: readonly string[]): Promise<number> => runProgram(buildProgram(), argv);

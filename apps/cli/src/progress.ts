@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { CertifyRow } from './tsv.js';
+import { type CertifyRow, formatDuration } from '@densepure/runner';
 
 export interface Progress {
   /** Draws finished for the current image. */
@@ -7,12 +7,6 @@ export interface Progress {
   image(row: CertifyRow): void;
   stop(): void;
 }
-
-const formatDuration = (seconds: number): string => {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-};
 
 /**
  * Progress on stderr: a bar with ETA (cli-progress) when stderr is a TTY, one plain line per image otherwise

@@ -111,9 +111,11 @@ describe('image folder', () => {
 
 describe('selectIndices', () => {
   it('matches Cohen: every skip-th index, stopping at index max', () => {
-    expect(selectIndices(10, 3)).toEqual([0, 3, 6, 9]);
-    expect(selectIndices(10, 3, 7)).toEqual([0, 3, 6]);
-    expect(selectIndices(10, 1, 2)).toEqual([0, 1]);
-    expect(() => selectIndices(10, 0)).toThrow(/skip/);
+    expect(selectIndices(10, 3)).toEqual(E.right([0, 3, 6, 9]));
+    expect(selectIndices(10, 3, 7)).toEqual(E.right([0, 3, 6]));
+    expect(selectIndices(10, 1, 2)).toEqual(E.right([0, 1]));
+    const bad = selectIndices(10, 0);
+    expect(E.isLeft(bad) && bad.left.message).toMatch(/skip/);
+    expect(E.isLeft(bad) && bad.left.message).not.toMatch(/--/);
   });
 });

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { either as E } from 'fp-ts';
-import sharp from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
@@ -29,11 +29,13 @@ export async function readImageFolder(path: string): Promise<E.Either<DatasetErr
   }
   if (files.length === 0) return E.left(badFormat(path, 'no .png/.jpg/.jpeg/.webp images in the class sub-folders'));
 
+  // Imported here, not at the top: readers of other formats (and every run on them) never load sharp's native code.
+  const { default: sharp } = await import('sharp');
   let shape: [number, number, number] | null = null;
   let pixels = new Float32Array(0);
   const labels = new Uint8Array(files.length);
   for (const [i, { file, label }] of files.entries()) {
-    let decoded: { data: Buffer; info: sharp.OutputInfo };
+    let decoded: { data: Buffer; info: OutputInfo };
     try {
       const meta = await sharp(file).metadata();
       const grey = (meta.channels ?? 3) <= 2 || meta.space === 'b-w';

@@ -3,7 +3,7 @@ import { either as E } from 'fp-ts';
 import { readCifar10 } from './cifar.js';
 import { readDpds } from './dpds.js';
 import { readImageFolder } from './folder.js';
-import { type Dataset, type DatasetError, notFound } from './types.js';
+import { type Dataset, type DatasetError, badSlice, notFound } from './types.js';
 
 export * from './types.js';
 export { DPDS_MAGIC, encodeDpds, parseDpds, readDpds } from './dpds.js';
@@ -40,10 +40,10 @@ export async function openDataset(spec: string, classNames?: readonly string[]):
  * The dataset indices a certify run visits, as Cohen's code does: i = 0, skip, 2*skip, ... while i < max
  * (`max` bounds the index, not the count, exactly like `if i == args.max: break`).
  */
-export function selectIndices(size: number, skip = 1, max = Number.POSITIVE_INFINITY): number[] {
-  if (!Number.isInteger(skip) || skip < 1) throw new RangeError(`--skip must be a whole number >= 1, got ${skip}`);
-  if (!(max >= 0)) throw new RangeError(`--max must be >= 0, got ${max}`);
+export function selectIndices(size: number, skip = 1, max = Number.POSITIVE_INFINITY): E.Either<DatasetError, number[]> {
+  if (!Number.isInteger(skip) || skip < 1) return E.left(badSlice(`skip must be a whole number >= 1, got ${skip}`));
+  if (!(max >= 0)) return E.left(badSlice(`max must be >= 0, got ${max}`));
   const out: number[] = [];
   for (let i = 0; i < Math.min(size, max); i += skip) out.push(i);
-  return out;
+  return E.right(out);
 }

@@ -23,7 +23,10 @@ export interface Dataset {
 export type DatasetError =
   | { readonly kind: 'not-found'; readonly path: string; readonly message: string }
   | { readonly kind: 'format'; readonly path: string; readonly message: string }
-  | { readonly kind: 'bad-value'; readonly path: string; readonly index: number; readonly message: string };
+  | { readonly kind: 'bad-value'; readonly path: string; readonly index: number; readonly message: string }
+  | { readonly kind: 'bad-slice'; readonly message: string };
+
+export const badSlice = (message: string): DatasetError => ({ kind: 'bad-slice', message });
 
 export const notFound = (path: string, what: string): DatasetError => ({
   kind: 'not-found',

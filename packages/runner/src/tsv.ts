@@ -1,5 +1,7 @@
 // Cohen et al.'s certify output: `idx label predict radius correct time`, tab-separated, header first.
 // Their analyze.py and most follow-up code read exactly this, so the columns and header stay as they are.
+import { either as E } from 'fp-ts';
+import type { RunError } from './errors.js';
 
 export const COHEN_HEADER = 'idx\tlabel\tpredict\tradius\tcorrect\ttime';
 
@@ -25,6 +27,14 @@ export function formatElapsed(seconds: number): string {
   return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0')}`;
 }
 
+/** A rough duration for progress lines: 42s, 3m05s, 2h07m; '?' when unknown. */
+export const formatDuration = (seconds: number): string => {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+
 export function parseElapsed(text: string): number {
   const m = /^(?:(\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(text.trim());
   if (m === null) return Number.NaN;
@@ -49,11 +59,10 @@ export interface ParsedTsv {
  * Reads a Cohen-format TSV. Only lines ending in a newline with six well-formed fields count; a torn last line
  * (the process was killed mid-write) is left out and reported through `completeBytes`.
  */
-export function parseCohenTsv(text: string, source = 'TSV'): ParsedTsv {
+export function parseCohenTsv(text: string, source = 'TSV'): E.Either<RunError, ParsedTsv> {
   const lines = text.split('\n');
-  const cols = lines[0]?.split('\t').map((c) => c.trim()) ?? [];
-  if (!COHEN_HEADER.split('\t').every((c) => cols.includes(c))) {
-    throw new Error(`${source}: the first line must be the header '${COHEN_HEADER.replace(/\t/g, ' ')}' (tab-separated)`);
+  if (!hasCohenHeader(lines[0] ?? '')) {
+    return E.left({ kind: 'tsv-format', path: source, line: 1, message: `${source}: the first line must be the header '${COHEN_HEADER.replace(/\t/g, ' ')}' (tab-separated)` });
   }
   const header = lines[0]!.split('\t').map((c) => c.trim());
   const at = (name: string): number => header.indexOf(name);
@@ -78,12 +87,18 @@ export function parseCohenTsv(text: string, source = 'TSV'): ParsedTsv {
       seconds: parseElapsed(f[at('time')] ?? ''),
     };
     if (![row.idx, row.label, row.predict, row.radius].every(Number.isFinite) || (correct !== 0 && correct !== 1)) {
-      throw new Error(`${source}: line ${i + 1} is not a valid row: '${line}'`);
+      return E.left({ kind: 'tsv-format', path: source, line: i + 1, message: `${source}: line ${i + 1} is not a valid row: '${line}'` });
     }
     rows.push(row);
     completeBytes += Buffer.byteLength(line) + 1;
   }
-  return { rows, completeBytes };
+  return E.right({ rows, completeBytes });
+}
+
+/** Whether a first line holds every Cohen column (in any order, as pandas reads them). */
+export function hasCohenHeader(line: string): boolean {
+  const cols = line.split('\t').map((c) => c.trim());
+  return COHEN_HEADER.split('\t').every((c) => cols.includes(c));
 }
 
 /** Radii at which certify runs report certified accuracy. */

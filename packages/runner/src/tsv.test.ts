@@ -1,5 +1,13 @@
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { COHEN_HEADER, certifiedAccuracy, formatElapsed, formatRow, parseCohenTsv, parseElapsed, summarize } from './tsv.js';
+import { COHEN_HEADER, certifiedAccuracy, formatElapsed, formatRow, parseCohenTsv as parseEither, parseElapsed, summarize } from './tsv.js';
+
+// The reader returns Either; these tests read its Right, and a Left as the thrown message it stands for.
+const parseCohenTsv = (text: string, source?: string) => {
+  const r = parseEither(text, source);
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
 
 describe('Cohen TSV', () => {
   it("formats time like Python's str(timedelta)", () => {

@@ -3,9 +3,11 @@
 // Same models, same method, independent noise and image subsets: the accuracies must agree within sampling
 // error. Test used: two-proportion z-test (pooled), two-sided at level 0.001, i.e. |z| < 3.29.
 import { readFileSync } from 'node:fs';
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { selectIndices } from '@densepure/datasets';
-import { buildPipeline } from './setup.js';
+import { type Method } from './method.js';
+import { openPipeline } from './pipeline.js';
 
 interface ReferenceRow {
   readonly sigma: number | null;
@@ -30,17 +32,26 @@ export function twoProportionZ(k1: number, n1: number, k2: number, n2: number): 
 
 const Z_CRITICAL = 3.29; // two-sided 0.001
 
-async function tsAccuracy(method: { oneShot: boolean; K: number; steps: string }, sigma: number, images: number): Promise<{ correct: number; n: number }> {
-  const pipeline = await buildPipeline(
-    { denoiser: 'default', classifier: 'default', dataset: 'default', workers: 0 },
-    { sigma, K: method.K, steps: method.steps, oneShot: method.oneShot, seed: 12345, batch: 100 },
-  );
+async function tsAccuracy(method: Method, sigma: number, images: number): Promise<{ correct: number; n: number }> {
+  const opened = await openPipeline({
+    models: { denoiser: 'default', classifier: 'default', workers: 0 },
+    dataset: { spec: 'default' },
+    methods: [method],
+    sigma,
+    seed: 12345,
+    batch: 100,
+  })();
+  if (E.isLeft(opened)) throw new Error(opened.left.message);
+  const pipeline = opened.right;
+  const base = pipeline.group.members[0]!;
   try {
-    const indices = selectIndices(pipeline.dataset.size, Math.floor(pipeline.dataset.size / images)).slice(0, images);
+    const selected = selectIndices(pipeline.dataset.size, Math.floor(pipeline.dataset.size / images));
+    if (E.isLeft(selected)) throw new Error(selected.left.message);
+    const indices = selected.right.slice(0, images);
     let correct = 0;
     for (const idx of indices) {
       const { image, label } = pipeline.dataset.get(idx);
-      const counts = await pipeline.base.sampler(image, idx)({ firstDraw: 0, count: 1 });
+      const counts = await base.sampler(image, idx)({ firstDraw: 0, count: 1 });
       if (counts[label] === 1) correct += 1;
     }
     return { correct, n: indices.length };
@@ -59,14 +70,14 @@ describe('agreement with the PyTorch reference report (two-proportion z-test, |z
   for (const sigma of [0.25, 0.5]) {
     it(`one-shot denoise (DDS) at sigma ${sigma}`, async () => {
       const ref = find(sigma, 'one-shot', 1);
-      const ts = await tsAccuracy({ oneShot: true, K: 1, steps: '1' }, sigma, 500);
+      const ts = await tsAccuracy({ kind: 'dds' }, sigma, 500);
       const z = twoProportionZ(ts.correct, ts.n, ref.correct, ref.n);
       expect(Math.abs(z), `TS ${ts.correct}/${ts.n} vs PyTorch ${ref.correct}/${ref.n}`).toBeLessThan(Z_CRITICAL);
     }, 120_000);
 
     it(`respaced 10-step chain, K = 5 vote, at sigma ${sigma}`, async () => {
       const ref = find(sigma, 'respaced-10', 5);
-      const ts = await tsAccuracy({ oneShot: false, K: 5, steps: '10' }, sigma, Math.min(ref.n, 150));
+      const ts = await tsAccuracy({ kind: 'densepure', votes: 5, steps: 10 }, sigma, Math.min(ref.n, 150));
       const z = twoProportionZ(ts.correct, ts.n, ref.correct, ref.n);
       expect(Math.abs(z), `TS ${ts.correct}/${ts.n} vs PyTorch ${ref.correct}/${ref.n}`).toBeLessThan(Z_CRITICAL);
     }, 300_000);

@@ -1,0 +1,234 @@
+// Cohen et al.'s CERTIFY over a dataset slice, for one method or several on shared noise draws: each method
+// writes its Cohen TSV row by row (fsync'd) and a JSON sidecar, and a rerun resumes after the last complete row.
+import { availableParallelism, cpus, platform } from 'node:os';
+import { either as E, taskEither as TE } from 'fp-ts';
+import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
+import { certify } from '@densepure/core';
+import type { Sample } from '@densepure/datasets';
+import { BackendFailure, type BaseClassifier } from '@densepure/voting';
+import { type RunError, modelRunError } from './errors.js';
+import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
+import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
+import { type Method, describeMethod, methodSlug } from './method.js';
+import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
+import { type RunSpec, checkRunSpec, drawsPerBatch } from './spec.js';
+import { type CertifyRow, type RunSummary, summarize } from './tsv.js';
+import { VERSION } from './version.js';
+
+/** Callbacks for progress; the apps draw bars and log lines from them. */
+export interface CertifyHooks {
+  /** Once the models are open and the resume state is known, before the first image. */
+  readonly onStart?: (start: RunStart) => void;
+  /** Draws finished so far (N0 + N per image) on the image in progress. */
+  readonly onDraws?: (done: number) => void;
+  /** After each row of each run (`run` indexes `spec.runs`). */
+  readonly onRow?: (run: number, row: CertifyRow, done: number, total: number) => void;
+}
+
+export interface RunStart {
+  /** Images of the slice, and those every run already has (resumed). */
+  readonly images: number;
+  readonly resumedImages: number;
+  readonly drawsPerImage: number;
+  /** The models as loaded (runtime, device fallback). */
+  readonly models: readonly (DenoiserMetadata | ClassifierMetadata)[];
+}
+
+export interface RunResult {
+  readonly out: string;
+  readonly sidecar: string;
+  readonly method: Method;
+  readonly rows: CertifyRow[];
+  readonly resumedRows: number;
+  readonly summary: RunSummary;
+  readonly tStar?: number;
+  readonly denoiserEvalsPerDraw: number;
+}
+
+/** CERTIFY's settings for one image, as a RunSpec gives them. */
+export type ImageSettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'batch'> & { readonly models: Pick<RunSpec['models'], 'workers'> };
+
+/**
+ * Certifies one image with an open pipeline for the methods listed in `wanted` (indices into
+ * `pipeline.methods`), on shared draws. Returns one row per wanted method, in that order; a row's time is the
+ * wall time of the shared evaluation. The unit of work of the run loop, and of anything that schedules images
+ * itself (a queue worker, an adaptive certifier).
+ */
+export function certifyImage(
+  pipeline: Pipeline,
+  settings: ImageSettings,
+  sample: Sample,
+  idx: number,
+  wanted: readonly number[],
+  onDraws?: (done: number) => void,
+): TE.TaskEither<RunError, CertifyRow[]> {
+  return async () => {
+    const started = performance.now();
+    const samplers = pipeline.group.samplers(sample.image, idx, wanted);
+    const batchSize = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
+    try {
+      const results = await Promise.all(
+        wanted.map((_, w) =>
+          certify(samplers[w]!, {
+            sigma: settings.sigma,
+            n0: settings.n0,
+            n: settings.n,
+            alpha: settings.alpha,
+            batchSize,
+            numClasses: pipeline.group.members[0]!.numClasses,
+            onBatch: w === 0 && onDraws !== undefined ? (p) => onDraws(p.phase === 'selection' ? p.doneInPhase : settings.n0 + p.doneInPhase) : undefined,
+          }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      return E.right(
+        results.map((result): CertifyRow => {
+          const predict = result.kind === 'certified' ? result.label : -1;
+          return { idx, label: sample.label, predict, radius: result.kind === 'certified' ? result.radius : 0, correct: predict === sample.label ? 1 : 0, seconds };
+        }),
+      );
+    } catch (cause) {
+      if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
+      throw cause;
+    }
+  };
+}
+
+interface OpenRun {
+  readonly out: string;
+  readonly sidecar: string;
+  readonly method: Method;
+  readonly base: BaseClassifier;
+  readonly identity: RunIdentity;
+  readonly header: Record<string, unknown>;
+  log: RowLog | null;
+  rows: CertifyRow[];
+  done: Set<number>;
+  resumedRows: number;
+}
+
+/** Everything in a sidecar but its status: configuration, models, dataset, environment. */
+function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: BaseClassifier, identity: RunIdentity, selected: number): Record<string, unknown> {
+  const shared = spec.runs.length > 1 ? { methods: pipeline.methods.map(methodSlug), denoiserEvalsPerDraw: pipeline.group.denoiserEvalsPerDraw, time: 'wall time of the shared evaluation of each image' } : undefined;
+  return {
+    tool: spec.provenance?.tool ?? '@densepure/runner',
+    version: spec.provenance?.version ?? VERSION,
+    command: spec.provenance?.command ?? null,
+    identity,
+    method: describeMethod(method),
+    tStar: base.tStar ?? null,
+    reverseTimesteps: base.timesteps.length,
+    denoiserEvalsPerDraw: base.denoiserEvalsPerDraw,
+    ...(shared === undefined ? {} : { sharedDraws: shared }),
+    batch: spec.batch,
+    models: {
+      denoiser: method.kind === 'smoothing' || pipeline.denoiser === null ? null : { ...pipeline.denoiser.metadata },
+      classifier: { ...pipeline.classifier.metadata, preprocessing: pipeline.imageClassifier.preprocessing },
+    },
+    dataset: {
+      name: pipeline.dataset.name,
+      source: pipeline.dataset.source,
+      sha256: pipeline.dataset.sha256 ?? null,
+      size: pipeline.dataset.size,
+      shape: pipeline.dataset.shape,
+      selected,
+    },
+    environment: { node: process.version, platform: platform(), cpus: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() },
+  };
+}
+
+/**
+ * Runs CERTIFY for every run of the spec over its slice. Checks the spec and the outputs, opens the models once,
+ * refuses to resume an output written with another identity, then certifies the images some run still lacks
+ * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`.
+ */
+export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEither<RunError, RunResult[]> {
+  return async () => {
+    const checked = checkRunSpec(spec);
+    if (E.isLeft(checked)) return checked;
+    for (const r of spec.runs) {
+      const writable = ensureWritable(r.out);
+      if (E.isLeft(writable)) return writable;
+    }
+    const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
+    if (E.isLeft(opened)) return opened;
+    const pipeline = opened.right;
+    try {
+      return await certifyAll(spec, pipeline, hooks);
+    } finally {
+      await pipeline.dispose();
+    }
+  };
+}
+
+async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks): Promise<E.Either<RunError, RunResult[]>> {
+  const indices = sliceIndices(pipeline.dataset, spec.dataset);
+  if (E.isLeft(indices)) return indices;
+  const selected = indices.right;
+  const runs: OpenRun[] = spec.runs.map((r, i) => {
+    const method = pipeline.methods[i]!;
+    const base = pipeline.group.members[i]!;
+    const identity = runIdentity(spec, method, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset });
+    const header = sidecarHeader(spec, pipeline, method, base, identity, selected.length);
+    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, rows: [], done: new Set(), resumedRows: 0 };
+  });
+  const startedAt = new Date().toISOString();
+  const fail = (error: RunError): E.Either<RunError, never> => {
+    for (const run of runs) if (run.log !== null) writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: error.message });
+    return E.left(error);
+  };
+  try {
+    for (const run of runs) {
+      const prior = inspectPriorRun(run.out, run.identity);
+      if (E.isLeft(prior)) return E.left(prior.left);
+    }
+    for (const run of runs) {
+      const log = RowLog.open(run.out);
+      if (E.isLeft(log)) return fail(log.left);
+      run.log = log.right;
+      run.rows = [...log.right.existing];
+      run.done = new Set(run.rows.map((r) => r.idx));
+      run.resumedRows = run.rows.length;
+      const written = writeJsonAtomic(run.sidecar, { ...run.header, status: 'running', startedAt, rows: run.rows.length, of: selected.length });
+      if (E.isLeft(written)) return fail(written.left);
+    }
+    const todo = selected.filter((i) => runs.some((r) => !r.done.has(i)));
+    const models = [pipeline.denoiser?.metadata, pipeline.classifier.metadata].filter((m) => m !== undefined);
+    hooks.onStart?.({ images: selected.length, resumedImages: selected.length - todo.length, drawsPerImage: spec.n0 + spec.n, models });
+
+    for (const idx of todo) {
+      const wanted = runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0);
+      const rows = await certifyImage(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, hooks.onDraws)();
+      if (E.isLeft(rows)) return fail(rows.left);
+      for (const [w, row] of rows.right.entries()) {
+        const run = runs[wanted[w]!]!;
+        run.log!.append(row);
+        run.rows.push(row);
+        run.done.add(idx);
+        hooks.onRow?.(wanted[w]!, row, run.rows.length, selected.length);
+      }
+    }
+    return E.right(
+      runs.map((run): RunResult => {
+        const summary = summarize(run.rows);
+        writeJsonAtomic(run.sidecar, { ...run.header, status: 'complete', startedAt, finishedAt: new Date().toISOString(), rows: run.rows.length, of: selected.length, summary });
+        return {
+          out: run.out,
+          sidecar: run.sidecar,
+          method: run.method,
+          rows: run.rows,
+          resumedRows: run.resumedRows,
+          summary,
+          ...(run.base.tStar === undefined ? {} : { tStar: run.base.tStar }),
+          denoiserEvalsPerDraw: run.base.denoiserEvalsPerDraw,
+        };
+      }),
+    );
+  } catch (error) {
+    // A programmer error or a failing file system mid-run: the sidecars say so before it propagates.
+    fail({ kind: 'io', path: runs[0]!.out, message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  } finally {
+    for (const run of runs) run.log?.close();
+  }
+}

@@ -1,0 +1,34 @@
+// @densepure/runner: the run engine both apps drive. See README.md.
+export { type CertifyHooks, type ImageSettings, type RunResult, type RunStart, certifyImage, runCertify } from './certify.js';
+export {
+  type Failure,
+  type IdentityDifference,
+  type RunError,
+  type Setting,
+  describeRunError,
+  isFailure,
+  orFail,
+  reportFailure,
+  formatDifferences,
+  invalidSetting,
+  unexpectedFailure,
+} from './errors.js';
+export { RowLog, ensureWritable, makeParents, readText, sidecarPath, writeFileAtomic, writeJsonAtomic } from './files.js';
+export {
+  type PriorRun,
+  type RunIdentity,
+  type SpecIdentity,
+  type StoredSidecar,
+  identityDifferences,
+  identitySchema,
+  inspectPriorRun,
+  runIdentity,
+  specIdentity,
+  storedSidecarSchema,
+} from './identity.js';
+export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
+export { type BackendNote, type Pipeline, type PipelineSpec, openDatasetSpec, openPipeline, registerInstalledBackends, resolveModelSpec, sliceIndices } from './pipeline.js';
+export { PREDICT_HEADER, type PredictResult, type PredictRow, runPredict } from './predict.js';
+export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch } from './spec.js';
+export * from './tsv.js';
+export { VERSION } from './version.js';

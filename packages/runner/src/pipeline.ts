@@ -1,0 +1,133 @@
+// Opens what a run needs — backends, dataset, models — and builds the base classifiers of its methods.
+import { either as E, taskEither as TE } from 'fp-ts';
+import { type BackendError, type Classifier, type Denoiser, type LoadOptions, formatBackendError, getBackend, loadClassifier, loadDenoiser, registeredBackends } from '@densepure/backend';
+import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
+import { type Dataset, type DatasetError, openDataset, selectIndices } from '@densepure/datasets';
+import { type MethodGroup, type VarianceMode, makeMethodGroup } from '@densepure/voting';
+import * as zoo from '@densepure/zoo-mnist';
+import type { RunError } from './errors.js';
+import { type Method, needsDenoiser } from './method.js';
+import type { ModelsSpec, SliceSpec } from './spec.js';
+
+/** A backend package that could not be imported, and why. */
+export interface BackendNote {
+  readonly name: string;
+  readonly note: string;
+}
+
+/** Imports every backend package that is installed; they register themselves. Missing ones are noted, not fatal. */
+export async function registerInstalledBackends(): Promise<BackendNote[]> {
+  const notes: BackendNote[] = [];
+  await import('@densepure/backend-onnx');
+  try {
+    await import('@densepure/backend-tfjs' as string);
+  } catch (cause) {
+    notes.push({ name: 'tfjs', note: `@densepure/backend-tfjs not loadable: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}` });
+  }
+  return notes;
+}
+
+/** 'default' names the shipped MNIST zoo. */
+export const resolveModelSpec = (role: 'denoiser' | 'classifier', spec: string): string =>
+  spec === 'default' ? (role === 'denoiser' ? zoo.denoiserPath : zoo.classifierPath) : spec;
+
+/** Opens a dataset spec ('default' = the shipped MNIST test split, with its class names). */
+export const openDatasetSpec = (spec: string): TE.TaskEither<RunError, Dataset> =>
+  TE.mapLeft(datasetError)(() => (spec === 'default' ? openDataset(zoo.testSetPath, zoo.classNames) : openDataset(spec)));
+
+/** The dataset indices of a slice, as Cohen et al.'s certify.py visits them. */
+export const sliceIndices = (dataset: Dataset, slice: SliceSpec): E.Either<RunError, number[]> =>
+  E.mapLeft(datasetError)(selectIndices(dataset.size, slice.skip, slice.max));
+
+const datasetError = (error: DatasetError): RunError => ({ kind: 'dataset', error, message: `dataset: ${error.message}` });
+
+/** The open dataset and models of a run, with one base classifier per method sharing the noise draws. */
+export interface Pipeline {
+  readonly dataset: Dataset;
+  readonly denoiser: Denoiser | null;
+  readonly classifier: Classifier;
+  readonly imageClassifier: ImageClassifier;
+  /** `group.members[i]` is the base classifier of `methods[i]`. */
+  readonly group: MethodGroup;
+  readonly methods: readonly Method[];
+  dispose(): Promise<void>;
+}
+
+export interface PipelineSpec {
+  readonly models: ModelsSpec;
+  readonly dataset: Pick<SliceSpec, 'spec'>;
+  readonly methods: readonly Method[];
+  readonly sigma: number;
+  readonly seed: number;
+  readonly batch: number;
+  readonly variance?: VarianceMode;
+}
+
+const loadOptions = (m: ModelsSpec): LoadOptions & { backend?: string } => ({
+  ...(m.backend === undefined ? {} : { backend: m.backend }),
+  ...(m.device === undefined ? {} : { device: m.device }),
+  ...(m.threads === undefined ? {} : { threads: m.threads }),
+  workers: m.workers,
+});
+
+/**
+ * Opens the dataset and models once and builds the methods' base classifiers (the denoiser is loaded only when
+ * a method needs it). Every failure is a RunError saying what to fix; what was opened is closed again.
+ */
+export function openPipeline(spec: PipelineSpec): TE.TaskEither<RunError, Pipeline> {
+  return async () => {
+    await registerInstalledBackends();
+    const { models } = spec;
+    if (models.backend !== undefined && getBackend(models.backend) === undefined) {
+      const registered = registeredBackends().map((b) => b.name);
+      return E.left({ kind: 'unknown-backend', name: models.backend, registered, message: `unknown backend '${models.backend}': registered backends are ${registered.join(', ')}` });
+    }
+    const dataset = await openDatasetSpec(spec.dataset.spec)();
+    if (E.isLeft(dataset)) return dataset;
+    const options = loadOptions(models);
+    const classifier = await loadClassifier(resolveModelSpec('classifier', models.classifier), options)();
+    if (E.isLeft(classifier)) return E.left(modelLoad('classifier', classifier.left));
+    let denoiser: Denoiser | null = null;
+    const dispose = async (): Promise<void> => {
+      await classifier.right.dispose();
+      await denoiser?.dispose();
+    };
+    const built = await (async (): Promise<E.Either<RunError, Pipeline>> => {
+      if (spec.methods.some(needsDenoiser)) {
+        const loaded = await loadDenoiser(resolveModelSpec('denoiser', models.denoiser), options)();
+        if (E.isLeft(loaded)) return E.left(modelLoad('denoiser', loaded.left));
+        denoiser = loaded.right;
+      }
+      const wrapped = wrapClassifier(classifier.right, dataset.right.shape);
+      if (E.isLeft(wrapped)) return E.left(modelLoad('classifier', wrapped.left));
+      const classes = wrapped.right.metadata.numClasses;
+      if (classes !== dataset.right.numClasses) {
+        return E.left({
+          kind: 'class-mismatch',
+          classifierClasses: classes,
+          datasetClasses: dataset.right.numClasses,
+          message: `the classifier has ${classes} classes but the dataset has ${dataset.right.numClasses}; use a classifier for this dataset`,
+        });
+      }
+      const group = makeMethodGroup(denoiser, wrapped.right, {
+        sigma: spec.sigma,
+        seed: spec.seed,
+        methods: spec.methods,
+        batchSize: spec.batch,
+        concurrency: Math.max(1, models.workers),
+        ...(spec.variance === undefined ? {} : { variance: spec.variance }),
+      });
+      if (E.isLeft(group)) return E.left({ kind: 'method-config', message: group.left.message });
+      return E.right({ dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, methods: spec.methods, dispose });
+    })();
+    if (E.isLeft(built)) await dispose();
+    return built;
+  };
+}
+
+const modelLoad = (role: 'denoiser' | 'classifier', error: BackendError): RunError => ({
+  kind: 'model-load',
+  role,
+  error,
+  message: `${role}: ${formatBackendError(error)}`,
+});

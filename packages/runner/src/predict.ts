@@ -1,0 +1,76 @@
+// Cohen et al.'s PREDICT over a dataset slice with one method: a label or abstain per image.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { either as E, taskEither as TE } from 'fp-ts';
+import { predict } from '@densepure/core';
+import { BackendFailure } from '@densepure/voting';
+import { type RunError, ioError, modelRunError } from './errors.js';
+import { ensureWritable } from './files.js';
+import { openPipeline, sliceIndices } from './pipeline.js';
+import { type PredictSpec, checkPredictSpec, drawsPerBatch } from './spec.js';
+import { formatElapsed } from './tsv.js';
+
+export interface PredictRow {
+  readonly idx: number;
+  readonly label: number;
+  /** -1 on abstain. */
+  readonly predict: number;
+  readonly seconds: number;
+}
+
+export interface PredictResult {
+  readonly out: string;
+  readonly rows: readonly PredictRow[];
+  readonly accuracy: number;
+  readonly abstainRate: number;
+}
+
+export const PREDICT_HEADER = 'idx\tlabel\tpredict\tcorrect\ttime';
+
+const formatPredictRow = (r: PredictRow): string => `${r.idx}\t${r.label}\t${r.predict}\t${r.predict === r.label ? 1 : 0}\t${formatElapsed(r.seconds)}`;
+
+/**
+ * Writes `idx label predict correct time` (the columns of Cohen et al.'s predict.py) to `<out>.partial` after
+ * every image and renames it into place at the end, so a failed run leaves no file that looks complete.
+ */
+export function runPredict(spec: PredictSpec, hooks: { readonly onRow?: (row: PredictRow, done: number, total: number) => void } = {}): TE.TaskEither<RunError, PredictResult> {
+  return async () => {
+    const checked = checkPredictSpec(spec);
+    if (E.isLeft(checked)) return checked;
+    const { out, method } = spec.run;
+    const writable = ensureWritable(out);
+    if (E.isLeft(writable)) return writable;
+    const opened = await openPipeline({ ...spec, methods: [method] })();
+    if (E.isLeft(opened)) return opened;
+    const pipeline = opened.right;
+    const partial = `${out}.partial`;
+    const rows: PredictRow[] = [];
+    try {
+      const indices = sliceIndices(pipeline.dataset, spec.dataset);
+      if (E.isLeft(indices)) return indices;
+      const base = pipeline.group.members[0]!;
+      for (const idx of indices.right) {
+        const { image, label } = pipeline.dataset.get(idx);
+        const started = performance.now();
+        const result = await predict(base.sampler(image, idx), {
+          n: spec.n,
+          alpha: spec.alpha,
+          batchSize: drawsPerBatch(spec.batch, [method], spec.models.workers),
+          numClasses: base.numClasses,
+        });
+        const row = { idx, label, predict: result.kind === 'predicted' ? result.label : -1, seconds: (performance.now() - started) / 1000 };
+        rows.push(row);
+        writeFileSync(partial, `${[PREDICT_HEADER, ...rows.map(formatPredictRow)].join('\n')}\n`);
+        hooks.onRow?.(row, rows.length, indices.right.length);
+      }
+      renameSync(partial, out);
+      const n = rows.length;
+      return E.right({ out, rows, accuracy: rows.filter((r) => r.predict === r.label).length / n, abstainRate: rows.filter((r) => r.predict === -1).length / n });
+    } catch (cause) {
+      rmSync(partial, { force: true });
+      if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
+      return E.left(ioError(out, 'cannot write', cause));
+    } finally {
+      await pipeline.dispose();
+    }
+  };
+}

@@ -1,0 +1,109 @@
+// A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
+import { either as E } from 'fp-ts';
+import type { VarianceMode } from '@densepure/voting';
+import { type RunError, invalidSetting } from './errors.js';
+import { type Method, votesOf } from './method.js';
+
+/** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or 'default' (the shipped MNIST zoo). */
+export interface ModelsSpec {
+  /** The diffusion model; used by every method but smoothing. */
+  readonly denoiser: string;
+  readonly classifier: string;
+  /** Backend for both models (onnx, tfjs); default: the highest-priority backend that loads them. */
+  readonly backend?: string;
+  readonly device?: string;
+  /** Intra-op threads per session. */
+  readonly threads?: number;
+  /** Worker threads with one model session each; 0 runs in the calling thread. */
+  readonly workers: number;
+}
+
+/** The images: a dataset spec and Cohen's slice (every skip-th index below max). */
+export interface SliceSpec {
+  readonly spec: string;
+  readonly skip: number;
+  readonly max?: number;
+}
+
+/** One method of a run and the TSV it writes (its sidecar is `<out>.json`). */
+export interface RunTarget {
+  readonly method: Method;
+  readonly out: string;
+}
+
+/** Who writes the sidecar: recorded in it, with the command line. */
+export interface Provenance {
+  readonly tool: string;
+  readonly version: string;
+  readonly command?: readonly string[];
+}
+
+/**
+ * A certify run: one or more methods at one sigma over one dataset slice. Several methods share their noise
+ * draws (see @densepure/voting makeMethodGroup) while each writes the TSV and sidecar it would write alone.
+ */
+export interface RunSpec {
+  readonly models: ModelsSpec;
+  readonly dataset: SliceSpec;
+  readonly runs: readonly RunTarget[];
+  readonly sigma: number;
+  /** Draws that pick the top class, draws that bound its probability, and the failure probability. */
+  readonly n0: number;
+  readonly n: number;
+  readonly alpha: number;
+  readonly seed: number;
+  /** Images per model call (reverse chains for DensePure). Speed only. */
+  readonly batch: number;
+  /** Reverse-step variance; default: learned-range if the model learns it, else fixed-large. */
+  readonly variance?: VarianceMode;
+  readonly provenance?: Provenance;
+}
+
+/** Cohen's PREDICT over a slice with one method: N draws, a two-sided test at level alpha. */
+export type PredictSpec = Omit<RunSpec, 'runs' | 'n0'> & { readonly run: RunTarget };
+
+const whole = (setting: Parameters<typeof invalidSetting>[0], value: number, min: number): RunError | null =>
+  Number.isInteger(value) && value >= min ? null : invalidSetting(setting, `must be a whole number >= ${min}`, value);
+
+/** Settings shared by certify and predict. */
+function checkCommon(spec: Omit<RunSpec, 'runs' | 'n0'>, methods: readonly Method[]): RunError | null {
+  if (!(spec.sigma > 0) || !Number.isFinite(spec.sigma)) return invalidSetting('sigma', 'must be a positive number', spec.sigma);
+  if (!(spec.alpha > 0 && spec.alpha < 1)) return invalidSetting('alpha', 'must be in (0, 1)', spec.alpha);
+  return (
+    whole('N', spec.n, 1) ??
+    whole('batch', spec.batch, 1) ??
+    whole('skip', spec.dataset.skip, 1) ??
+    methods.map((m) => whole('K', votesOf(m), 1)).find((e) => e !== null) ??
+    whole('seed', spec.seed, 0) ??
+    whole('workers', spec.models.workers, 0) ??
+    (spec.dataset.max === undefined ? null : whole('max', spec.dataset.max, 1))
+  );
+}
+
+/** Checks the numbers of a certify spec before anything is opened; the first problem found. */
+export function checkRunSpec(spec: RunSpec): E.Either<RunError, RunSpec> {
+  if (spec.runs.length === 0) return E.left({ kind: 'no-runs', message: 'a certify run needs at least one method' });
+  const problem =
+    (!(spec.sigma > 0) || !Number.isFinite(spec.sigma) ? invalidSetting('sigma', 'must be a positive number', spec.sigma) : null) ??
+    whole('N0', spec.n0, 1) ??
+    whole('N', spec.n, 1) ??
+    (spec.n0 > spec.n ? ({ kind: 'n0-exceeds-n', n0: spec.n0, n: spec.n, message: `N0 (${spec.n0}) must not exceed N (${spec.n}): N0 draws only pick the class, N draws certify it` } as const) : null) ??
+    checkCommon(spec, spec.runs.map((r) => r.method));
+  if (problem !== null) return E.left(problem);
+  const outs = spec.runs.map((r) => r.out);
+  const twice = outs.find((o, i) => outs.indexOf(o) !== i);
+  if (twice !== undefined) return E.left({ kind: 'same-output', path: twice, message: `two runs of one shared session write the same file ${twice}; give each its own output` });
+  return E.right(spec);
+}
+
+export function checkPredictSpec(spec: PredictSpec): E.Either<RunError, PredictSpec> {
+  const problem = checkCommon(spec, [spec.run.method]);
+  return problem === null ? E.right(spec) : E.left(problem);
+}
+
+/**
+ * Draws per CERTIFY/PREDICT batch: `batch` counts images per model call, and a DensePure draw runs K reverse
+ * chains, so floor(batch / K) draws fill one call; with workers, that many calls go out at once.
+ */
+export const drawsPerBatch = (batch: number, methods: readonly Method[], workers: number): number =>
+  Math.max(1, Math.floor(batch / Math.max(1, ...methods.map(votesOf)))) * Math.max(1, workers);
