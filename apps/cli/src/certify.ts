@@ -1,7 +1,9 @@
 // `densepure certify`: flags -> RunSpec -> @densepure/runner runCertify, with a progress bar on stderr.
-import { type RunResult, describeMethod, methodSlug, orFail, runCertify } from '@densepure/runner';
+import { type RunError, type RunResult, describeMethod, describeRunError, methodSlug, runCertify } from '@densepure/runner';
+import { either as E } from 'fp-ts';
 import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
+import { isQueueError, queueFailure, queueSchedulerFromFlags } from './queue.js';
 import { VERSION } from './version.js';
 
 export interface CertifyFlags extends ModelFlags, MethodFlags {
@@ -11,12 +13,23 @@ export interface CertifyFlags extends ModelFlags, MethodFlags {
   readonly out?: string;
   /** 'auto': a bar on a TTY, plain lines otherwise; 'none': silent. */
   readonly progress: 'auto' | 'none';
+  /** redis://HOST:PORT/DB: enqueue the images for `densepure worker`s and collect their rows. */
+  readonly queue?: string;
+  readonly maxDrawsPerJob?: number;
 }
 
 export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<RunResult & { description: string }> {
   const method = must(methodFromFlags(o));
   const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}.tsv`;
   let progress: Progress | null = null;
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  const scheduler =
+    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }) }, o.progress, stop.signal);
+  if (scheduler !== undefined) process.on('SIGINT', onSignal);
   try {
     const results = await runCertify(
       { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, provenance: { tool: 'densepure', version: VERSION, command: argv } },
@@ -27,15 +40,19 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
             for (const m of start.models) process.stderr.write(`${m.kind} ${m.name}: ${m.runtime}\n`);
             if (start.resumedImages > 0) process.stderr.write(`resuming ${out} after ${start.resumedImages} complete images\n`);
           }
-          progress = createProgress(o.progress, start.images, start.resumedImages, start.drawsPerImage);
+          // With a queue, the cluster's progress lines replace the local bar.
+          progress = createProgress(scheduler === undefined ? o.progress : 'none', start.images, start.resumedImages, start.drawsPerImage);
         },
         onDraws: (done) => progress?.draws(done),
         onRow: (_run, row) => progress?.image(row),
       },
+      scheduler,
     )();
-    const [result] = orFail(results, flagOf);
+    if (E.isLeft(results)) throw isQueueError(results.left) ? queueFailure(results.left) : describeRunError(results.left as RunError, flagOf);
+    const [result] = results.right;
     return { ...result!, description: describeMethod(method) };
   } finally {
+    process.off('SIGINT', onSignal);
     (progress as Progress | null)?.stop();
   }
 }

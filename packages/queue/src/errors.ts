@@ -13,6 +13,8 @@ export type QueueError =
   | { readonly kind: 'queue-job-failed'; readonly message: string; readonly idx: number; readonly part: number; readonly reason: string }
   /** A worker returned something that is not a result of this run's kind. */
   | { readonly kind: 'queue-bad-result'; readonly message: string; readonly idx: number; readonly part: number }
+  /** The coordinator was stopped (a signal) before the last item; what was written stays, a rerun resumes. */
+  | { readonly kind: 'queue-interrupted'; readonly message: string; readonly done: number; readonly of: number }
   /** The caller's handler for an ordered item failed (e.g. writing a row). */
   | { readonly kind: 'queue-consumer-failed'; readonly message: string; readonly idx: number; readonly cause: unknown };
 

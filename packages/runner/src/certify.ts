@@ -142,7 +142,7 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
  * refuses to resume an output written with another identity, then certifies the images some run still lacks
  * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`.
  */
-export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEither<RunError, RunResult[]> {
+export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, scheduler?: ImageScheduler<L>): TE.TaskEither<RunError | L, RunResult[]> {
   return async () => {
     const checked = checkRunSpec(spec);
     if (E.isLeft(checked)) return checked;
@@ -154,14 +154,50 @@ export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEith
     if (E.isLeft(opened)) return opened;
     const pipeline = opened.right;
     try {
-      return await certifyAll(spec, pipeline, hooks);
+      return await certifyAll<L>(spec, pipeline, hooks, scheduler ?? localScheduler);
     } finally {
       await pipeline.dispose();
     }
   };
 }
 
-async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks): Promise<E.Either<RunError, RunResult[]>> {
+/** An image some runs still lack: `wanted` indexes `spec.runs` (and `pipeline.methods`). */
+export interface PendingImage {
+  readonly idx: number;
+  readonly wanted: readonly number[];
+}
+
+/** What a scheduler gets: the open pipeline, every run's identity, the pending images in index order. */
+export interface SchedulerContext {
+  readonly spec: RunSpec;
+  readonly pipeline: Pipeline;
+  /** `identities[i]` is the identity of `spec.runs[i]`. */
+  readonly identities: readonly RunIdentity[];
+  readonly pending: readonly PendingImage[];
+  /** Images of the slice every run already has. */
+  readonly resumedImages: number;
+  readonly onDraws?: (done: number) => void;
+  /** Hands over an image's rows (one per wanted run, in `wanted` order); call it once per pending image, in order. */
+  readonly emit: (idx: number, rows: readonly CertifyRow[]) => void;
+}
+
+/**
+ * Where the pending images of a certify run get certified. The loop around it (identity, resume, TSVs,
+ * sidecars) stays the same, so any scheduler writes exactly what a local run writes. Default: one image after
+ * the other in this process ({@link certifyImage}); @densepure/queue spreads them over workers.
+ */
+export type ImageScheduler<L> = (context: SchedulerContext) => Promise<E.Either<RunError | L, void>>;
+
+const localScheduler: ImageScheduler<never> = async ({ spec, pipeline, pending, onDraws, emit }) => {
+  for (const { idx, wanted } of pending) {
+    const rows = await certifyImage(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, onDraws)();
+    if (E.isLeft(rows)) return rows;
+    emit(idx, rows.right);
+  }
+  return E.right(undefined);
+};
+
+async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks, scheduler: ImageScheduler<L>): Promise<E.Either<RunError | L, RunResult[]>> {
   const indices = sliceIndices(pipeline.dataset, spec.dataset);
   if (E.isLeft(indices)) return indices;
   const selected = indices.right;
@@ -173,8 +209,9 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, rows: [], done: new Set(), resumedRows: 0 };
   });
   const startedAt = new Date().toISOString();
-  const fail = (error: RunError): E.Either<RunError, never> => {
-    for (const run of runs) if (run.log !== null) writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: error.message });
+  const fail = (error: RunError | L): E.Either<RunError | L, never> => {
+    const message = (error as { readonly message?: unknown }).message;
+    for (const run of runs) if (run.log !== null) writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: typeof message === 'string' ? message : String(error) });
     return E.left(error);
   };
   try {
@@ -196,18 +233,22 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     const models = [pipeline.denoiser?.metadata, pipeline.classifier.metadata].filter((m) => m !== undefined);
     hooks.onStart?.({ images: selected.length, resumedImages: selected.length - todo.length, drawsPerImage: spec.n0 + spec.n, models });
 
-    for (const idx of todo) {
-      const wanted = runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0);
-      const rows = await certifyImage(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, hooks.onDraws)();
-      if (E.isLeft(rows)) return fail(rows.left);
-      for (const [w, row] of rows.right.entries()) {
+    const pending = todo.map((idx) => ({ idx, wanted: runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0) }));
+    const wantedOf = new Map(pending.map((p) => [p.idx, p.wanted]));
+    const emit = (idx: number, rows: readonly CertifyRow[]): void => {
+      const wanted = wantedOf.get(idx)!;
+      wantedOf.delete(idx);
+      for (const [w, row] of rows.entries()) {
         const run = runs[wanted[w]!]!;
         run.log!.append(row);
         run.rows.push(row);
         run.done.add(idx);
         hooks.onRow?.(wanted[w]!, row, run.rows.length, selected.length);
       }
-    }
+    };
+    const identities = runs.map((r) => r.identity);
+    const scheduled = await scheduler({ spec, pipeline, identities, pending, resumedImages: selected.length - todo.length, emit, ...(hooks.onDraws === undefined ? {} : { onDraws: hooks.onDraws }) });
+    if (E.isLeft(scheduled)) return fail(scheduled.left);
     return E.right(
       runs.map((run): RunResult => {
         const summary = summarize(run.rows);

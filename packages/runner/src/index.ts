@@ -1,5 +1,15 @@
 // @densepure/runner: the run engine both apps drive. See README.md.
-export { type CertifyHooks, type ImageSettings, type RunResult, type RunStart, certifyImage, runCertify } from './certify.js';
+export {
+  type CertifyHooks,
+  type ImageScheduler,
+  type ImageSettings,
+  type PendingImage,
+  type RunResult,
+  type RunStart,
+  type SchedulerContext,
+  certifyImage,
+  runCertify,
+} from './certify.js';
 export {
   type Failure,
   type IdentityDifference,
