@@ -21,6 +21,9 @@ export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 
   const q = await import('@densepure/queue');
   const connection = q.parseQueueUrl(o.queue);
   if (E.isLeft(connection)) throw queueFailure(connection.left);
+  // Fail fast, before any model is opened.
+  const reachable = await q.probeRedis(connection.right)();
+  if (E.isLeft(reachable)) throw queueFailure(reachable.left);
   const say = (line: string): void => {
     if (progress !== 'none') process.stderr.write(`${line}\n`);
   };
