@@ -73,7 +73,10 @@ export function probeRedis(c: QueueConnection, timeoutMs = 3000): TE.TaskEither<
     const client = new Redis(
       redisOptions(c, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false }),
     );
-    client.on('error', () => undefined); // reported through the rejected promise below
+    let lastError: unknown = null;
+    client.on('error', (e) => {
+      lastError = e; // the rejection below often says only "Connection is closed"; this says why
+    });
     const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
     try {
       await Promise.race([client.connect(), timer]);
@@ -85,7 +88,7 @@ export function probeRedis(c: QueueConnection, timeoutMs = 3000): TE.TaskEither<
       return E.left({
         kind: 'queue-unreachable',
         url: c.url,
-        message: `cannot reach Redis at ${c.url}: ${describeCause(cause)}; start redis-server there (see the queue README) or correct the address`,
+        message: `cannot reach Redis at ${c.url}: ${describeCause(lastError ?? cause)}; start redis-server there (see the queue README) or correct the address`,
       });
     } finally {
       client.disconnect();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { either as E, taskEither as TE } from 'fp-ts';
 import { Queue, QueueEvents } from 'bullmq';
@@ -38,7 +39,7 @@ export interface CollectOptions<P, R> {
   readonly tuning?: Partial<QueueTuning>;
   /** Stops collecting (rows written so far stay; jobs stay queued for a later session). */
   readonly signal?: AbortSignal;
-  /** Name of this coordinator in the run's lease (default host:pid). */
+  /** Name of this coordinator in the run's lease (default host:pid:random). */
   readonly holder?: string;
 }
 
@@ -77,7 +78,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
     const identitySha = shaOf(o.identity);
     const runId = identitySha.slice(0, 16);
     const isAborted = (): boolean => o.signal?.aborted === true;
-    const holder = o.holder ?? `${hostname()}:${process.pid}`;
+    const holder = o.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const redis = new Redis(redisOptions(o.connection));
     redis.on('error', noop); // connection errors surface as the outage watchdog below
 

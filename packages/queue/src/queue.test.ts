@@ -33,7 +33,7 @@ const connection = () => {
 };
 
 /** Starts n in-process workers that stop once no run has been open for a while. */
-const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob?: number; events?: WorkerEvent[] } = {}) =>
+const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob?: number; failOn?: number[]; events?: WorkerEvent[]; signal?: AbortSignal } = {}) =>
   Array.from({ length: n }, (_, w) =>
     runStandInWorker({
       connection: connection(),
@@ -42,6 +42,8 @@ const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob
       idleExitMs: 1500,
       ...(extra.own === undefined ? {} : { own: extra.own }),
       ...(extra.msPerJob === undefined ? {} : { msPerJob: extra.msPerJob }),
+      ...(extra.failOn === undefined ? {} : { failOn: extra.failOn }),
+      ...(extra.signal === undefined ? {} : { signal: extra.signal }),
       onEvent: (e) => extra.events?.push(e),
     })(),
   );
@@ -152,5 +154,53 @@ describe('queue layer with a stand-in compute', () => {
     expect(rowsOf(out)).toEqual((await standInReference(config, indices)).map((r) => [r.idx, r.label, r.predict, r.radius, r.correct]));
     const served = await Promise.all(running);
     expect(served.reduce((s, r) => s + (E.isRight(r) ? r.right.jobs : 0), 0)).toBe(indices.length);
+  });
+
+  it('a job that fails on every attempt stops the run with its reason; the rows before it stay', async () => {
+    const out = join(work, 'failing.tsv');
+    const stop = new AbortController(); // the failed run stays open (a rerun retries it), so the worker would wait on
+    const running = startWorkers(1, { failOn: [indices[2]!], signal: stop.signal });
+    const run = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 99 }, indices: indices.slice(0, 4), out, tuning: { ...tuning, attempts: 2 } })();
+    expect(E.isLeft(run) && run.left).toMatchObject({ kind: 'queue-job-failed', idx: indices[2] });
+    expect(E.isLeft(run) && run.left.message).toMatch(/image 6 \(part 1 of 1\) failed on every attempt: stand-in model failure on image 6/);
+    expect(rowsOf(out).map((r) => r[0])).toEqual(indices.slice(0, 2));
+    stop.abort();
+    await Promise.all(running);
+  });
+
+  it('a second coordinator for the same run is refused while the first holds it', async () => {
+    const stop = new AbortController();
+    // Busy for longer than the second one waits for a lease to expire (2 x leaseMs).
+    const running = startWorkers(1, { msPerJob: 600 });
+    let started: () => void = () => undefined;
+    const firstRow = new Promise<void>((resolve) => (started = resolve));
+    const first = runStandInCoordinator({ connection: connection(), config: { ...config, seed: 5 }, indices, out: join(work, 'first.tsv'), tuning, signal: stop.signal, onRow: () => started() })();
+    await firstRow;
+    const second = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 5 }, indices, out: join(work, 'second.tsv'), tuning })();
+    expect(E.isLeft(second) && second.left.kind).toBe('queue-run-busy');
+    expect(E.isLeft(second) && second.left.message).toMatch(/another coordinator \(.+\) is collecting this run/);
+    stop.abort();
+    await first;
+    const rest = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 5 }, indices, out: join(work, 'first.tsv'), tuning })();
+    expect(E.isRight(rest)).toBe(true);
+    await Promise.all(running);
+  });
+
+  it('Redis gone for longer than the outage limit stops the coordinator with a clear error; the rows stay', async () => {
+    const out = join(work, 'outage.tsv');
+    const running = startWorkers(1, { msPerJob: 50 });
+    const run = await runStandInCoordinator({
+      connection: connection(),
+      config: { ...config, seed: 3 },
+      indices,
+      out,
+      tuning: { ...tuning, outageMs: 1500 },
+      onRow: (row) => row.idx === indices[1] && void redis.kill(),
+    })();
+    expect(E.isLeft(run) && run.left.kind).toBe('queue-lost');
+    expect(E.isLeft(run) && run.left.message).toMatch(/unreachable for 2 s; the rows written so far stay/);
+    expect(rowsOf(out).length).toBeGreaterThanOrEqual(2);
+    await redis.start();
+    await Promise.all(running);
   });
 });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type QueueConnection, probeRedis, redisOptions } from './connection.js';
 import { type QueueError, describeCause } from './errors.js';
@@ -89,7 +89,22 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
     let runs = 0;
     let idleSince = Date.now();
 
-    /** Takes the run's jobs until the run closes (or this worker stops). */
+    /**
+     * Jobs of a run still to be done: waiting, delayed or in progress. Jobs in progress count, so workers stay
+     * while a dead worker's job waits for their stalled-job check; failed jobs do not, so a run that stopped on
+     * a failure (open until its coordinator retries) does not hold workers back from the next run.
+     */
+    const pendingJobs = async (runId: string): Promise<number> => {
+      const queue = new Queue(queueNameOf(runId), { connection: redis, prefix: KEY_PREFIX });
+      try {
+        const counts = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized', 'waiting-children');
+        return Object.values(counts).reduce((a, b) => a + b, 0);
+      } finally {
+        await queue.close();
+      }
+    };
+
+    /** Takes the run's jobs until the run closes or has nothing left to do (or this worker stops). */
     const serveRun = async (run: RunRecord, handler: WorkHandler<P, R>): Promise<void> => {
       const processor = async (job: Job<JobData<P>>): Promise<PartResult<R>> => {
         const d = job.data;
@@ -127,6 +142,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             o.onEvent?.({ kind: 'run-closed', runId: run.runId });
             break;
           }
+          if ((await orAbort(pendingJobs(run.runId))) === 0) break;
         }
       } finally {
         await worker.close(); // lets the job in progress finish and deliver its result
@@ -143,6 +159,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           if (run === null || run === undefined) continue;
           const key = `${run.runId}:${run.identitySha}`;
           if (refused.has(key)) continue;
+          if (((await orAbort(pendingJobs(run.runId))) ?? 0) === 0) continue;
           if (cache.current?.key !== key) {
             await cache.current?.handler.dispose();
             cache.current = null;

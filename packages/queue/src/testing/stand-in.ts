@@ -149,6 +149,8 @@ export interface StandInWorkerOptions {
   readonly own?: Partial<StandInConfig>;
   /** Simulated compute time per job, ms. */
   readonly msPerJob?: number;
+  /** Images whose compute throws (a model failure). */
+  readonly failOn?: readonly number[];
   readonly tuning?: Partial<QueueTuning>;
   readonly idleExitMs?: number;
   readonly signal?: AbortSignal;
@@ -165,6 +167,7 @@ export function runStandInWorker(o: StandInWorkerOptions): TE.TaskEither<QueueEr
         identity: standInIdentity(config),
         compute: async (idx, part) => {
           if ((o.msPerJob ?? 0) > 0) await new Promise((r) => setTimeout(r, o.msPerJob));
+          if (o.failOn?.includes(idx) === true) throw new Error(`stand-in model failure on image ${idx}`);
           return { counts: part.ranges.map((range) => standInCounts(config.seed, idx, range, config.numClasses)) };
         },
         dispose: async () => undefined,
