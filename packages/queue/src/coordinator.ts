@@ -108,7 +108,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
 
     const meter = new ClusterMeter(o.items.length + (o.doneBefore?.items ?? 0), record.jobs, o.doneBefore?.items ?? 0, o.doneBefore?.jobs ?? 0, Date.now());
     const states = new Map<number, ItemState<P, R>>(o.items.map((item) => [item.idx, { item, results: item.parts.map(() => undefined), missing: item.parts.length }]));
-    const outstanding = new Set<string>(o.items.flatMap((item) => item.parts.map((_, p) => jobIdOf(item.idx, p))));
+    const outstanding = new Set<string>(o.items.flatMap((item) => item.parts.map((payload, p) => jobIdOf(item.idx, p, payload))));
     const wake = new Wakeup();
     let fatal: QueueError | null = null;
     let head = 0;
@@ -150,7 +150,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
     const receive = (jobId: string, raw: unknown): void => {
       const at = parseJobId(jobId);
       const state = at === null ? undefined : states.get(at.idx);
-      if (at === null || state === undefined || state.results[at.part] !== undefined) return;
+      if (at === null || state === undefined || state.results[at.part] !== undefined || jobIdOf(at.idx, at.part, state.item.parts[at.part]) !== jobId) return;
       const envelope = asPartResult(raw);
       const value = envelope === null ? null : o.parseResult(envelope.value, at.idx, at.part);
       if (envelope === null || value === null) {
@@ -234,7 +234,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
         states.delete(item.idx);
         meter.itemDone();
         o.onProgress?.(meter.snapshot(Date.now()));
-        void Promise.all(item.parts.map((_, p) => queue.remove(jobIdOf(item.idx, p)))).catch(noop);
+        void Promise.all(item.parts.map((payload, p) => queue.remove(jobIdOf(item.idx, p, payload)))).catch(noop);
       }
     };
 
@@ -278,7 +278,9 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
       await untilStopped(events.waitUntilReady().then(noop));
       await untilStopped(enqueue([...outstanding]));
       while (fatal === null && !isAborted() && head < o.items.length) {
-        if (Date.now() - lastSweepAt >= t.sweepMs) {
+        // A sweep reads every outstanding job: space them out on big runs (events carry results meanwhile).
+        const sweepEvery = Math.max(t.sweepMs, outstanding.size / 2);
+        if (Date.now() - lastSweepAt >= sweepEvery) {
           await untilStopped(
             sweep().then(
               () => {
@@ -289,7 +291,7 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
           );
         }
         await flush();
-        if (head < o.items.length) await wake.wait(Math.max(10, t.sweepMs - (Date.now() - lastSweepAt)));
+        if (head < o.items.length) await wake.wait(Math.max(10, Math.max(t.sweepMs, outstanding.size / 2) - (Date.now() - lastSweepAt)));
       }
       await flush();
       if (fatal !== null) return E.left(fatal);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './identity.js';
 /** The data of one BullMQ job: one part of one item (an image, or a draw range of it) of one run. */
 export interface JobData<P> {
   readonly runId: string;
@@ -17,11 +19,16 @@ export interface PartResult<R> {
   readonly seconds: number;
 }
 
-/** Deterministic job ids make enqueueing idempotent: re-adding a part that exists (waiting, active, done) is a no-op. */
-export const jobIdOf = (idx: number, part: number): string => `i${idx}p${part}`;
+/**
+ * Deterministic job ids make enqueueing idempotent: re-adding a part that exists (waiting, active, done) is a
+ * no-op. The id carries a hash of the part's payload, so a coordinator restarted with another split (or a part
+ * whose payload changed) never takes an old job's result for a new part.
+ */
+export const jobIdOf = (idx: number, part: number, payload: unknown): string =>
+  `i${idx}p${part}-${createHash('sha256').update(canonicalJson(payload ?? null)).digest('hex').slice(0, 12)}`;
 
 export function parseJobId(id: string): { readonly idx: number; readonly part: number } | null {
-  const m = /^i(\d+)p(\d+)$/.exec(id);
+  const m = /^i(\d+)p(\d+)-[0-9a-f]{12}$/.exec(id);
   return m === null ? null : { idx: Number(m[1]), part: Number(m[2]) };
 }
 

@@ -203,4 +203,17 @@ describe('queue layer with a stand-in compute', () => {
     await redis.start();
     await Promise.all(running);
   });
+
+  it('a coordinator restarted with another draw split never mixes old parts into new ones', async () => {
+    const out = join(work, 'resplit.tsv');
+    const stop = new AbortController();
+    const running = startWorkers(2, { msPerJob: 40 });
+    const first = await runStandInCoordinator({ connection: connection(), config: { ...config, maxDrawsPerJob: 25 }, indices, out, tuning, signal: stop.signal, onRow: () => stop.abort() })();
+    expect(E.isRight(first) && first.right.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 500)); // old-split results pile up in Redis
+    const second = await runStandInCoordinator({ connection: connection(), config: { ...config, maxDrawsPerJob: 20 }, indices, out, tuning })();
+    expect(E.isRight(second), E.isLeft(second) ? second.left.message : '').toBe(true);
+    expect(rowsOf(out)).toEqual((await standInReference(config, indices)).map((r) => [r.idx, r.label, r.predict, r.radius, r.correct]));
+    await Promise.all(running);
+  });
 });
