@@ -37,8 +37,9 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/classifiers': ['wrapClassifier', 'resizeBilinear'],
   '@densepure/voting': ['makeBaseClassifier', 'majorityVote', 'voteHistogram'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
-  '@densepure/cli': ['runCertify', 'parseCohenTsv', 'certifiedAccuracy', 'main'],
-  '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'main'],
+  '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'describeRunError', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
+  '@densepure/cli': ['main', 'buildProgram'],
+  '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'describeEvalError', 'main'],
 };
 
 const run = (cmd: string, args: string[], cwd: string): string =>
@@ -100,5 +101,16 @@ describe('packed packages import under plain node', () => {
     expect(run(join(app, 'node_modules', '.bin', 'densepure'), ['--version'], app).trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const info = JSON.parse(run(join(app, 'node_modules', '.bin', 'densepure'), ['info', '--json'], app));
     expect(info.classifier.numClasses).toBe(10);
+    // The runner, installed on its own terms, reads back what it writes: a method slug and a Cohen TSV.
+    const runner = `
+      const r = await import('@densepure/runner');
+      const slug = r.parseMethodSlug('densepure-K10-b2-dp');
+      if (slug._tag !== 'Right' || r.methodSlug(slug.right) !== 'densepure-K10-b2-dp') throw new Error('slug round trip');
+      const tsv = r.parseCohenTsv(r.COHEN_HEADER + '\\n' + r.formatRow({ idx: 0, label: 1, predict: 1, radius: 0.5, correct: 1, seconds: 1 }) + '\\n');
+      if (tsv._tag !== 'Right' || tsv.right.rows.length !== 1) throw new Error('TSV round trip');
+      console.log('runner-ok');
+    `;
+    writeFileSync(join(app, 'runner.mjs'), runner);
+    expect(run('node', ['runner.mjs'], app)).toContain('runner-ok');
   }, 300_000);
 });

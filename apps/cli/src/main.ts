@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import Table from 'cli-table3';
-import { type RunSummary, reportFailure } from '@densepure/runner';
+import { type RunSummary, exitCodeOf } from '@densepure/runner';
 import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
 import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
@@ -95,12 +95,8 @@ export function buildProgram(): Command {
  * version; 2 for usage errors (commander has printed them); else the code of the failure (see @densepure/runner
  * describeRunError).
  */
-export async function main(argv: readonly string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
-    return reportFailure(error);
-  }
-}
+export const main = (argv: readonly string[]): Promise<number> =>
+  exitCodeOf(
+    () => buildProgram().parseAsync([...argv], { from: 'user' }),
+    (error) => (error instanceof CommanderError ? (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2) : undefined),
+  );

@@ -43,6 +43,17 @@ describe('densepure-eval (built binary, plain node)', () => {
     expect(r.stdout).toBe('radius\tcertified_accuracy\n0.0\t0.5\n0.5\t0.5\n0.75\t0.25\n1.25\t0.25\n2.0\t0.0\n');
   });
 
+  it('analyze loads neither commander nor sharp nor vega (the report does)', () => {
+    const hook = fileURLToPath(new URL('./test-util/refuse-heavy-imports.mjs', import.meta.url));
+    const file = join(work, 'small.tsv');
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', hook, bin, ...args], { encoding: 'utf8', timeout: 120_000, cwd: work });
+    const analyzed = run('analyze', file, '--radii', '0,0.5');
+    expect(analyzed.status, analyzed.stderr).toBe(0);
+    expect(analyzed.stdout).toBe('radius\tcertified_accuracy\n0.0\t0.5\n0.5\t0.5\n');
+    // The hook itself works: any other command needs commander.
+    expect(run('report', work).stderr).toMatch(/refused import of .*commander/);
+  });
+
   it('runs a grid, skips it on rerun, and reports it', () => {
     const file = join(work, 'tiny.yaml');
     writeFileSync(file, tinyExperimentYaml(fixture, 'bin-grid'));

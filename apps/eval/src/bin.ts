@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { main } from './main.js';
-
-// `densepure-eval run x.yaml --dry-run | head`: a closed pipe ends the output quietly.
+// `densepure-eval analyze | head`: a closed pipe ends the output quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// `analyze` reads one TSV: it loads neither commander nor the report's renderer (sharp, vega).
+process.exitCode = argv[0] === 'analyze' ? (await import('./analyze.js')).analyzeMain(argv.slice(1)) : await (await import('./main.js')).main(argv);

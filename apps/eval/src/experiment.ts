@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { methodSlug as cliMethodSlug } from '@densepure/cli';
+import { type Method, methodSlug } from '@densepure/runner';
 
 export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
@@ -90,31 +90,21 @@ export const experimentSchema = strict({
 
 export type Experiment = z.output<typeof experimentSchema>;
 
-/** One method of the grid after expanding K and steps lists. */
-export type GridMethod =
-  | { readonly kind: 'smoothing' }
-  | { readonly kind: 'dds' }
-  | { readonly kind: 'densepure'; readonly K: number; readonly steps: 'full' | number; readonly spacing: 'uniform' | 'densepure' };
-
 export interface Cell {
   /** File stem: `<method slug>_sigma<s>_<backend>`. */
   readonly id: string;
-  readonly method: GridMethod;
+  readonly method: Method;
   readonly sigma: number;
   /** 'auto' lets the backend registry pick. */
   readonly backend: string;
 }
 
-/** The CLI's method slug, so a cell's identity and file name are those `densepure certify` gives the same method. */
-export const methodSlug = (m: GridMethod): string =>
-  cliMethodSlug(m.kind === 'densepure' ? { kind: 'densepure', votes: m.K, steps: m.steps, ...(m.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) } : m);
+/** An experiment file that cannot be read, or does not describe a valid grid; `message` names the file and the keys. */
+export type ExperimentError =
+  | { readonly kind: 'experiment-unreadable'; readonly path: string; readonly message: string }
+  | { readonly kind: 'invalid-experiment'; readonly source: string; readonly message: string };
 
-export class ExperimentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExperimentError';
-  }
-}
+const invalid = (source: string, detail: string): ExperimentError => ({ kind: 'invalid-experiment', source, message: `${source}: ${detail}` });
 
 /** `methods[2].K` style path. */
 export const formatPath = (path: readonly PropertyKey[]): string =>
@@ -143,7 +133,7 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
       const path = i.path;
       return `  ${formatPath(path)}: ${i.message}${i.code === 'unrecognized_keys' ? '' : describeValue(doc, path)}`;
     });
-    return E.left(new ExperimentError(`${source}: invalid experiment:\n${lines.join('\n')}`));
+    return E.left(invalid(source, `invalid experiment:\n${lines.join('\n')}`));
   }
   const x = parsed.data;
   const problems: string[] = [];
@@ -156,15 +146,18 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
   if (x.models.denoiser === 'none' && x.methods.some((m) => m.kind !== 'smoothing')) {
     problems.push("  models.denoiser: 'none' leaves dds and densepure without a diffusion model; give a denoiser or list only smoothing");
   }
-  if (problems.length > 0) return E.left(new ExperimentError(`${source}: invalid experiment:\n${problems.join('\n')}`));
+  if (problems.length > 0) return E.left(invalid(source, `invalid experiment:\n${problems.join('\n')}`));
   return E.right(x);
 }
 
 const list = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
 
-export function expandMethods(x: Experiment): GridMethod[] {
-  return x.methods.flatMap((m): GridMethod[] =>
-    m.kind === 'densepure' ? list(m.K).flatMap((K) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, K, steps, spacing: m.spacing }))) : [{ kind: m.kind }],
+/** The grid's methods, K and steps lists expanded; a uniform spacing is the default and stays implicit (no `-dp`). */
+export function expandMethods(x: Experiment): Method[] {
+  return x.methods.flatMap((m): Method[] =>
+    m.kind === 'densepure'
+      ? list(m.K).flatMap((votes) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, votes, steps, ...(m.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) })))
+      : [{ kind: m.kind }],
   );
 }
 
@@ -182,30 +175,28 @@ export function parseExperimentText(text: string, source: string): E.Either<Expe
     try {
       doc = JSON.parse(text);
     } catch (cause) {
-      return E.left(new ExperimentError(`${source}: not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`));
+      return E.left(invalid(source, `not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`));
     }
   } else {
     const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (parsed.errors.length > 0) {
-      return E.left(new ExperimentError(`${source}: not valid YAML: ${parsed.errors.map((e) => e.message).join('; ')}`));
+      return E.left(invalid(source, `not valid YAML: ${parsed.errors.map((e) => e.message).join('; ')}`));
     }
     doc = parsed.toJS();
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    return E.left(new ExperimentError(`${source}: an experiment must be a mapping with keys ${keysOf(experimentSchema.shape)}`));
+    return E.left(invalid(source, `an experiment must be a mapping with keys ${keysOf(experimentSchema.shape)}`));
   }
   return validateExperiment(doc, source);
 }
 
 /** Reads and checks an experiment file; an unreadable file is an error naming it. */
-export function readExperiment(path: string): E.Either<ExperimentError & { io?: true }, Experiment> {
+export function readExperiment(path: string): E.Either<ExperimentError, Experiment> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    const error = new ExperimentError(`cannot read experiment file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`) as ExperimentError & { io?: true };
-    error.io = true;
-    return E.left(error);
+    return E.left({ kind: 'experiment-unreadable', path, message: `cannot read experiment file ${path}: ${cause instanceof Error ? cause.message : String(cause)}` });
   }
   return parseExperimentText(text, path);
 }

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliError } from '@densepure/cli';
+import type { Failure } from '@densepure/runner';
+import { describeEvalError } from './errors.js';
 import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
-import { cellPath, runGrid } from './grid.js';
+import { type GridResult, type RunGridOptions, cellPath, runGrid as runGridTask } from './grid.js';
 import { type TinyFixture, tinyExperimentYaml, writeTinyFixture } from './test-util/fixtures.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-eval-grid-'));
@@ -20,6 +21,17 @@ const experiment = (extra = '', name = 'tiny'): Experiment => {
   const x = parseExperimentText(tinyExperimentYaml(fixture, name, extra), 'tiny.yaml');
   if (E.isLeft(x)) throw x.left;
   return x.right;
+};
+// runGrid returns a TaskEither: these tests read its Right, and a Left as the failure the app would print.
+const runGrid = async (x: Experiment, options: RunGridOptions): Promise<GridResult> => {
+  const r = await runGridTask(x, options)();
+  if (E.isLeft(r)) throw new Error(describeEvalError(r.left).message);
+  return r.right;
+};
+const gridFailure = async (x: Experiment, options: RunGridOptions): Promise<Failure> => {
+  const r = await runGridTask(x, options)();
+  if (E.isRight(r)) throw new Error('expected the grid to fail');
+  return describeEvalError(r.left);
 };
 const dataRows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
 
@@ -99,10 +111,10 @@ describe('runGrid over the tiny models', () => {
   it('--cells runs only the matching cells; a text matching none is a usage error', async () => {
     const result = await runGrid(experiment('', 'tiny-some'), { resultsRoot: results, log: () => undefined, cells: 'dds_' });
     expect(result.cells.map((c) => c.cell.id)).toEqual(['dds_sigma0.25_auto', 'dds_sigma0.5_auto']);
-    const error = await runGrid(experiment('', 'tiny-none'), { resultsRoot: results, log: () => undefined, cells: 'nosuch' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).exitCode).toBe(2);
-    expect((error as CliError).message).toMatch(/--cells 'nosuch' matches no cell of tiny-none/);
+    const error = await gridFailure(experiment('', 'tiny-none'), { resultsRoot: results, log: () => undefined, cells: 'nosuch' });
+    expect(error.kind).toBe('failure');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/--cells 'nosuch' matches no cell of tiny-none/);
     expect(existsSync(join(results, 'tiny-none'))).toBe(false);
   }, 60_000);
 
@@ -117,10 +129,10 @@ describe('runGrid over the tiny models', () => {
 
   it('rejects an unknown backend with the allowed ones (exit 2), creating nothing', async () => {
     const x = experiment('backends: [onnx, nosuch]\n', 'bad-backend');
-    const error = await runGrid(x, { resultsRoot: results, log: () => undefined }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).exitCode).toBe(2);
-    expect((error as CliError).message).toMatch(/backends\[1\]: unknown backend 'nosuch'; allowed: auto, onnx/);
+    const error = await gridFailure(x, { resultsRoot: results, log: () => undefined });
+    expect(error.kind).toBe('failure');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/backends\[1\]: unknown backend 'nosuch'; allowed: auto, onnx/);
     expect(existsSync(join(results, 'bad-backend'))).toBe(false);
   });
 

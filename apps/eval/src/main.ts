@@ -1,21 +1,25 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { DEFAULT_RADII, runProgram } from '@densepure/cli';
-import { analyzeFile, formatAnalysis } from './analyze.js';
-import { ExperimentError, expandGrid, readExperiment } from './experiment.js';
+import { DEFAULT_RADII, exitCodeOf } from '@densepure/runner';
+import { analyzeMain } from './analyze.js';
+import { type EvalError, describeEvalError } from './errors.js';
+import { expandGrid, readExperiment } from './experiment.js';
 import { parseRadii } from './format.js';
 import { type GridResult, cellPath, runGrid } from './grid.js';
-import { buildReport } from './report/index.js';
-import { join } from 'node:path';
 import { VERSION } from './version.js';
 
 const radiiOption = (value: string): number[] => {
-  try {
-    return parseRadii(value);
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
+  const radii = parseRadii(value, '--radii');
+  if (E.isLeft(radii)) throw new InvalidArgumentError(radii.left.message);
+  return radii.right;
 };
+
+/** The Right, or the Failure its EvalError describes, thrown to main's reportFailure. */
+function must<A>(result: E.Either<EvalError, A>): A {
+  if (E.isLeft(result)) throw describeEvalError(result.left);
+  return result.right;
+}
 
 const f3 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
 
@@ -50,13 +54,12 @@ export function buildProgram(): Command {
     .option('--cells <text>', "run only the cells whose id contains this text (e.g. 'sigma0.25'): split a grid across processes or machines")
     .option('--dry-run', 'check the file and list the cells and their output files without running anything', false)
     .action(async (file: string, o: { results: string; dryRun: boolean; cells?: string }) => {
-      const experiment = readExperiment(file);
-      if (E.isLeft(experiment)) throw experiment.left;
+      const experiment = must(readExperiment(file));
       if (o.dryRun) {
-        for (const cell of expandGrid(experiment.right)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.right.name), cell)}\n`);
+        for (const cell of expandGrid(experiment)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.name), cell)}\n`);
         return;
       }
-      const result = await runGrid(experiment.right, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) });
+      const result = must(await runGrid(experiment, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) })());
       process.stdout.write(`${formatGridSummary(result)}\n`);
       process.stdout.write(`results in ${result.dir}; tables and plots: densepure-eval report ${result.dir}\n`);
     });
@@ -69,7 +72,9 @@ export function buildProgram(): Command {
     .option('--radii <list>', `radii of the tables, comma-separated (default ${DEFAULT_RADII.join(',')})`, radiiOption)
     .option('--title <text>', 'title of the plot and page')
     .action(async (dir: string, o: { out?: string; radii?: number[]; title?: string }) => {
-      const report = await buildReport({ resultsDir: dir, outDir: o.out, radii: o.radii, title: o.title });
+      // Loaded here: the renderer (vega, sharp) is for reports only.
+      const { buildReport } = await import('./report/index.js');
+      const report = must(await buildReport({ resultsDir: dir, outDir: o.out, radii: o.radii, title: o.title })());
       for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`${report.series.length} series -> ${report.outDir}\n${report.files.map((f) => `  ${f}`).join('\n')}\n`);
     });
@@ -78,16 +83,18 @@ export function buildProgram(): Command {
     .command('analyze')
     .description("certified accuracy of one Cohen-format TSV at given radii, as Cohen et al.'s analyze.py computes it")
     .argument('<file>', 'Cohen-format TSV: idx label predict radius correct time')
-    .option('--radii <list>', `radii, comma-separated (default ${DEFAULT_RADII.join(',')})`, radiiOption)
-    .action((file: string, o: { radii?: number[] }) => {
-      process.stdout.write(formatAnalysis(analyzeFile(file, o.radii ?? DEFAULT_RADII)));
-    });
+    .option('--radii <list>', `radii, comma-separated (default ${DEFAULT_RADII.join(',')})`);
 
   return program;
 }
 
+/** Commander has printed these: help and version exit 0, usage errors 2. */
+const printedByCommander = (error: unknown): number | undefined =>
+  error instanceof CommanderError ? (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2) : undefined;
+
 /** Runs the CLI; returns the exit code (0 ok, 2 bad usage or experiment file, 1 anything else). */
-export const main = (argv: readonly string[]): Promise<number> =>
-  runProgram(buildProgram(), argv, (error) =>
-    error instanceof ExperimentError ? ((error as ExperimentError & { io?: true }).io === true ? 1 : 2) : undefined,
-  );
+export async function main(argv: readonly string[]): Promise<number> {
+  // Listed in the program's help, run without it (see analyzeMain).
+  if (argv[0] === 'analyze') return analyzeMain(argv.slice(1));
+  return exitCodeOf(() => buildProgram().parseAsync([...argv], { from: 'user' }), printedByCommander);
+}

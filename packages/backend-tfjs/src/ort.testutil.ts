@@ -2,6 +2,7 @@
 import ort from 'onnxruntime-node';
 import { either as E } from 'fp-ts';
 import { compileGraph, unsupportedNodes } from './onnx/graph.js';
+import type { OpOptions } from './onnx/ops.js';
 import { parseOnnx } from './onnx/proto.js';
 import { type Value, wrap } from './onnx/values.js';
 import { type RuntimeName, chooseRuntime } from './runtime.js';
@@ -24,13 +25,20 @@ export async function runOrt(bytes: Uint8Array, feeds: readonly Feed[], outputs:
           : new ort.Tensor('int64', BigInt64Array.from(Array.from(f.data, (v) => BigInt(v))), [...f.shape]);
     }
     const res = await session.run(input);
-    return outputs.map((o) => Float32Array.from(res[o]!.data as ArrayLike<number>));
+    // Number(): int64 outputs come back as BigInt64Array, bool ones as Uint8Array.
+    return outputs.map((o) => Float32Array.from(res[o]!.data as ArrayLike<number | bigint>, Number));
   } finally {
     await session.release();
   }
 }
 
-export async function runTfjs(bytes: Uint8Array, feeds: readonly Feed[], outputs: readonly string[], device: RuntimeName = 'wasm'): Promise<Float32Array[]> {
+export async function runTfjs(
+  bytes: Uint8Array,
+  feeds: readonly Feed[],
+  outputs: readonly string[],
+  device: RuntimeName = 'wasm',
+  options: OpOptions = {},
+): Promise<Float32Array[]> {
   const choice = await chooseRuntime(device);
   if (E.isLeft(choice)) throw new Error(choice.left.message);
   const tf = choice.right.runtime.tf;
@@ -38,7 +46,7 @@ export async function runTfjs(bytes: Uint8Array, feeds: readonly Feed[], outputs
   const graph = parseOnnx(bytes);
   const bad = unsupportedNodes(graph);
   if (bad.length > 0) throw new Error(`unsupported: ${bad.join('; ')}`);
-  const compiled = compileGraph(tf, graph, feeds.map((f) => f.name));
+  const compiled = compileGraph(tf, graph, feeds.map((f) => f.name), options);
   const values = new Map<string, Value>(
     feeds.map((f) => [f.name, wrap(tf.tensor(Array.from(f.data), [...f.shape], f.type === 'float32' ? 'float32' : 'int32'), f.type)]),
   );
@@ -52,6 +60,5 @@ export async function runTfjs(bytes: Uint8Array, feeds: readonly Feed[], outputs
     compiled.dispose();
   }
 }
-
 
 export { maxAbsDiff, seeded } from '@densepure/backend/testing';

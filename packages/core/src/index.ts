@@ -63,3 +63,4 @@ export {
   type ReverseStepOptions,
   type VarianceKind,
 } from './reverse.js';
+export * from './sequential-api.js';

@@ -1,12 +1,12 @@
 // Time per certified image on the shipped MNIST models, for the settings the README quotes.
 // Usage: node bench/certify.bench.mjs [--images 3] [--N 1000] [--workers 0,2] [--methods smoothing,dds,densepure-K5-b5,paper-shared]
-// `paper-shared` certifies experiments/mnist-paper.yaml's five methods together on shared draws (runCertifyShared).
+// `paper-shared` certifies experiments/mnist-paper.yaml's five methods together on shared draws (one RunSpec, five runs).
 // Prints a table; no assertions (speed targets live here, never in tests).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCertify, runCertifyShared } from '../dist/index.js';
+import { runCertify } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,18 +22,14 @@ const N = Number(values.N);
 const dir = mkdtempSync(join(tmpdir(), 'densepure-bench-'));
 
 const methods = {
-  smoothing: { denoiser: 'none', K: 1, steps: '1', oneShot: false },
-  dds: { denoiser: 'default', K: 1, steps: '1', oneShot: true },
-  'densepure-K5-b5': { denoiser: 'default', K: 5, steps: '5', oneShot: false },
-  'densepure-K1-b10': { denoiser: 'default', K: 1, steps: '10', oneShot: false },
-  'densepure-K10-b2-dp': { denoiser: 'default', K: 10, steps: '2', oneShot: false, spacing: 'densepure' },
+  smoothing: { kind: 'smoothing' },
+  dds: { kind: 'dds' },
+  'densepure-K5-b5': { kind: 'densepure', votes: 5, steps: 5 },
+  'densepure-K1-b10': { kind: 'densepure', votes: 1, steps: 10 },
+  'densepure-K10-b2-dp': { kind: 'densepure', votes: 10, steps: 2, spacing: 'densepure' },
 };
 // The mnist-paper grid at one sigma: smoothing, DDS, DensePure K = 1, 5, 10 (b = 2, DensePure spacing) on the same draws.
-const paperShared = [
-  methods.smoothing,
-  methods.dds,
-  ...[1, 5, 10].map((K) => ({ denoiser: 'default', K, steps: '2', oneShot: false, spacing: 'densepure' })),
-];
+const paperShared = [methods.smoothing, methods.dds, ...[1, 5, 10].map((votes) => ({ kind: 'densepure', votes, steps: 2, spacing: 'densepure' }))];
 
 console.log(`certify bench: ${images} images (skip 400), sigma 0.5, N0 100, N ${N}, batch ${values.batch}; ${cpus().length} cores (${cpus()[0]?.model})`);
 console.log('method              workers  s/image  denoiser evals/s  images');
@@ -43,31 +39,21 @@ for (const name of values.methods.split(',')) {
     if (m === undefined && name !== 'paper-shared') throw new Error(`unknown method ${name}; known: ${Object.keys(methods).join(', ')}, paper-shared`);
     const out = join(dir, `${name}-${workers}.tsv`);
     const started = performance.now();
-    const common = {
-      classifier: 'default',
-      dataset: 'default',
-      workers,
+    const runs = m === undefined ? paperShared.map((method, i) => ({ method, out: join(dir, `${name}-${workers}-${i}.tsv`) })) : [{ method: m, out }];
+    const result = await runCertify({
+      models: { denoiser: 'default', classifier: 'default', workers },
+      dataset: { spec: 'default', skip: 400, max: 400 * images },
+      runs,
       sigma: 0.5,
       seed: 0,
       batch: Number(values.batch),
       n0: 100,
       n: N,
       alpha: 0.001,
-      skip: 400,
-      max: 400 * images,
-      progress: 'none',
-    };
-    let rows;
-    let evalsPerDraw;
-    if (m === undefined) {
-      const results = await runCertifyShared({ ...common, members: paperShared.map((p, i) => ({ ...p, out: join(dir, `${name}-${workers}-${i}.tsv`) })) });
-      rows = results[0].rows.length;
-      evalsPerDraw = JSON.parse(readFileSync(results[0].sidecar, 'utf8')).sharedDraws.denoiserEvalsPerDraw;
-    } else {
-      const result = await runCertify({ ...m, ...common, out });
-      rows = result.rows.length;
-      evalsPerDraw = result.pipeline.denoiserEvalsPerDraw;
-    }
+    })();
+    if (result._tag === 'Left') throw new Error(result.left.message);
+    const rows = result.right[0].rows.length;
+    const evalsPerDraw = m === undefined ? JSON.parse(readFileSync(result.right[0].sidecar, 'utf8')).sharedDraws.denoiserEvalsPerDraw : result.right[0].denoiserEvalsPerDraw;
     const seconds = (performance.now() - started) / 1000 / rows;
     const evals = evalsPerDraw * (100 + N);
     console.log(

@@ -4,6 +4,7 @@
 import { either as E } from 'fp-ts';
 import { type BackendError, formatBackendError } from '@densepure/backend';
 import type { DatasetError } from '@densepure/datasets';
+import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
@@ -30,7 +31,7 @@ export type RunError =
   | { readonly kind: 'dataset'; readonly error: DatasetError; readonly message: string }
   | { readonly kind: 'model-load'; readonly role: 'denoiser' | 'classifier'; readonly error: BackendError; readonly message: string }
   | { readonly kind: 'class-mismatch'; readonly classifierClasses: number; readonly datasetClasses: number; readonly message: string }
-  | { readonly kind: 'method-config'; readonly message: string }
+  | { readonly kind: 'method-config'; readonly error: ConfigError; readonly message: string }
   | { readonly kind: 'model-run'; readonly error: BackendError; readonly message: string }
   | MethodSlugError;
 
@@ -113,4 +114,18 @@ export function reportFailure(error: unknown, write: (text: string) => void = (t
 export function orFail<A>(result: E.Either<RunError, A>, name?: (setting: Setting) => string): A {
   if (E.isLeft(result)) throw describeRunError(result.left, name);
   return result.right;
+}
+
+/**
+ * An app's exit code for one command: 0 when `run` returns, else the code of what it threw — `printed` maps what
+ * the app's argument parser has already printed (help, version, usage errors) to its code, and everything else
+ * goes through `reportFailure`.
+ */
+export async function exitCodeOf(run: () => Promise<unknown>, printed: (error: unknown) => number | undefined = () => undefined): Promise<number> {
+  try {
+    await run();
+    return 0;
+  } catch (error) {
+    return printed(error) ?? reportFailure(error);
+  }
 }

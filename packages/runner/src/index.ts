@@ -18,6 +18,7 @@ export {
   describeRunError,
   isFailure,
   orFail,
+  exitCodeOf,
   reportFailure,
   formatDifferences,
   invalidSetting,

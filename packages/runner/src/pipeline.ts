@@ -117,7 +117,7 @@ export function openPipeline(spec: PipelineSpec): TE.TaskEither<RunError, Pipeli
         concurrency: Math.max(1, models.workers),
         ...(spec.variance === undefined ? {} : { variance: spec.variance }),
       });
-      if (E.isLeft(group)) return E.left({ kind: 'method-config', message: group.left.message });
+      if (E.isLeft(group)) return E.left({ kind: 'method-config', error: group.left, message: group.left.message });
       return E.right({ dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, methods: spec.methods, dispose });
     })();
     if (E.isLeft(built)) await dispose();

@@ -2,8 +2,8 @@
 // Everything is computed in memory first and then written file by file through temp file + rename, so a failure
 // leaves no half-written report.
 import { basename, join, resolve } from 'node:path';
-import { DEFAULT_RADII } from '@densepure/cli';
-import { writeFileAtomic } from '../format.js';
+import { either as E, taskEither as TE } from 'fp-ts';
+import { DEFAULT_RADII, type RunError, writeFileAtomic } from '@densepure/runner';
 import { htmlReport } from './html.js';
 import { type Series, loadSeries } from './load.js';
 import { plotSpec, renderSvg, svgToPng } from './plot.js';
@@ -53,13 +53,15 @@ export function describeRuns(series: readonly Series[]): string {
   return parts.join(', ');
 }
 
-export async function buildReport(options: ReportOptions): Promise<ReportResult> {
+export const buildReport = (options: ReportOptions): TE.TaskEither<RunError, ReportResult> => async () => {
   const resultsDir = options.resultsDir;
   const outDir = options.outDir ?? join(resultsDir, 'report');
   const radii = options.radii ?? DEFAULT_RADII;
-  const series = loadSeries(resultsDir, { skipDir: outDir });
+  const loaded = loadSeries(resultsDir, { skipDir: outDir });
+  if (E.isLeft(loaded)) return loaded;
+  const series = loaded.right;
   if (series.length === 0) {
-    throw new Error(`no Cohen-format TSV (header 'idx label predict radius correct time') under ${resultsDir}`);
+    return E.left({ kind: 'io', path: resultsDir, message: `no Cohen-format TSV (header 'idx label predict radius correct time') under ${resultsDir}` });
   }
   const warnings = series.flatMap((s) => s.warnings);
   const empty = series.filter((s) => s.rows.length === 0);
@@ -78,10 +80,12 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
     [REPORT_FILES.png, png],
     [REPORT_FILES.html, htmlReport({ title, subtitle, svg, tables, series, generatedAt: new Date().toISOString(), warnings })],
   ];
-  const files = outputs.map(([name, data]) => {
+  const files: string[] = [];
+  for (const [name, data] of outputs) {
     const path = join(outDir, name);
-    writeFileAtomic(path, data);
-    return path;
-  });
-  return { outDir, files, series, tables, warnings };
-}
+    const written = writeFileAtomic(path, data);
+    if (E.isLeft(written)) return written;
+    files.push(path);
+  }
+  return E.right({ outDir, files, series, tables, warnings });
+};

@@ -3,7 +3,8 @@
 // its file name, and sigma is read from the path when it says `sigma_0.25`, `sigma0.25` or `noise_0.25`.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
-import { type CertifyRow, COHEN_HEADER, parseCohenTsv } from '@densepure/cli';
+import { either as E } from 'fp-ts';
+import { type CertifyRow, type RunError, hasCohenHeader, methodLabel, parseCohenTsv, parseMethodSlug } from '@densepure/runner';
 
 /** The parts of a densepure sidecar the report uses (the whole object is kept for the HTML page). */
 export interface Sidecar {
@@ -55,25 +56,20 @@ function startsWithCohenHeader(path: string): boolean {
     const n = readSync(fd, buf, 0, buf.length, 0);
     const head = buf.subarray(0, n).toString('utf8');
     const newline = head.indexOf('\n');
-    if (newline === -1) return false;
-    const cols = head.slice(0, newline).split('\t').map((c) => c.trim());
-    return COHEN_HEADER.split('\t').every((c) => cols.includes(c));
+    return newline !== -1 && hasCohenHeader(head.slice(0, newline));
   } finally {
     closeSync(fd);
   }
 }
 
-/** Human name of a densepure method slug (smoothing, dds, densepure-K5-b5, densepure-K1-full, densepure-K10-b2-dp). */
+/** Name and sort key of a densepure method slug: smoothing, dds, then DensePure by K, steps and spacing; other names last. */
 export function methodName(slug: string): { name: string; order: (number | string)[] } {
-  if (slug === 'smoothing') return { name: 'Gaussian smoothing', order: [0, 0, 0, ''] };
-  if (slug === 'dds') return { name: 'DDS (one-shot)', order: [1, 0, 0, ''] };
-  const m = /^densepure-K(\d+)-(full|b(\d+))(-dp)?$/.exec(slug);
-  if (m !== null) {
-    const K = Number(m[1]);
-    const chain = m[2] === 'full' ? 'full chain' : `${m[3]} steps${m[4] === undefined ? '' : ' (DensePure spacing)'}`;
-    return { name: `DensePure K=${K}, ${chain}`, order: [2, K, m[2] === 'full' ? Infinity : Number(m[3]), m[4] === undefined ? '' : 'dp'] };
-  }
-  return { name: slug, order: [3, 0, 0, slug] };
+  const parsed = parseMethodSlug(slug);
+  if (E.isLeft(parsed)) return { name: slug, order: [3, 0, 0, slug] };
+  const m = parsed.right;
+  const order =
+    m.kind === 'smoothing' ? [0, 0, 0, ''] : m.kind === 'dds' ? [1, 0, 0, ''] : [2, m.votes, m.steps === 'full' ? Infinity : m.steps, m.spacing === 'densepure' ? 'dp' : ''];
+  return { name: methodLabel(m), order };
 }
 
 const SIGMA_IN_PATH = /(?:sigma|noise)[_=-]?(\d+(?:\.\d+)?)/i;
@@ -110,8 +106,8 @@ function readSidecar(path: string): { sidecar: Sidecar | null; warning?: string 
  * whose first line is the Cohen header (Cohen et al.'s certify writes files without an extension, e.g.
  * `noise_0.25/test/sigma_0.25`). Report outputs, sidecars and other known non-TSV files are not looked at.
  */
-export function loadSeries(dir: string, options: { skipDir?: string } = {}): Series[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`results folder ${dir} does not exist or is not a folder`);
+export function loadSeries(dir: string, options: { skipDir?: string } = {}): E.Either<RunError, Series[]> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return E.left({ kind: 'io', path: dir, message: `results folder ${dir} does not exist or is not a folder` });
   const files: string[] = [];
   walk(dir, options.skipDir === undefined ? null : resolve(options.skipDir), files);
   const series: Series[] = [];
@@ -120,7 +116,9 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): Ser
     if (!isTsv && !startsWithCohenHeader(path)) continue;
     const text = readFileSync(path, 'utf8');
     const file = relative(dir, path);
-    const { rows } = parseCohenTsv(text, path);
+    const parsed = parseCohenTsv(text, path);
+    if (E.isLeft(parsed)) return parsed;
+    const { rows } = parsed.right;
     const { sidecar, warning } = readSidecar(`${path}.json`);
     const warnings = warning === undefined ? [] : [warning];
     const identity = sidecar?.identity ?? {};
@@ -152,7 +150,7 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): Ser
   // With several backends in one folder, the backend is part of the method name (each its own curve and group).
   const backends = new Set(series.map((s) => s.backend).filter((b) => b !== null));
   const named = backends.size > 1 ? series.map((s) => (s.backend === null ? s : { ...s, method: `${s.method} [${s.backend}]` })) : series;
-  return named.sort(compareSeries);
+  return E.right(named.sort(compareSeries));
 }
 
 export const compareKeys = (a: readonly (number | string)[], b: readonly (number | string)[]): number => {

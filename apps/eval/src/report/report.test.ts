@@ -4,13 +4,22 @@ import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeFile, formatAnalysis } from '../analyze.js';
+import { analyzeFile as analyzeEither, formatAnalysis } from '../analyze.js';
 import { parseExperimentText } from '../experiment.js';
 import { runGrid } from '../grid.js';
 import { tinyExperimentYaml, writeTinyFixture } from '../test-util/fixtures.js';
-import { REPORT_FILES, buildReport } from './index.js';
+import { REPORT_FILES, type ReportOptions, type ReportResult, buildReport as buildReportTask } from './index.js';
 import { compareKeys, methodName } from './load.js';
-import { guessFromPath, loadSeries } from './load.js';
+import { guessFromPath, loadSeries as loadSeriesEither } from './load.js';
+
+// The library returns Either/TaskEither: these tests read the Right, and a Left as the error its message names.
+const right = <A>(r: E.Either<{ readonly message: string }, A>): A => {
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
+const buildReport = async (options: ReportOptions): Promise<ReportResult> => right(await buildReportTask(options)());
+const analyzeFile = (...args: Parameters<typeof analyzeEither>) => right(analyzeEither(...args));
+const loadSeries = (...args: Parameters<typeof loadSeriesEither>) => right(loadSeriesEither(...args));
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-eval-report-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -156,7 +165,7 @@ describe('report on a grid run (with sidecars) next to a Cohen TSV', () => {
     const fixture = await writeTinyFixture(join(work, 'fixture'), 4);
     const x = parseExperimentText(tinyExperimentYaml(fixture, 'tiny'), 'tiny.yaml');
     if (E.isLeft(x)) throw x.left;
-    dir = (await runGrid(x.right, { resultsRoot: results, log: () => undefined })).dir;
+    dir = right(await runGrid(x.right, { resultsRoot: results, log: () => undefined })()).dir;
     writeFileSync(join(dir, 'cohen_sigma0.5.tsv'), COHEN_B);
   }, 120_000);
 

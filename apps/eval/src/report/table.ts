@@ -1,7 +1,7 @@
 // Certified accuracy tables: one row per series (method, sigma) and a "best over sigma" row per method (the max
 // over sigmas at each radius, as DensePure and Carlini et al. report it), each accuracy with its 95%
 // Clopper-Pearson interval over the images, so the sampling uncertainty of a small test set is visible.
-import { certifiedAccuracy } from '@densepure/cli';
+import { certifiedAccuracy } from '@densepure/runner';
 import { binomialTestTwoSided, clopperPearson } from '@densepure/core';
 import type { Series } from './load.js';
 

@@ -3,14 +3,14 @@
 // intermediate tensor right after its last use.
 import { either as E } from 'fp-ts';
 import { type BackendError, type ModelManifest, type TensorSpec, modelContract } from '@densepure/backend';
-import { type CompileContext, type Kernel, OPS, type OpCompiler, type RunContext, torchGroupNorm } from './ops.js';
+import { type CompileContext, type Kernel, type OpCompiler, type OpOptions, type RunContext, compilerFor, fuseTorchGroupNorm, resolveOp } from './ops.js';
 import type { GraphIR, NodeIR, ValueInfoIR } from './proto.js';
 import { type HostValue, type Tensor, type Tf, type Value, hostToTensor, shapeOf } from './values.js';
 
 /** Every node whose op this backend cannot run, as one readable line each. */
 export function unsupportedNodes(graph: GraphIR): string[] {
   return graph.nodes
-    .filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || OPS[n.op] === undefined)
+    .filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || resolveOp(n.op, graph.opset) === undefined)
     .map((n) => `op '${n.domain !== '' && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.op}' (node '${n.name}', opset ${graph.opset})`);
 }
 
@@ -47,93 +47,6 @@ export function checkGraph(graph: GraphIR, manifest: ModelManifest, path: string
   return compareValues(path, 'output', manifest.outputs, graph.outputs);
 }
 
-const TORCH_GROUP_NORM = '_TorchGroupNorm';
-
-/**
- * Finds torch's GroupNorm export — Reshape(x, const [0, G, -1]) -> InstanceNormalization(scale all 1, bias
- * all 0) -> Reshape(.., Shape(x)) with no other readers of the intermediates — and replaces each chain with one
- * '_TorchGroupNorm' node (which keeps channels-last values channels-last). Everything else is left as is.
- */
-function fuseTorchGroupNorm(graph: GraphIR): NodeIR[] {
-  const readers = new Map<string, number>();
-  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
-  for (const o of graph.outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
-  const producer = new Map<string, NodeIR>();
-  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
-  const constValue = (name: string | undefined): HostValue | null => {
-    if (name === undefined) return null;
-    const init = graph.initializers.get(name);
-    if (init !== undefined) return init;
-    const p = producer.get(name);
-    const v = p?.op === 'Constant' ? p.attrs.get('value') : undefined;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : null;
-  };
-  const constOf = (name: string | undefined): readonly number[] | null => {
-    const v = constValue(name);
-    return v === null ? null : Array.from(v.data);
-  };
-  /** A per-channel constant [C,1,1] (torch's GroupNorm weight and bias after the normalisation). */
-  const perChannel = (name: string | undefined): boolean => {
-    const v = constValue(name);
-    return v !== null && v.dtype === 'float32' && v.shape.length === 3 && v.shape[1] === 1 && v.shape[2] === 1;
-  };
-  const consumer = (name: string): NodeIR | undefined => (readers.get(name) === 1 ? graph.nodes.find((n) => n.inputs.includes(name)) : undefined);
-  const replaced = new Map<NodeIR, NodeIR | null>();
-  for (const r1 of graph.nodes) {
-    if (r1.op !== 'Reshape' || replaced.has(r1)) continue;
-    const target = constOf(r1.inputs[1]);
-    if (target === null || target.length !== 3 || target[0] !== 0 || target[2] !== -1 || !((target[1] as number) > 0)) continue;
-    const inorm = consumer(r1.outputs[0] ?? '');
-    if (inorm?.op !== 'InstanceNormalization' || inorm.inputs[0] !== r1.outputs[0]) continue;
-    const scale = constOf(inorm.inputs[1]);
-    const bias = constOf(inorm.inputs[2]);
-    if (scale === null || bias === null || scale.some((v) => v !== 1) || bias.some((v) => v !== 0)) continue;
-    const r2 = consumer(inorm.outputs[0] ?? '');
-    if (r2?.op !== 'Reshape' || r2.inputs[0] !== inorm.outputs[0]) continue;
-    const shapeNode = producer.get(r2.inputs[1] ?? '');
-    if (shapeNode?.op !== 'Shape' || shapeNode.inputs[0] !== r1.inputs[0] || shapeNode.attrs.size > 0) continue;
-    const eps = inorm.attrs.get('epsilon');
-    // The affine part that follows (Mul by weight[C,1,1], Add bias[C,1,1]) is folded in when present.
-    const mul = consumer(r2.outputs[0] ?? '');
-    const gamma = mul?.op === 'Mul' ? mul.inputs.find((i) => i !== r2.outputs[0]) : undefined;
-    const add = mul !== undefined && gamma !== undefined && perChannel(gamma) ? consumer(mul.outputs[0] ?? '') : undefined;
-    const beta = add?.op === 'Add' ? add.inputs.find((i) => i !== mul?.outputs[0]) : undefined;
-    const affine = mul !== undefined && add !== undefined && gamma !== undefined && beta !== undefined && perChannel(beta);
-    const last = affine ? (add as NodeIR) : r2;
-    replaced.set(r1, {
-      op: TORCH_GROUP_NORM,
-      domain: '',
-      name: `${r1.name}+${inorm.name}+${r2.name}${affine ? `+${(mul as NodeIR).name}+${(add as NodeIR).name}` : ''}`,
-      inputs: affine ? [r1.inputs[0] as string, gamma as string, beta as string] : [r1.inputs[0] as string],
-      outputs: [...last.outputs],
-      attrs: new Map([
-        ['num_groups', target[1] as number],
-        ['epsilon', typeof eps === 'number' ? eps : 1e-5],
-      ]),
-    });
-    replaced.set(inorm, null);
-    replaced.set(r2, null);
-    if (affine) {
-      replaced.set(mul as NodeIR, null);
-      replaced.set(add as NodeIR, null);
-    }
-  }
-  // The fused node stands where the last Reshape stood, so everything it reads is computed before it.
-  const out: NodeIR[] = [];
-  const pendingAt = new Map<NodeIR, NodeIR>();
-  for (const [first, fused] of replaced) {
-    if (fused === null || first.op !== 'Reshape') continue;
-    const last = graph.nodes.find((n) => n.outputs[0] === fused.outputs[0]);
-    if (last !== undefined) pendingAt.set(last, fused);
-  }
-  for (const n of graph.nodes) {
-    const fused = pendingAt.get(n);
-    if (fused !== undefined) out.push(fused);
-    else if (!replaced.has(n)) out.push(n);
-  }
-  return out;
-}
-
 interface Step {
   readonly node: NodeIR;
   readonly kernel: Kernel;
@@ -156,7 +69,7 @@ const tensorsOf = (values: readonly Value[]): Tensor[] => values.flatMap((v) => 
  * Compiles a parsed graph for tfjs (the caller has checked that every op is supported). Throws with the
  * failing node's name when an op refuses its attributes or a constant cannot be folded.
  */
-export function compileGraph(tf: Tf, graph: GraphIR, feedNames: readonly string[]): CompiledGraph {
+export function compileGraph(tf: Tf, graph: GraphIR, feedNames: readonly string[], options: OpOptions = {}): CompiledGraph {
   // Tensors that live as long as the compiled graph (uploaded constants, laid-out weights, folded values).
   const kept: Tensor[] = [];
   const keptSet = new Set<Tensor>();
@@ -228,13 +141,14 @@ export function compileGraph(tf: Tf, graph: GraphIR, feedNames: readonly string[
       const compileCtx: CompileContext = {
         ...runCtx,
         opset: graph.opset,
+        options,
         staticInput: (i) => {
           const name = node.inputs[i];
           return name === undefined || name === '' ? undefined : statics.get(name);
         },
         keep: keepForever,
       };
-      const compiler: OpCompiler | undefined = node.op === TORCH_GROUP_NORM ? torchGroupNorm : OPS[node.op];
+      const compiler: OpCompiler | undefined = compilerFor(node, graph.opset);
       if (compiler === undefined) throw new Error(`op '${node.op}' (node '${node.name}', opset ${graph.opset}) is not supported`);
       let kernel: Kernel;
       try {

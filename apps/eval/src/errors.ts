@@ -1,0 +1,54 @@
+// Every error densepure-eval can return, and the one place that turns them into messages and exit codes.
+import { type Failure, type RunError, type Setting, describeRunError } from '@densepure/runner';
+import type { ExperimentError } from './experiment.js';
+
+export type EvalError =
+  | RunError
+  | ExperimentError
+  | { readonly kind: 'no-matching-cells'; readonly filter: string; readonly experiment: string; readonly example: string; readonly message: string }
+  | { readonly kind: 'unknown-grid-backends'; readonly problems: readonly string[]; readonly message: string }
+  | { readonly kind: 'empty-slice'; readonly message: string }
+  | { readonly kind: 'grid-changed'; readonly dir: string; readonly problems: readonly RunError[]; readonly message: string };
+
+/** Where an experiment file sets what the runner calls a setting. */
+const EXPERIMENT_KEYS: Record<Setting, string> = {
+  sigma: 'sigmas',
+  N0: 'certify.N0',
+  N: 'certify.N',
+  alpha: 'certify.alpha',
+  batch: 'batch',
+  skip: 'dataset.skip',
+  max: 'dataset.max',
+  K: 'methods[].K',
+  seed: 'seed',
+  workers: 'workers',
+  threads: 'threads',
+  out: '--results folder',
+  backend: 'backends',
+};
+
+/** A cell whose files cannot be continued, said the way a grid's user fixes it. */
+const gridProblem = (e: RunError): string =>
+  e.kind === 'identity-mismatch'
+    ? `${e.message}; use another experiment name or --results folder, or move it away`
+    : e.kind === 'not-a-run'
+      ? `${e.path} exists but has no sidecar ${e.sidecar}: not a densepure run; move it away`
+      : e.message;
+
+export function describeEvalError(error: EvalError): Failure {
+  const failure = (message: string, exitCode: 1 | 2): Failure => ({ kind: 'failure', message, exitCode });
+  switch (error.kind) {
+    case 'invalid-experiment':
+    case 'unknown-grid-backends':
+    case 'empty-slice':
+      return failure(error.message, 2);
+    case 'experiment-unreadable':
+      return failure(error.message, 1);
+    case 'no-matching-cells':
+      return failure(`--cells '${error.filter}' matches no cell of ${error.experiment}; ids look like ${error.example}`, 2);
+    case 'grid-changed':
+      return failure(`cannot continue the grid in ${error.dir}:\n  ${error.problems.map(gridProblem).join('\n  ')}`, 1);
+    default:
+      return describeRunError(error, (s) => EXPERIMENT_KEYS[s]);
+  }
+}
