@@ -3,7 +3,7 @@ import { type RunError, type RunResult, describeMethod, describeRunError, method
 import { either as E } from 'fp-ts';
 import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
-import { isQueueError, queueFailure, queueSchedulerFromFlags } from './queue.js';
+import { queueSchedulerFromFlags } from './queue.js';
 import { VERSION } from './version.js';
 
 export interface CertifyFlags extends ModelFlags, MethodFlags {
@@ -48,7 +48,11 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
       },
       scheduler,
     )();
-    if (E.isLeft(results)) throw isQueueError(results.left) ? queueFailure(results.left) : describeRunError(results.left as RunError, flagOf);
+    if (E.isLeft(results)) {
+      // Only a queued run can end in a queue error, and then the queue package is loaded already.
+      const q = scheduler === undefined ? null : await import('@densepure/queue');
+      throw q !== null && q.isQueueError(results.left) ? q.queueFailure(results.left) : describeRunError(results.left as RunError, flagOf);
+    }
     const [result] = results.right;
     return { ...result!, description: describeMethod(method) };
   } finally {

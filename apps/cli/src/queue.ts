@@ -1,41 +1,25 @@
 // `--queue` and `densepure worker`: flags -> @densepure/queue options. Loaded only when a queue is named, so a
 // plain certify never loads BullMQ.
 import { either as E } from 'fp-ts';
-import type { Failure, ImageScheduler } from '@densepure/runner';
+import type { ImageScheduler } from '@densepure/runner';
+import type { QueueError } from '@densepure/queue';
 
 export interface QueueFlags {
   readonly queue: string;
   readonly maxDrawsPerJob?: number;
 }
 
-const failure = (message: string, exitCode: 1 | 2 = 1): Failure => ({ kind: 'failure', message, exitCode });
-
-/** A queue error (any kind 'queue-…') as the message and exit code this app prints. */
-export const isQueueError = (e: unknown): e is { readonly kind: string; readonly message: string } =>
-  typeof e === 'object' && e !== null && typeof (e as { kind?: unknown }).kind === 'string' && (e as { kind: string }).kind.startsWith('queue-');
-
-export const queueFailure = (e: { readonly kind: string; readonly message: string }): Failure => failure(e.message, e.kind === 'queue-url-invalid' ? 2 : 1);
-
-/** The scheduler that sends a certify run's images to the queue, with cluster progress and notices on stderr. */
-export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none', signal: AbortSignal): Promise<ImageScheduler<{ readonly kind: string; readonly message: string }>> {
+/** The scheduler that sends a certify run's images to the queue; cluster progress and refusals on stderr. */
+export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none', signal: AbortSignal): Promise<ImageScheduler<QueueError>> {
   const q = await import('@densepure/queue');
-  const connection = q.parseQueueUrl(o.queue);
-  if (E.isLeft(connection)) throw queueFailure(connection.left);
-  // Fail fast, before any model is opened.
-  const reachable = await q.probeRedis(connection.right)();
-  if (E.isLeft(reachable)) throw queueFailure(reachable.left);
-  const say = (line: string): void => {
-    if (progress !== 'none') process.stderr.write(`${line}\n`);
-  };
-  say(`queue ${connection.right.url}: waiting for workers (start them with: densepure worker --queue ${connection.right.url})`);
-  return q.queueScheduler({
-    connection: connection.right,
+  const scheduler = await q.queueSchedulerFromUrl(o.queue, {
     signal,
+    log: (line) => progress !== 'none' && void process.stderr.write(`${line}\n`),
+    warn: (line) => void process.stderr.write(`${line}\n`),
     ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }),
-    onProgress: (p) => say(q.formatClusterProgress(p)),
-    onRefusal: (_worker, message) => process.stderr.write(`warning: ${message}\n`),
-    onNotice: (message) => say(message),
-  });
+  })();
+  if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
+  return scheduler.right;
 }
 
 export interface WorkerFlags {
@@ -53,7 +37,8 @@ export interface WorkerFlags {
 export async function workerCommand(o: WorkerFlags): Promise<void> {
   const q = await import('@densepure/queue');
   const connection = q.parseQueueUrl(o.queue);
-  if (E.isLeft(connection)) throw queueFailure(connection.left);
+  if (E.isLeft(connection)) throw q.queueFailure(connection.left);
+  const url = connection.right.url;
   const stop = new AbortController();
   const onSignal = (): void => {
     if (stop.signal.aborted) process.exit(130);
@@ -81,11 +66,11 @@ export async function workerCommand(o: WorkerFlags): Promise<void> {
         else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
         else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
         else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
-        else if (e.kind === 'connection-lost') say(`lost the connection to ${connection.right.url}; reconnecting`);
-        else if (e.kind === 'reconnected') say(`reconnected to ${connection.right.url}`);
+        else if (e.kind === 'connection-lost') say(`lost the connection to ${url}; reconnecting`);
+        else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
       },
     })();
-    if (E.isLeft(served)) throw queueFailure(served.left);
+    if (E.isLeft(served)) throw q.queueFailure(served.left);
     say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
   } finally {
     process.off('SIGINT', onSignal);
