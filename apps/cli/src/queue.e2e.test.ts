@@ -90,6 +90,24 @@ describe('densepure certify --queue with densepure workers', () => {
     });
   }
 
+  it('the coordinator SIGKILLed mid-run: the same command resumes and ends with the rows of a single process', async () => {
+    const out = join(work, 'killed.tsv');
+    const serving = workers(1);
+    const args = ['certify', ...quick, '--queue', redis.url, '--out', out, '--progress', 'auto'];
+    const first = start(args);
+    await until(() => /2\/5 images/.test(first.output()), 'two rows');
+    first.child.kill('SIGKILL');
+    await first.done;
+    const written = rowsOf(out).length;
+    expect(written).toBeGreaterThanOrEqual(2);
+    const second = await run(args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain(`resuming ${out} after ${written} complete images`);
+    expect(rowsOf(out)).toEqual(single);
+    const [w] = await stopAll(serving);
+    expect(w!.stderr).toContain('5 jobs in');
+  });
+
   it('a worker whose classifier manifest differs refuses the run, naming the field; a matching worker serves it', async () => {
     // Two "machines": the same relative model path, different manifest bytes on the second.
     const [here, there] = ['here', 'there'].map((d) => join(work, d));

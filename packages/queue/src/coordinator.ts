@@ -84,9 +84,10 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
 
     // One coordinator per run: wait out the lease of a killed predecessor, refuse a live one.
     const leaseDeadline = Date.now() + 2 * t.leaseMs;
-    for (;;) {
+    for (let tries = 0; ; tries++) {
       const lease = await takeLease(redis, runId, holder, t.leaseMs);
       if (lease.taken) break;
+      if (tries === 0) o.onNotice?.(`this run is held by coordinator ${lease.holder}; waiting up to ${Math.round((2 * t.leaseMs) / 1000)} s for its lease to lapse (it may have been killed)`);
       if (Date.now() > leaseDeadline || isAborted()) {
         redis.disconnect();
         return E.left({
