@@ -36,6 +36,7 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/datasets': ['openDataset', 'readDpds', 'readCifar10', 'readImageFolder', 'selectIndices', 'encodeDpds'],
   '@densepure/classifiers': ['wrapClassifier', 'resizeBilinear'],
   '@densepure/voting': ['makeBaseClassifier', 'majorityVote', 'voteHistogram'],
+  '@densepure/ground-truth': ['makeMixture', 'posterior', 'epsilonOnnx', 'bayesClassifierOnnx', 'writeGroundTruthModels', 'checkPosterior', 'sampleReverseChain'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
   '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'describeRunError', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
   '@densepure/queue': ['collect', 'serve', 'parseQueueUrl', 'probeRedis', 'queueScheduler', 'queueSchedulerFromUrl', 'certifyWorker', 'planDraws', 'mergeDraws', 'certifyFromCounts'],

@@ -1,4 +1,4 @@
-import { taskEither as TE } from 'fp-ts';
+import { either as E, taskEither as TE } from 'fp-ts';
 import {
   type Backend,
   type BackendProbe,
@@ -7,6 +7,7 @@ import {
   makeClassifier,
   makeDenoiser,
   registerBackend,
+  tensorNames,
 } from '@densepure/backend';
 import { type OnnxEngine, openEngine } from './engine.js';
 import { ORT_VERSION, supportedDevices } from './session.js';
@@ -27,7 +28,7 @@ async function probe(): Promise<BackendProbe> {
     devices: ['cpu', ...devices.filter((d) => d.name === 'cuda').map((d) => d.name)],
     notes: devices
       .filter((d) => !d.bundled && d.name === 'cuda')
-      .map(() => 'cuda: needs the onnxruntime CUDA libraries (not installed when ONNXRUNTIME_NODE_INSTALL=skip); --device cuda falls back to cpu with a message'),
+      .map(() => 'cuda: needs the onnxruntime CUDA libraries (not installed when ONNXRUNTIME_NODE_INSTALL=skip); device cuda falls back to cpu with a message'),
   };
 }
 
@@ -38,10 +39,13 @@ export const onnxBackend: Backend = {
   formats: ['onnx'],
   probe,
   loadDenoiser: (model, options) =>
-    TE.map((engine: OnnxEngine) => makeDenoiser(denoiserMetadata(model, 'onnx', runtimeText(engine)), engine))(() => openEngine(model, options)),
+    TE.map((engine: OnnxEngine) => makeDenoiser(denoiserMetadata(model, 'onnx', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openEngine(model, options)),
   loadClassifier: (model, options) =>
-    TE.map((engine: OnnxEngine) => makeClassifier(classifierMetadata(model, 'onnx', runtimeText(engine)), engine))(() => openEngine(model, options)),
+    TE.map((engine: OnnxEngine) => makeClassifier(classifierMetadata(model, 'onnx', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openEngine(model, options)),
 };
 
-registerBackend(onnxBackend);
+// A different backend already registered as 'onnx' is an installation error (two copies of this package, or
+// another package claiming the name): say so at import rather than let import order pick one.
+const registered = registerBackend(onnxBackend);
+if (E.isLeft(registered)) throw new Error(registered.left.message);
 

@@ -1,25 +1,29 @@
 // Everything that touches onnxruntime lives in this module: session creation, execution providers,
 // checking a graph against its manifest, and running a batch.
 import { availableParallelism } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import { either as E } from 'fp-ts';
 import ort from 'onnxruntime-node';
 import {
   type BackendError,
+  type GraphValue,
   type ModelManifest,
-  type TensorSpec,
+  checkSignature,
   corruptModel,
   describeThrown,
-  fileNotFound,
-  modelContract,
   runtimeFailure,
 } from '@densepure/backend';
+
+// onnxruntime's environment-wide logger writes straight to the process's stdout (e.g. the raw provider-bridge
+// lines when CUDA cannot load). Everything it reports as an error also reaches us as an exception, which we
+// report once as a BackendError or a fallback note, so keep it to fatal messages. It is read when onnxruntime
+// creates its environment (the first session of the process), hence at import.
+ort.env.logLevel = 'fatal';
 
 export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common ?? 'unknown';
 
 export interface SessionOptions {
-  readonly device?: string;
-  readonly threads?: number;
+  readonly device?: string | undefined;
+  readonly threads?: number | undefined;
 }
 
 export interface OpenedSession {
@@ -52,19 +56,14 @@ async function createWith(bytes: Uint8Array, provider: string, threads: number):
   });
 }
 
-/** Opens a session on the requested device; a CUDA request that cannot be met falls back to CPU with a note. */
-export async function openSession(modelPath: string, options: SessionOptions): Promise<E.Either<BackendError, OpenedSession>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(modelPath);
-  } catch (cause) {
-    return E.left(
-      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? fileNotFound(modelPath) : corruptModel(modelPath, describeThrown(cause)),
-    );
-  }
+/**
+ * Opens a session from the model's checked bytes (ResolvedModel.modelBytes; `modelPath` names it in errors) on
+ * the requested device; a CUDA request that cannot be met falls back to CPU with a note.
+ */
+export async function openSession(bytes: Uint8Array, modelPath: string, options: SessionOptions): Promise<E.Either<BackendError, OpenedSession>> {
   const device = options.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') {
-    return E.left(runtimeFailure(`unknown --device '${device}' for the onnx backend: use cpu or cuda`));
+    return E.left(runtimeFailure(`unknown device '${device}' for the onnx backend: use cpu or cuda`));
   }
   const threads = options.threads ?? defaultThreads();
   let fallback: string | undefined;
@@ -83,51 +82,14 @@ export async function openSession(modelPath: string, options: SessionOptions): P
   }
 }
 
-interface GraphValue {
-  readonly name: string;
-  readonly type?: string;
-  readonly shape?: readonly (number | string)[];
-}
-
 const graphValues = (list: readonly ort.InferenceSession.ValueMetadata[]): GraphValue[] =>
-  list.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name }));
+  list.map((v) => (v.isTensor ? { name: v.name, dtype: v.type, shape: v.shape } : { name: v.name }));
 
-const shapeText = (shape: readonly (number | string)[]): string => `[${shape.join(',')}]`;
-
-function compareValues(path: string, role: string, expected: readonly TensorSpec[], actual: GraphValue[]): E.Either<BackendError, void> {
-  for (const spec of expected) {
-    const found = actual.find((v) => v.name === spec.name);
-    if (found === undefined) {
-      return E.left(
-        modelContract(path, `${role} '${spec.name}' is missing; the graph has ${role}s ${actual.map((v) => `'${v.name}'`).join(', ')}`),
-      );
-    }
-    if (found.type !== undefined && found.type !== spec.dtype) {
-      return E.left(modelContract(path, `${role} '${spec.name}' has dtype ${found.type}, the manifest says ${spec.dtype}`));
-    }
-    if (found.shape !== undefined) {
-      const ok =
-        found.shape.length === spec.shape.length &&
-        spec.shape.every((d, i) => {
-          const g = found.shape![i];
-          // Symbolic dims in the graph (batch, or unnamed) accept anything; fixed dims must agree.
-          return typeof d === 'string' || typeof g !== 'number' || g < 0 || g === d;
-        });
-      if (!ok) {
-        return E.left(
-          modelContract(path, `${role} '${spec.name}' has shape ${shapeText(found.shape)}, the manifest says ${shapeText(spec.shape)}`),
-        );
-      }
-    }
-  }
-  return E.right(undefined);
-}
-
-/** Checks the graph's declared inputs and outputs (names, dtypes, shapes) against the manifest. */
+/** Checks the graph's declared inputs and outputs (names, dtypes, shapes) against the manifest: the contract's one rule. */
 export function checkGraph(session: ort.InferenceSession, manifest: ModelManifest, path: string): E.Either<BackendError, void> {
-  const inputs = compareValues(path, 'input', manifest.inputs, graphValues(session.inputMetadata));
+  const inputs = checkSignature(path, 'input', manifest.inputs, graphValues(session.inputMetadata));
   if (E.isLeft(inputs)) return inputs;
-  return compareValues(path, 'output', manifest.outputs, graphValues(session.outputMetadata));
+  return checkSignature(path, 'output', manifest.outputs, graphValues(session.outputMetadata));
 }
 
 /** Feeds for one batch, by the manifest's input names: the image tensor and, for denoisers, int64 timesteps. */

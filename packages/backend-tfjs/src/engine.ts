@@ -1,21 +1,21 @@
 // Loaded models as ModelEngines: ONNX graphs run through the op mapper, tfjs GraphModels and LayersModels
 // through tfjs itself. Inputs arrive NCHW (the backend contract); channels-last tfjs models get transposed.
-import { readFile } from 'node:fs/promises';
 import { either as E } from 'fp-ts';
 import {
   type BackendError,
+  type GraphValue,
   type ModelEngine,
   type ModelManifest,
   type ResolvedModel,
   type TensorSpec,
+  checkSignature,
   corruptModel,
   describeThrown,
-  fileNotFound,
   modelContract,
   runtimeFailure,
 } from '@densepure/backend';
 import type * as TF from '@tensorflow/tfjs';
-import { fileLoadHandler } from './io.js';
+import { verifiedLoadHandler } from './io.js';
 import { type CompiledGraph, checkGraph, compileGraph, unsupportedNodes } from './onnx/graph.js';
 import { SUPPORTED_OPS } from './onnx/ops.js';
 import { parseOnnx } from './onnx/proto.js';
@@ -38,14 +38,6 @@ const channelsLast = (spec: TensorSpec | undefined, m: ModelManifest): boolean =
   return !nchw && a === m.imageSize && b === m.imageSize && typeof c === 'number';
 };
 
-async function readModel(path: string): Promise<E.Either<BackendError, Buffer>> {
-  try {
-    return E.right(await readFile(path));
-  } catch (cause) {
-    return E.left((cause as NodeJS.ErrnoException).code === 'ENOENT' ? fileNotFound(path) : corruptModel(path, describeThrown(cause)));
-  }
-}
-
 /** Reads the first output to a fresh Float32Array and frees every tensor of the run. */
 function collect(tf: Runtime['tf'], out: Tensor, nhwcOut: boolean): Float32Array {
   const t = nhwcOut ? tf.transpose(out, [0, 3, 1, 2]) : out;
@@ -60,11 +52,9 @@ function collect(tf: Runtime['tf'], out: Tensor, nhwcOut: boolean): Float32Array
 /** Loads an ONNX model: parse, refuse unsupported ops, check against the manifest, compile for tfjs. */
 export async function openOnnxEngine(model: ResolvedModel, rt: Runtime): Promise<E.Either<BackendError, TfjsEngine>> {
   const path = model.modelPath;
-  const bytes = await readModel(path);
-  if (E.isLeft(bytes)) return bytes;
   let graph;
   try {
-    graph = parseOnnx(bytes.right);
+    graph = parseOnnx(model.modelBytes);
   } catch (cause) {
     return E.left(corruptModel(path, `not a readable ONNX model (${describeThrown(cause)})`));
   }
@@ -119,25 +109,14 @@ interface InfoLike {
   readonly shape?: readonly (number | null | undefined)[] | null;
 }
 
-/** Compares a tfjs model's declared inputs/outputs with the manifest (tfjs holds int64 as int32). */
-function checkTfjsSignature(path: string, role: string, expected: readonly TensorSpec[], actual: readonly InfoLike[]): E.Either<BackendError, void> {
-  const clean = (n: string): string => n.replace(/:0$/, '');
-  for (const spec of expected) {
-    const found = actual.find((a) => clean(a.name) === spec.name);
-    if (found === undefined) {
-      return E.left(modelContract(path, `${role} '${spec.name}' is missing; the model has ${role}s ${actual.map((a) => `'${clean(a.name)}'`).join(', ')}`));
-    }
-    const dtype = found.dtype;
-    if (dtype !== undefined && dtype !== spec.dtype && !(spec.dtype === 'int64' && dtype === 'int32')) {
-      return E.left(modelContract(path, `${role} '${spec.name}' has dtype ${dtype}, the manifest says ${spec.dtype}`));
-    }
-    const shape = found.shape;
-    if (shape !== undefined && shape !== null) {
-      const ok = shape.length === spec.shape.length && spec.shape.every((d, i) => typeof d === 'string' || shape[i] === null || shape[i] === undefined || (shape[i] as number) < 0 || shape[i] === d);
-      if (!ok) return E.left(modelContract(path, `${role} '${spec.name}' has shape [${shape.map((d) => d ?? '?').join(',')}], the manifest says [${spec.shape.join(',')}]`));
-    }
-  }
-  return E.right(undefined);
+/** A tfjs model's declared inputs/outputs against the manifest: the contract's rule (tfjs holds int64 as int32). */
+function checkTfjsSignature(path: string, role: 'input' | 'output', expected: readonly TensorSpec[], actual: readonly InfoLike[]): E.Either<BackendError, void> {
+  const values: GraphValue[] = actual.map((a) => ({
+    name: a.name.replace(/:0$/, ''),
+    ...(a.dtype === undefined ? {} : { dtype: a.dtype }),
+    ...(a.shape === undefined ? {} : { shape: a.shape }),
+  }));
+  return checkSignature(path, role, expected, values, { int64AsInt32: true });
 }
 
 /** Loads a tfjs GraphModel or LayersModel folder (`model.json` + shards) with the fs IO handler. */
@@ -147,9 +126,11 @@ export async function openTfjsEngine(model: ResolvedModel, rt: Runtime): Promise
   const m = model.manifest;
   const layers = m.format === 'tfjs-layers';
   await activate(rt);
+  const handler = verifiedLoadHandler(model);
+  if (E.isLeft(handler)) return handler;
   let loaded: TF.GraphModel | TF.LayersModel;
   try {
-    loaded = layers ? await tf.loadLayersModel(fileLoadHandler(path)) : await tf.loadGraphModel(fileLoadHandler(path));
+    loaded = layers ? await tf.loadLayersModel(handler.right) : await tf.loadGraphModel(handler.right);
   } catch (cause) {
     return E.left(corruptModel(path, `tfjs cannot load it as a ${layers ? 'LayersModel' : 'GraphModel'} (${describeThrown(cause).split('\n')[0]})`));
   }

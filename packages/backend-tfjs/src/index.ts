@@ -14,6 +14,7 @@ import {
   makeClassifier,
   makeDenoiser,
   registerBackend,
+  tensorNames,
 } from '@densepure/backend';
 import { openEngine } from './engine.js';
 import { type RuntimeChoice, chooseRuntime, probeRuntimes, runtimeText } from './runtime.js';
@@ -22,7 +23,7 @@ export { RUNTIME_ORDER, chooseRuntime, probeRuntimes, type Runtime, type Runtime
 export { SUPPORTED_OPS } from './onnx/ops.js';
 export { parseOnnx, type GraphIR } from './onnx/proto.js';
 export { unsupportedNodes } from './onnx/graph.js';
-export { fileLoadHandler, fileSaveHandler } from './io.js';
+export { fileLoadHandler, fileSaveHandler, verifiedLoadHandler } from './io.js';
 export { openEngine, type TfjsEngine } from './engine.js';
 
 async function probe(): Promise<BackendProbe> {
@@ -56,9 +57,11 @@ export const tfjsBackend: Backend = {
   formats: ['onnx', 'tfjs-graph', 'tfjs-layers'],
   probe,
   loadDenoiser: (model: ResolvedModel<DenoiserManifest>, options: LoadOptions): TE.TaskEither<BackendError, Denoiser> =>
-    load(model, options, (choice, engine) => makeDenoiser(denoiserMetadata(model, 'tfjs', runtimeText(choice, options)), engine)),
+    load(model, options, (choice, engine) => makeDenoiser(denoiserMetadata(model, 'tfjs', runtimeText(choice, options)), engine, tensorNames(model.manifest))),
   loadClassifier: (model: ResolvedModel<ClassifierManifest>, options: LoadOptions): TE.TaskEither<BackendError, Classifier> =>
-    load(model, options, (choice, engine) => makeClassifier(classifierMetadata(model, 'tfjs', runtimeText(choice, options)), engine)),
+    load(model, options, (choice, engine) => makeClassifier(classifierMetadata(model, 'tfjs', runtimeText(choice, options)), engine, tensorNames(model.manifest))),
 };
 
-registerBackend(tfjsBackend);
+// A different backend already registered as 'tfjs' is an installation error: say so at import.
+const registered = registerBackend(tfjsBackend);
+if (E.isLeft(registered)) throw new Error(registered.left.message);

@@ -6,7 +6,7 @@ import { either as E } from 'fp-ts';
 import { type BackendError, getBackend, loadClassifier, loadDenoiser } from '@densepure/backend';
 import { buildOnnxModel, tinyClassifierManifest, writeTinyModels, type TinyModelPaths } from '@densepure/backend/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tfjsBackend } from './index.js';
+import { chooseRuntime, tfjsBackend } from './index.js';
 
 const left = <A>(r: E.Either<BackendError, A>): BackendError => {
   if (E.isRight(r)) throw new Error('expected an error, the call succeeded');
@@ -55,6 +55,14 @@ describe('registration', () => {
 });
 
 describe('runtime choice', () => {
+  it('device messages name no CLI flags (issue 11 part 3)', async () => {
+    const unknown = await chooseRuntime('tpu');
+    expect(E.isLeft(unknown) && unknown.left.message).toContain("device 'tpu'");
+    expect(E.isLeft(unknown) && unknown.left.message).not.toMatch(/--[a-z]/);
+    const missing = await chooseRuntime('tfjs-node-gpu');
+    if (E.isLeft(missing)) expect(missing.left.message).not.toMatch(/--[a-z]/);
+  });
+
   it('probe names the runtime it picks and why the better ones were not used', async () => {
     const p = await tfjsBackend.probe();
     expect(p.available).toBe(true);
@@ -128,7 +136,8 @@ describe('load-time checks', () => {
   it('a dtype or fixed-dim mismatch is a model-contract error', async () => {
     const dtype = await classifierWith('dtype', classifierGraph(null), (m) => ({ ...m, inputs: [{ name: 'x', dtype: 'int64', shape: ['B', 1, 4, 4] }] }));
     expect(left(await loadClassifier(dtype, { backend: 'tfjs' })()).message).toMatch(/'x' has dtype float32/);
-    const dims = await classifierWith('dims', classifierGraph(null), (m) => ({ ...m, outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 4] }] }));
+    // A self-consistent manifest (4 classes) for a graph with 3: the graph check, not the manifest check, refuses it.
+    const dims = await classifierWith('dims', classifierGraph(null), (m) => ({ ...m, numClasses: 4, classNames: undefined, outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', 4] }] }));
     const err = left(await loadClassifier(dims, { backend: 'tfjs' })());
     expect(err.kind).toBe('model-contract');
     expect(err.message).toContain("'logits'");

@@ -146,13 +146,13 @@ export async function chooseRuntime(device?: string): Promise<E.Either<BackendEr
       return E.left({
         kind: 'backend-unavailable',
         backend: 'tfjs',
-        message: `unknown --device '${device}' for the tfjs backend: use ${RUNTIME_ORDER.join(', ')} (or leave it out for the best available)`,
+        message: `unknown device '${device}' for the tfjs backend: use ${RUNTIME_ORDER.join(', ')} (or name none for the best available)`,
       });
     }
     const got = await tryRuntime(name);
     return E.isRight(got)
       ? E.right({ runtime: got.right, skipped: [] })
-      : E.left({ kind: 'backend-unavailable', backend: 'tfjs', message: `--device ${device} cannot be used here: ${got.left}` });
+      : E.left({ kind: 'backend-unavailable', backend: 'tfjs', message: `device ${device} cannot be used here: ${got.left}` });
   }
   const skipped: string[] = [];
   for (const name of RUNTIME_ORDER) {

@@ -1,6 +1,6 @@
 // Native tfjs models from disk through the fs IO handler: a LayersModel saved in code, and a hand-written
 // GraphModel (model.json + weights.bin) that computes the tiny denoiser of the conformance suite.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -24,11 +24,22 @@ const right = <A>(r: E.Either<BackendError, A>): A => {
   return r.right;
 };
 
-/** Writes `manifest` beside a model folder's model.json, fixing file and sha256 to that model.json. */
-async function manifestFor(folder: string, base: Record<string, unknown>, format: 'tfjs-graph' | 'tfjs-layers'): Promise<string> {
+/** The weight files a folder's model.json lists, as manifest `weights` entries (paths relative to `dir`). */
+async function weightsOf(folder: string): Promise<{ file: string; sha256: string; sizeBytes: number }[]> {
+  const json = JSON.parse(await readFile(join(dir, folder, 'model.json'), 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+  const out = [];
+  for (const p of (json.weightsManifest ?? []).flatMap((g) => g.paths)) {
+    const bytes = await readFile(join(dir, folder, p));
+    out.push({ file: `${folder}/${p}`, sha256: sha256Hex(bytes), sizeBytes: bytes.length });
+  }
+  return out;
+}
+
+/** Writes `manifest` beside a model folder, fixing file, sha256 and sizeBytes to its model.json and listing its weights. */
+async function manifestFor(folder: string, base: Record<string, unknown>, format: 'tfjs-graph' | 'tfjs-layers', name = folder): Promise<string> {
   const bytes = await readFile(join(dir, folder, 'model.json'));
-  const path = join(dir, `${folder}.json`);
-  await writeFile(path, JSON.stringify({ ...base, format, file: `${folder}/model.json`, sha256: sha256Hex(bytes) }));
+  const path = join(dir, `${name}.json`);
+  await writeFile(path, JSON.stringify({ ...base, format, file: `${folder}/model.json`, sha256: sha256Hex(bytes), sizeBytes: bytes.length, weights: await weightsOf(folder) }));
   return path;
 }
 
@@ -131,10 +142,31 @@ describe('tfjs GraphModel from disk', () => {
     const bytes = await readFile(join(dir, 'graph', 'model.json'));
     const bad = join(dir, 'graph-bad.json');
     const base = tinyDenoiserManifest('graph/model.json', bytes);
-    await writeFile(bad, JSON.stringify({ ...base, format: 'tfjs-graph', inputs: [{ name: 'image', dtype: 'float32', shape: ['B', 1, 4, 4] }, { name: 't', dtype: 'int64', shape: ['B'] }] }));
+    await writeFile(bad, JSON.stringify({ ...base, format: 'tfjs-graph', weights: await weightsOf('graph'), inputs: [{ name: 'image', dtype: 'float32', shape: ['B', 1, 4, 4] }, { name: 't', dtype: 'int64', shape: ['B'] }] }));
     const r = await loadDenoiser(bad, { backend: 'tfjs' })();
     expect(E.isLeft(r) && r.left.kind).toBe('model-contract');
     expect(E.isLeft(r) && r.left.message).toContain("'image'");
+  });
+
+  it('changed weights are refused at load (issue 12 item 2c)', async () => {
+    await cp(join(dir, 'graph'), join(dir, 'graph-changed'), { recursive: true });
+    const p = await manifestFor('graph-changed', tinyDenoiserManifest('x', new Uint8Array(1)), 'tfjs-graph');
+    const shard = join(dir, 'graph-changed', 'group1-shard2of2.bin');
+    const bytes = await readFile(shard);
+    bytes[0] = (bytes[0]! + 1) % 256;
+    await writeFile(shard, bytes);
+    const r = await loadDenoiser(p, { backend: 'tfjs' })();
+    expect(E.isLeft(r) && r.left.kind).toBe('corrupt-model');
+    expect(E.isLeft(r) && r.left.message).toContain('group1-shard2of2.bin');
+  });
+
+  it('a weight file model.json lists but the manifest does not cover is refused (issue 12 item 2c)', async () => {
+    const p = await manifestFor('graph', tinyDenoiserManifest('x', new Uint8Array(1)), 'tfjs-graph', 'graph-partial');
+    const m = JSON.parse(await readFile(p, 'utf8')) as { weights: { file: string }[] };
+    await writeFile(p, JSON.stringify({ ...m, weights: m.weights.filter((w) => !w.file.endsWith('shard2of2.bin')) }));
+    const r = await loadDenoiser(p, { backend: 'tfjs' })();
+    expect(E.isLeft(r) && r.left.kind).toBe('model-contract');
+    expect(E.isLeft(r) && r.left.message).toContain('group1-shard2of2.bin');
   });
 
   it('a model.json that is not a tfjs model is corrupt-model', async () => {

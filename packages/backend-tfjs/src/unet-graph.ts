@@ -130,6 +130,7 @@ export function unetLikeManifest(file: string, bytes: Uint8Array, imageSize = 8)
     format: 'onnx',
     file,
     sha256: sha256Hex(bytes),
+    sizeBytes: bytes.length,
     inputs: [
       { name: 'x', dtype: 'float32', shape: ['B', 1, imageSize, imageSize] },
       { name: 't', dtype: 'int64', shape: ['B'] },

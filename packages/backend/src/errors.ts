@@ -16,6 +16,7 @@ export type BackendError =
     }
   | { readonly kind: 'non-finite-input'; readonly tensor: string; readonly index: number; readonly message: string }
   | { readonly kind: 'unknown-backend'; readonly backend: string; readonly message: string }
+  | { readonly kind: 'backend-name-taken'; readonly backend: string; readonly message: string }
   | { readonly kind: 'backend-unavailable'; readonly backend: string; readonly message: string }
   | { readonly kind: 'runtime-failure'; readonly message: string }
   | { readonly kind: 'disposed'; readonly message: string }

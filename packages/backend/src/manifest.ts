@@ -1,23 +1,37 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { either as E, taskEither as TE, function as F } from 'fp-ts';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { either as E, type taskEither as TE, function as F } from 'fp-ts';
 import { z } from 'zod';
-import { type BackendError, corruptModel, describeThrown, fileNotFound, manifestInvalid } from './errors.js';
+import { type BackendError, describeThrown, fileNotFound, manifestInvalid } from './errors.js';
+import { MAX_MANIFEST_BYTES, readManifestFile, readRegularFile, sha256Hex } from './files.js';
 
-const tensorSpec = z.object({
+const tensorSpec = z.strictObject({
   name: z.string().min(1),
   dtype: z.enum(['float32', 'int64', 'int32']),
   shape: z.array(z.union([z.literal('B'), z.number().int().positive()])).min(1),
 });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex sha256');
+
+/** One extra file of a model (a tfjs weight shard), relative to the manifest's folder, checked like the model file. */
+const fileRecord = z.strictObject({ file: z.string().min(1), sha256, sizeBytes: z.number().int().nonnegative() });
+
+// Every key is either read by the library or a declared provenance record (dataset, training, metrics, opset,
+// exportedWith: how the model was made, never read). Unknown keys are refused: a field that looks like it
+// configures something but is ignored would change numbers without a word.
 const common = {
   schemaVersion: z.literal(1),
   name: z.string().min(1),
   format: z.enum(['onnx', 'tfjs-graph', 'tfjs-layers']),
   file: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex sha256'),
-  sizeBytes: z.number().int().positive().optional(),
+  sha256,
+  /** Checked before the file is read, so a wrong path cannot make us read a huge or endless file. */
+  sizeBytes: z
+    .number({ error: (issue) => (issue.input === undefined ? "required: the model file's size in bytes (checked before the file is read)" : undefined) })
+    .int()
+    .positive(),
+  /** tfjs formats: every weight shard model.json lists (required there; refused for onnx, which is one file). */
+  weights: z.array(fileRecord).optional(),
   inputs: z.array(tensorSpec).min(1),
   outputs: z.array(tensorSpec).min(1),
   imageSize: z.number().int().positive(),
@@ -26,35 +40,124 @@ const common = {
   dataset: z.record(z.string(), z.unknown()).optional(),
   training: z.record(z.string(), z.unknown()).optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
+  opset: z.number().int().positive().optional(),
+  exportedWith: z.string().optional(),
 };
 
-const diffusionSpec = z.object({
-  schedule: z.enum(['linear', 'cosine']),
-  T: z.number().int().positive(),
-  betaStart: z.number().positive().optional(),
-  betaEnd: z.number().positive().optional(),
-  prediction: z.literal('epsilon'),
-  learnedVariance: z.boolean(),
-  varianceParam: z.enum(['learned_range']).optional(),
-  trainedTimesteps: z.record(z.string(), z.unknown()).optional(),
-});
+const betaBound = (name: string) =>
+  z.number().gt(0, `${name} must be in (0, 1)`).lt(1, `${name} must be in (0, 1)`);
 
-const denoiserManifest = z.object({ ...common, kind: z.literal('denoiser'), diffusion: diffusionSpec }).loose();
+// improved-diffusion's default last linear beta, scaled by 1000 / T (core's linearBetaSchedule): it reaches 1 at
+// T = 20. The same rule as core's, checked here so a bad manifest fails when it loads, not later in a run.
+const DEFAULT_LINEAR_BETA_END = 0.02;
+
+const diffusionSpec = z
+  .strictObject({
+    schedule: z.enum(['linear', 'cosine']),
+    T: z.number().int().positive(),
+    /** Linear schedule only: the first and last beta (used as given, not scaled by 1000 / T). */
+    betaStart: betaBound('betaStart').optional(),
+    betaEnd: betaBound('betaEnd').optional(),
+    prediction: z.literal('epsilon'),
+    learnedVariance: z.boolean(),
+    varianceParam: z.enum(['learned_range']).optional(),
+  })
+  .superRefine((d, ctx) => {
+    const issue = (path: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [path], message });
+    const given = [d.betaStart, d.betaEnd].filter((b) => b !== undefined).length;
+    if (d.schedule === 'cosine' && given > 0) {
+      issue(d.betaStart === undefined ? 'betaEnd' : 'betaStart', 'the cosine schedule has no betaStart/betaEnd (they would be ignored): remove them, or use the linear schedule');
+    } else if (given === 1) {
+      issue(d.betaStart === undefined ? 'betaStart' : 'betaEnd', 'give betaStart and betaEnd together (or neither, for the default linear schedule)');
+    } else if (given === 2 && (d.betaStart as number) > (d.betaEnd as number)) {
+      issue('betaStart', `betaStart ${d.betaStart} is larger than betaEnd ${d.betaEnd}: a linear schedule increases`);
+    } else if (d.schedule === 'linear' && given === 0 && d.T > 1 && (DEFAULT_LINEAR_BETA_END * 1000) / d.T >= 1) {
+      issue(
+        'T',
+        `the default linear schedule with T = ${d.T} has betas up to ${(DEFAULT_LINEAR_BETA_END * 1000) / d.T} (improved-diffusion scales 0.0001..0.02 by 1000 / T) and betas must be in (0, 1): give betaStart and betaEnd, or use T >= 21`,
+      );
+    }
+    if (d.varianceParam !== undefined && !d.learnedVariance) {
+      issue('varianceParam', 'varianceParam applies only to a model with learnedVariance: true (remove it)');
+    }
+  });
+
+const shapeText = (shape: readonly (number | string)[]): string => `[${shape.join(',')}]`;
+
+type CommonManifest = z.infer<z.ZodObject<typeof common>>;
+
+/** Checks that the manifest agrees with itself: shapes vs imageSize/channels, weights vs format. */
+function checkConsistency(m: CommonManifest, ctx: z.RefinementCtx, outputChannels: number | null, numClasses: number | null): void {
+  const issue = (path: (string | number)[], message: string): void => void ctx.addIssue({ code: 'custom', path, message });
+  const S = m.imageSize;
+  const C = m.channels;
+  const image = m.inputs[0]!;
+  const [, a, b, c] = image.shape;
+  const nchw = a === C && b === S && c === S;
+  const nhwc = a === S && b === S && c === C;
+  if (image.shape.length !== 4 || !(nchw || nhwc)) {
+    issue(
+      ['inputs', 0, 'shape'],
+      `the image input '${image.name}' has shape ${shapeText(image.shape)}, which contradicts imageSize ${S} and channels ${C}: expected [B,${C},${S},${S}] (NCHW) or [B,${S},${S},${C}] (NHWC); fix whichever is wrong`,
+    );
+  }
+  const out = m.outputs[0]!;
+  if (outputChannels !== null) {
+    const [, o1, o2, o3] = out.shape;
+    const ok = out.shape.length === 4 && ((o1 === outputChannels && o2 === S && o3 === S) || (o1 === S && o2 === S && o3 === outputChannels));
+    if (!ok) {
+      issue(
+        ['outputs', 0, 'shape'],
+        `the output '${out.name}' has shape ${shapeText(out.shape)}; with channels ${C}, imageSize ${S} and learnedVariance ${outputChannels === 2 * C} it must be [B,${outputChannels},${S},${S}] (NCHW) or [B,${S},${S},${outputChannels}] (NHWC)`,
+      );
+    }
+  }
+  if (numClasses !== null && (out.shape.length !== 2 || out.shape[1] !== numClasses)) {
+    issue(['outputs', 0, 'shape'], `the output '${out.name}' has shape ${shapeText(out.shape)} but numClasses is ${numClasses}: expected [B,${numClasses}]`);
+  }
+  const tfjs = m.format !== 'onnx';
+  if (tfjs && m.weights === undefined) {
+    issue(['weights'], `a ${m.format} model needs 'weights': every weight file its model.json lists, each with file, sha256 and sizeBytes (so changed weights are caught)`);
+  }
+  if (!tfjs && m.weights !== undefined) {
+    issue(['weights'], 'an onnx model is one file: remove weights (it would be ignored)');
+  }
+  const seen = new Set<string>();
+  for (const [i, w] of (m.weights ?? []).entries()) {
+    if (seen.has(w.file)) issue(['weights', i, 'file'], `weights lists '${w.file}' twice`);
+    seen.add(w.file);
+  }
+}
+
+const denoiserManifest = z
+  .strictObject({ ...common, kind: z.literal('denoiser'), diffusion: diffusionSpec })
+  .superRefine((m, ctx) => {
+    checkConsistency(m, ctx, m.diffusion.learnedVariance ? 2 * m.channels : m.channels, null);
+    const time = m.inputs[1];
+    if (m.inputs.length !== 2 || time === undefined || time.dtype === 'float32' || time.shape.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'a denoiser has two inputs: the image, then the integer timesteps (int64 or int32, shape [B])' });
+    }
+  });
 
 const classifierManifest = z
-  .object({
+  .strictObject({
     ...common,
     kind: z.literal('classifier'),
     numClasses: z.number().int().min(2),
     classNames: z.array(z.string()).optional(),
     normalization: z
-      .object({ mean: z.array(z.number()), std: z.array(z.number().positive()), appliedInGraph: z.boolean() })
+      .strictObject({ mean: z.array(z.number()), std: z.array(z.number().positive()), appliedInGraph: z.boolean() })
       .optional(),
   })
-  .loose()
-  .refine((m) => m.classNames === undefined || m.classNames.length === m.numClasses, {
-    message: 'classNames must have numClasses entries',
-    path: ['classNames'],
+  .superRefine((m, ctx) => {
+    checkConsistency(m, ctx, null, m.numClasses);
+    if (m.classNames !== undefined && m.classNames.length !== m.numClasses) {
+      ctx.addIssue({ code: 'custom', path: ['classNames'], message: 'classNames must have numClasses entries' });
+    }
+    const n = m.normalization;
+    if (n !== undefined && (n.mean.length !== m.channels || n.std.length !== m.channels)) {
+      ctx.addIssue({ code: 'custom', path: ['normalization'], message: `mean and std need one value per channel (${m.channels})` });
+    }
   });
 
 /** The JSON manifest that sits beside every model file: what the model computes and how it was made. */
@@ -65,13 +168,21 @@ export type ClassifierManifest = z.infer<typeof classifierManifest>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
 export type ModelFormat = ModelManifest['format'];
 
-/** A manifest read, validated and matched to its model file (whose sha256 was checked). */
+/** A manifest read, validated and matched to its files, whose sizes and sha256 were checked. */
 export interface ResolvedModel<M extends ModelManifest = ModelManifest> {
   readonly manifest: M;
   readonly manifestPath: string;
   /** sha256 of the manifest's bytes as read: part of a run's identity (a changed preprocessing changes numbers). */
   readonly manifestSha256: string;
+  /** Where the model file really is (symlinks resolved). */
   readonly modelPath: string;
+  /** The model file's bytes, as checked: backends load these and never read the file again. */
+  readonly modelBytes: Uint8Array;
+  /**
+   * The weight files the manifest lists (tfjs shards), as checked, keyed by their path relative to the model
+   * file's folder with '/' separators (as model.json's weightsManifest writes them).
+   */
+  readonly weightFiles: ReadonlyMap<string, Uint8Array>;
 }
 
 const formatZodIssues = (error: z.ZodError): string =>
@@ -83,62 +194,52 @@ export const parseManifest = (json: unknown, path: string): E.Either<BackendErro
   return parsed.success ? E.right(parsed.data) : E.left(manifestInvalid(path, formatZodIssues(parsed.error)));
 };
 
-const readFileTE = (path: string, what: string): TE.TaskEither<BackendError, Buffer> =>
-  TE.tryCatch(
-    () => readFile(path),
-    (cause) =>
-      (cause as NodeJS.ErrnoException).code === 'ENOENT'
-        ? fileNotFound(path, what)
-        : corruptModel(path, `cannot read ${what}: ${describeThrown(cause)}`),
-  );
-
 /** The manifest path for a model spec: a `.json` path itself, else the model file with its extension replaced. */
 export const manifestPathFor = (path: string): string =>
   extname(path) === '.json' ? path : join(dirname(path), `${basename(path, extname(path))}.json`);
 
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+const readManifest = async (manifestPath: string): Promise<E.Either<BackendError, { manifest: ModelManifest; manifestSha256: string }>> => {
+  const bytes = await readRegularFile(manifestPath, 'model manifest', (size) =>
+    size <= MAX_MANIFEST_BYTES ? null : manifestInvalid(manifestPath, `it is ${size} bytes; a manifest is a small JSON file (at most ${MAX_MANIFEST_BYTES})`),
+  );
+  if (E.isLeft(bytes)) {
+    return bytes.left.kind === 'file-not-found' ? E.left(fileNotFound(manifestPath, 'model manifest (a JSON file beside the model, same name)')) : bytes;
+  }
+  return F.pipe(
+    E.tryCatch(
+      () => JSON.parse(new TextDecoder().decode(bytes.right)) as unknown,
+      (cause) => manifestInvalid(manifestPath, `not valid JSON: ${describeThrown(cause)}`),
+    ),
+    E.flatMap((json) => parseManifest(json, manifestPath)),
+    E.map((manifest) => ({ manifest, manifestSha256: sha256Hex(bytes.right) })),
+  );
+};
 
 /**
- * Reads and validates a model's manifest and checks that the model file it names exists and has the
- * sha256 the manifest records. `path` may be the manifest or the model file (then `<stem>.json` is used).
- * For a tfjs model folder the file is `model.json`; its hash covers that file only.
+ * Reads and validates a model's manifest, then reads the model file and every weight file it lists: each must
+ * lie inside the manifest's folder (symlinks resolved), be a regular file of the recorded size, and have the
+ * recorded sha256. `path` may be the manifest or the model file (then `<stem>.json` is used).
  */
-export const resolveModel = (path: string): TE.TaskEither<BackendError, ResolvedModel> => {
+export const resolveModel = (path: string): TE.TaskEither<BackendError, ResolvedModel> => async () => {
+  try {
+    await stat(resolve(path));
+  } catch {
+    return E.left(fileNotFound(resolve(path), extname(path) === '.json' ? 'model manifest' : 'model file'));
+  }
   const manifestPath = resolve(manifestPathFor(path));
-  return F.pipe(
-    TE.tryCatch(
-      () => stat(resolve(path)),
-      () => fileNotFound(resolve(path), extname(path) === '.json' ? 'model manifest' : 'model file'),
-    ),
-    TE.flatMap(() => readFileTE(manifestPath, 'model manifest (a JSON file beside the model, same name)')),
-    TE.flatMap((bytes) =>
-      TE.fromEither(
-        F.pipe(
-          E.tryCatch(
-            () => JSON.parse(bytes.toString('utf8')) as unknown,
-            (cause) => manifestInvalid(manifestPath, `not valid JSON: ${describeThrown(cause)}`),
-          ),
-          E.flatMap((json) => parseManifest(json, manifestPath)),
-          E.map((manifest) => ({ manifest, manifestSha256: sha256Hex(bytes) })),
-        ),
-      ),
-    ),
-    TE.flatMap(({ manifest, manifestSha256 }) => {
-      const modelPath = resolve(dirname(manifestPath), manifest.file);
-      return F.pipe(
-        readFileTE(modelPath, 'model file'),
-        TE.flatMap((bytes) => {
-          const actual = sha256Hex(bytes);
-          return actual === manifest.sha256
-            ? TE.right({ manifest, manifestPath, manifestSha256, modelPath })
-            : TE.left(
-                corruptModel(
-                  modelPath,
-                  `sha256 is ${actual} but the manifest ${manifestPath} records ${manifest.sha256}; the file is damaged or not the model the manifest describes (re-copy it, or update the manifest if you changed the model on purpose)`,
-                ),
-              );
-        }),
-      );
-    }),
-  );
+  const read = await readManifest(manifestPath);
+  if (E.isLeft(read)) return read;
+  const { manifest, manifestSha256 } = read.right;
+  const folder = dirname(manifestPath);
+  const model = await readManifestFile(manifestPath, folder, manifest, 'model file');
+  if (E.isLeft(model)) return model;
+  const modelFolder = dirname(resolve(folder, manifest.file));
+  const weightFiles = new Map<string, Uint8Array>();
+  for (const w of manifest.weights ?? []) {
+    const got = await readManifestFile(manifestPath, folder, w, 'weights file');
+    if (E.isLeft(got)) return got;
+    weightFiles.set(relative(modelFolder, resolve(folder, w.file)).split(sep).join('/'), got.right.bytes);
+  }
+  return E.right({ manifest, manifestPath, manifestSha256, modelPath: model.right.path, modelBytes: model.right.bytes, weightFiles });
 };

@@ -44,6 +44,34 @@ describe('parseModelSpec', () => {
   });
 });
 
+describe('registerBackend (issue 11 part 3)', () => {
+  afterEach(() => {
+    for (const b of registeredBackends()) unregisterBackend(b.name);
+  });
+  it('refuses a second, different backend under a name already taken, and keeps the first', () => {
+    const first = fakeBackend('dup', 1, true, []);
+    expect(E.isRight(registerBackend(first))).toBe(true);
+    const second = registerBackend(fakeBackend('dup', 5, true, []));
+    if (E.isRight(second)) throw new Error('expected the second registration to be refused');
+    expect(second.left.kind).toBe('backend-name-taken');
+    expect(second.left.message).toContain("'dup'");
+    expect(registeredBackends()).toEqual([first]);
+  });
+  it('registering the very same backend again is a no-op', () => {
+    const b = fakeBackend('same', 1, true, []);
+    expect(E.isRight(registerBackend(b))).toBe(true);
+    expect(E.isRight(registerBackend(b))).toBe(true);
+    expect(registeredBackends()).toEqual([b]);
+  });
+});
+
+describe('registry messages name no CLI flags (issue 11 part 3)', () => {
+  it('two different backends for one model', () => {
+    const r = parseModelSpec('onnx:/m/d.onnx', 'tfjs');
+    expect(E.isLeft(r) && r.left.message).not.toMatch(/--[a-z]/);
+  });
+});
+
 describe('registry fallback', () => {
   let dir = '';
   let paths: TinyModelPaths;

@@ -11,9 +11,22 @@ const registry = (): Registry => {
   return (g[REGISTRY_KEY] ??= new Map());
 };
 
-/** Adds (or replaces) a backend under its name. Backend packages call this when imported. */
-export function registerBackend(backend: Backend): void {
+/**
+ * Adds a backend under its name; backend packages call this when imported. A second, different backend under a
+ * name already taken is refused (the first stays), as onnxruntime-common does; registering the very same
+ * backend again is a no-op.
+ */
+export function registerBackend(backend: Backend): E.Either<BackendError, void> {
+  const taken = registry().get(backend.name);
+  if (taken !== undefined && taken !== backend) {
+    return E.left({
+      kind: 'backend-name-taken',
+      backend: backend.name,
+      message: `a different backend is already registered as '${backend.name}' (priority ${taken.priority}); two packages (or two copies of one package) claim that name: remove one, or unregister the first`,
+    });
+  }
   registry().set(backend.name, backend);
+  return E.right(undefined);
 }
 
 export function unregisterBackend(name: string): boolean {
@@ -46,7 +59,7 @@ const unknownBackend = (name: string): BackendError => {
 
 /**
  * Parses `backend:path` or a plain path. A one-letter prefix is a Windows drive, not a backend.
- * `backendOption` (the --backend flag) applies when the spec names none; naming two different ones is an error.
+ * `backendOption` (the caller's backend choice) applies when the spec names none; naming two different ones is an error.
  */
 export function parseModelSpec(spec: string, backendOption?: string): E.Either<BackendError, ModelSpec> {
   const match = /^([a-z][a-z0-9-]+):(.*)$/.exec(spec);
@@ -59,7 +72,7 @@ export function parseModelSpec(spec: string, backendOption?: string): E.Either<B
     return E.left({
       kind: 'unknown-backend',
       backend: fromSpec,
-      message: `model '${spec}' names backend '${fromSpec}' but --backend says '${backendOption}': drop one of them`,
+      message: `model '${spec}' names backend '${fromSpec}' but the backend option says '${backendOption}': name one of them only`,
     });
   }
   const backend = fromSpec ?? backendOption;

@@ -8,13 +8,16 @@ export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode }
 export {
   linearBetaSchedule,
   cosineBetaSchedule,
+  betaSchedule,
   diffusionConstants,
   spaceTimesteps,
   respacedBetas,
   sigmaToTimestep,
   maxSupportedSigma,
   roundHalfEven,
+  type BetaRange,
   type DiffusionConstants,
+  type ScheduleSpec,
   type SigmaTimestep,
 } from './schedule.js';
 export {

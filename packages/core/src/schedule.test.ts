@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  betaSchedule,
   cosineBetaSchedule,
   diffusionConstants,
   linearBetaSchedule,
+  linspace,
   maxSupportedSigma,
   respacedBetas,
   roundHalfEven,
@@ -29,10 +31,12 @@ function thrown(f: () => unknown): DensePureMathError {
 describe('beta schedules and diffusionConstants (improved-diffusion)', () => {
   for (const s of REF.schedules as Json[]) {
     it(`${s.schedule} T=${s.T}`, () => {
-      const betas = schedule(s.schedule, s.T);
+      // linear with T <= 20 has betas >= 1: improved-diffusion's assert fails later, linearBetaSchedule throws
+      // at once; the numpy linspace arithmetic is still compared through linspace itself.
+      const betas = s.constantsError ? linspace((1000 / s.T) * 0.0001, (1000 / s.T) * 0.02, s.T) : schedule(s.schedule, s.T);
       expect(betas.length).toBe(s.T);
       if (s.constantsError) {
-        // linear with T < 20 has betas > 1: improved-diffusion's assert fails, we throw.
+        expect(thrown(() => schedule(s.schedule, s.T)).code).toBe('invalid-betas');
         expect(thrown(() => diffusionConstants(betas)).code).toBe('invalid-betas');
       }
       const c: Json = s.constantsError ? { betas } : diffusionConstants(betas);
@@ -63,6 +67,37 @@ describe('beta schedules and diffusionConstants (improved-diffusion)', () => {
     expect(thrown(() => diffusionConstants([0.1, 0])).code).toBe('invalid-betas');
     expect(thrown(() => diffusionConstants([0.1, Number.NaN])).code).toBe('invalid-betas');
     expect(diffusionConstants([1]).alphasCumprod[0]).toBe(0);
+  });
+});
+
+describe('beta schedules from a manifest (issue 12 item 3)', () => {
+  it('linearBetaSchedule(10) is an error, not betas up to 2', () => {
+    const e = thrown(() => linearBetaSchedule(10));
+    expect(e.code).toBe('invalid-betas');
+    expect(e.message).toContain('T = 10');
+    expect(e.message).toContain('(0, 1)');
+    expect(linearBetaSchedule(21)[20]).toBeLessThan(1);
+  });
+  it("honours betaStart and betaEnd with T (diffusers' linspace(betaStart, betaEnd, T), no 1000 / T scaling)", () => {
+    const b = betaSchedule({ schedule: 'linear', T: 100, betaStart: 0.001, betaEnd: 0.05 });
+    expect(b.length).toBe(100);
+    expect(b[0]).toBe(0.001);
+    expect(b[99]).toBe(0.05);
+    expect(b[50]).toBeCloseTo(0.001 + (50 * 0.049) / 99, 15);
+    expect(betaSchedule({ schedule: 'linear', T: 10, betaStart: 0.01, betaEnd: 0.2 })[9]).toBe(0.2);
+  });
+  it("the shipped model's betas (linear, T 1000, 0.0001..0.02) are bit-identical to the default schedule", () => {
+    const given = betaSchedule({ schedule: 'linear', T: 1000, betaStart: 0.0001, betaEnd: 0.02 });
+    const defaults = linearBetaSchedule(1000);
+    expect(Array.from(given)).toEqual(Array.from(defaults));
+    expect(Array.from(betaSchedule({ schedule: 'linear', T: 1000 }))).toEqual(Array.from(defaults));
+    expect(Array.from(betaSchedule({ schedule: 'cosine', T: 1000 }))).toEqual(Array.from(cosineBetaSchedule(1000)));
+  });
+  it('refuses betas outside (0, 1), half a range, and a range on the cosine schedule', () => {
+    expect(thrown(() => betaSchedule({ schedule: 'linear', T: 100, betaStart: 0.001, betaEnd: 1 })).code).toBe('invalid-betas');
+    expect(thrown(() => betaSchedule({ schedule: 'linear', T: 100, betaStart: 0, betaEnd: 0.02 })).code).toBe('invalid-betas');
+    expect(thrown(() => betaSchedule({ schedule: 'linear', T: 100, betaStart: 0.001 })).code).toBe('invalid-argument');
+    expect(thrown(() => betaSchedule({ schedule: 'cosine', T: 100, betaStart: 0.001, betaEnd: 0.02 })).code).toBe('invalid-argument');
   });
 });
 

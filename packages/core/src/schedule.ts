@@ -38,26 +38,73 @@ export interface DiffusionConstants {
 }
 
 /**
- * Linear beta schedule of Ho et al., scaled for any T as improved-diffusion's
- * `get_named_beta_schedule('linear', T)`: scale = 1000 / T, `linspace(scale * 1e-4, scale * 2e-2, T)`
- * (numpy's linspace arithmetic: `i * step + start`, last element exactly `stop`).
- * Note: for T < 20 the last betas exceed 1 and {@link diffusionConstants} rejects the schedule, as
- * improved-diffusion does.
+ * numpy's `linspace(start, stop, n)` arithmetic in float64: `i * step + start`, the last element exactly
+ * `stop` (for n = 1: [start]). Unchecked: {@link linearBetaSchedule} checks the betas it makes.
  */
-export function linearBetaSchedule(T: number): Float64Array {
-  assertInteger('T (number of diffusion steps)', T, 1);
-  const scale = 1000 / T;
-  const start = scale * 0.0001;
-  const stop = scale * 0.02;
-  const out = new Float64Array(T);
-  if (T === 1) {
+export function linspace(start: number, stop: number, n: number): Float64Array {
+  const out = new Float64Array(n);
+  if (n === 1) {
     out[0] = start;
     return out;
   }
-  const step = (stop - start) / (T - 1);
-  for (let i = 0; i < T; i++) out[i] = i * step + start;
-  out[T - 1] = stop;
+  const step = (stop - start) / (n - 1);
+  for (let i = 0; i < n; i++) out[i] = i * step + start;
+  out[n - 1] = stop;
   return out;
+}
+
+/** The first and last beta of a linear schedule, as a model's manifest records them. */
+export interface BetaRange {
+  readonly betaStart: number;
+  readonly betaEnd: number;
+}
+
+/**
+ * Linear beta schedule of Ho et al. With `range`, `linspace(betaStart, betaEnd, T)` as given (diffusers'
+ * `DDPMScheduler(beta_start, beta_end)`). Without, improved-diffusion's `get_named_beta_schedule('linear', T)`:
+ * scale = 1000 / T, `linspace(scale * 1e-4, scale * 2e-2, T)`. For T = 1000 both give the same float64 values
+ * for 0.0001..0.02 (scale is exactly 1).
+ * Throws `invalid-betas` when a beta falls outside (0, 1): the default schedule does for T <= 20 (its last
+ * beta is 20 / T), where improved-diffusion fails its own assert.
+ */
+export function linearBetaSchedule(T: number, range?: BetaRange): Float64Array {
+  assertInteger('T (number of diffusion steps)', T, 1);
+  const scale = 1000 / T;
+  const start = range === undefined ? scale * 0.0001 : range.betaStart;
+  const stop = range === undefined ? scale * 0.02 : range.betaEnd;
+  const inside = (b: number): boolean => b > 0 && b < 1;
+  // For T = 1 linspace yields [start] alone.
+  if (!inside(start) || (T > 1 && !inside(stop))) {
+    throw new DensePureMathError(
+      'invalid-betas',
+      range === undefined
+        ? `the default linear schedule with T = ${T} has betas from ${start} to ${stop} (improved-diffusion scales 0.0001..0.02 by 1000 / T), but betas must be in (0, 1): use T >= 21, or give betaStart and betaEnd`
+        : `the linear schedule's betaStart ${start} and betaEnd ${stop} must both be in (0, 1)`,
+    );
+  }
+  return linspace(start, stop, T);
+}
+
+/** A model's diffusion schedule, as its manifest records it (`betaStart`/`betaEnd`: linear only, both or neither). */
+export interface ScheduleSpec {
+  readonly schedule: 'linear' | 'cosine';
+  readonly T: number;
+  readonly betaStart?: number;
+  readonly betaEnd?: number;
+}
+
+/** The betas a manifest's schedule describes: every field honoured, contradictions refused. */
+export function betaSchedule(spec: ScheduleSpec): Float64Array {
+  const { betaStart, betaEnd } = spec;
+  const given = (betaStart === undefined ? 0 : 1) + (betaEnd === undefined ? 0 : 1);
+  if (spec.schedule === 'cosine') {
+    if (given > 0) {
+      throw new DensePureMathError('invalid-argument', 'the cosine schedule takes no betaStart/betaEnd (they would be ignored): remove them or use the linear schedule');
+    }
+    return cosineBetaSchedule(spec.T);
+  }
+  if (given === 1) throw new DensePureMathError('invalid-argument', 'give betaStart and betaEnd together, or neither for the default linear schedule');
+  return linearBetaSchedule(spec.T, given === 2 ? { betaStart: betaStart!, betaEnd: betaEnd! } : undefined);
 }
 
 /**
@@ -93,7 +140,7 @@ export function diffusionConstants(betas: ArrayLike<number>): DiffusionConstants
     if (!(v > 0 && v <= 1)) {
       throw new DensePureMathError(
         'invalid-betas',
-        `betas[${i}] = ${v} is outside (0, 1]; a linear schedule needs T >= 20 (its last beta is 20 / T)`,
+        `betas[${i}] = ${v} is outside (0, 1]; the default linear schedule needs T >= 21 (its last beta is 20 / T)`,
       );
     }
   }

@@ -188,15 +188,37 @@ describe('base classifier on tiny onnx models', () => {
     expect(subset.map((c) => Array.from(c))).toEqual([Array.from(together[4]!), Array.from(together[0]!)]);
   }, 60_000);
 
+  it('counts evaluations: all of them with the stop off, fewer or as many with it on, same counts', async () => {
+    const methods: Method[] = [{ kind: 'smoothing' }, { kind: 'dds' }, { kind: 'densepure', votes: 2, steps: 3 }, { kind: 'densepure', votes: 7, steps: 3 }];
+    const draws = { firstDraw: 0, count: 10 };
+    const run = async (decidedVoteStop: boolean) => {
+      const group = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 2, batchSize: 6, methods, decidedVoteStop });
+      if (E.isLeft(group)) throw new Error(group.left.message);
+      const tally = { denoiser: 0, classifier: 0 };
+      const counts = await Promise.all(group.right.samplers(image, 1, undefined, tally).map((s) => s(draws)));
+      expect(group.right.evaluations()).toEqual(tally);
+      return { counts: counts.map((c) => Array.from(c)), tally, perDraw: group.right.denoiserEvalsPerDraw };
+    };
+    const off = await run(false);
+    const on = await run(true);
+    expect(on.counts).toEqual(off.counts);
+    // Off: t* + 7 chains x 2 more steps per draw; classifier: noisy + one-shot + 7 chains per draw.
+    expect(off.tally).toEqual({ denoiser: 10 * off.perDraw, classifier: 10 * (1 + 1 + 7) });
+    expect(on.tally.denoiser).toBeLessThanOrEqual(off.tally.denoiser);
+    // Every draw runs at least 4 of the 7 shared votes (a 7-vote needs 4 to be decided).
+    expect(on.tally.classifier).toBeGreaterThanOrEqual(10 * (2 + 4));
+    expect(on.tally.denoiser - 10).toBe(2 * (on.tally.classifier - 20));
+  }, 60_000);
+
   it('refuses inconsistent configurations with a clear message', () => {
     const bad = (m: Method, d: Denoiser | null, sigma = 0.5) => {
       const r = makeBaseClassifier(d, wrapped, { sigma, seed: 0, method: m, batchSize: 4 });
       return E.isLeft(r) ? r.left.message : '';
     };
     expect(bad({ kind: 'dds' }, null)).toMatch(/needs a denoiser/);
-    expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/--K/);
+    expect(bad({ kind: 'densepure', votes: 0, steps: 3 }, denoiser)).toMatch(/^K must be a whole number >= 1/);
     expect(bad({ kind: 'dds' }, denoiser, 100)).toMatch(/sigma/);
-    expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/--sigma must be a positive number/);
+    expect(bad({ kind: 'dds' }, denoiser, -1)).toMatch(/^sigma must be a positive number/);
     const empty = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [] });
     expect(E.isLeft(empty) && empty.left.message).toMatch(/at least one method/);
     const noDenoiser = makeMethodGroup(null, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [{ kind: 'smoothing' }, { kind: 'densepure', votes: 2, steps: 2 }] });

@@ -2,9 +2,9 @@
 // once, weights are laid out for tfjs once; a run walks the remaining nodes in order and frees every
 // intermediate tensor right after its last use.
 import { either as E } from 'fp-ts';
-import { type BackendError, type ModelManifest, type TensorSpec, modelContract } from '@densepure/backend';
+import { type BackendError, type ModelManifest, checkSignature } from '@densepure/backend';
 import { type CompileContext, type Kernel, type OpCompiler, type OpOptions, type RunContext, compilerFor, fuseTorchGroupNorm, resolveOp } from './ops.js';
-import type { GraphIR, NodeIR, ValueInfoIR } from './proto.js';
+import type { GraphIR, NodeIR } from './proto.js';
 import { type HostValue, type Tensor, type Tf, type Value, hostToTensor, shapeOf } from './values.js';
 
 /** Every node whose op this backend cannot run, as one readable line each. */
@@ -14,37 +14,11 @@ export function unsupportedNodes(graph: GraphIR): string[] {
     .map((n) => `op '${n.domain !== '' && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.op}' (node '${n.name}', opset ${graph.opset})`);
 }
 
-const shapeText = (shape: readonly (number | string)[]): string => `[${shape.join(',')}]`;
-
-function compareValues(path: string, role: string, expected: readonly TensorSpec[], actual: readonly ValueInfoIR[]): E.Either<BackendError, void> {
-  for (const spec of expected) {
-    const found = actual.find((v) => v.name === spec.name);
-    if (found === undefined) {
-      return E.left(modelContract(path, `${role} '${spec.name}' is missing; the graph has ${role}s ${actual.map((v) => `'${v.name}'`).join(', ')}`));
-    }
-    if (found.dtype !== undefined && found.dtype !== spec.dtype) {
-      return E.left(modelContract(path, `${role} '${spec.name}' has dtype ${found.dtype}, the manifest says ${spec.dtype}`));
-    }
-    if (found.shape !== undefined) {
-      const shape = found.shape;
-      const ok =
-        shape.length === spec.shape.length &&
-        spec.shape.every((d, i) => {
-          const g = shape[i];
-          // Symbolic dims in the graph (batch, or unnamed) accept anything; fixed dims must agree.
-          return typeof d === 'string' || typeof g !== 'number' || g === d;
-        });
-      if (!ok) return E.left(modelContract(path, `${role} '${spec.name}' has shape ${shapeText(shape)}, the manifest says ${shapeText(spec.shape)}`));
-    }
-  }
-  return E.right(undefined);
-}
-
 /** Checks the graph's declared inputs and outputs (names, dtypes, fixed dims) against the manifest. */
 export function checkGraph(graph: GraphIR, manifest: ModelManifest, path: string): E.Either<BackendError, void> {
-  const inputs = compareValues(path, 'input', manifest.inputs, graph.inputs);
+  const inputs = checkSignature(path, 'input', manifest.inputs, graph.inputs);
   if (E.isLeft(inputs)) return inputs;
-  return compareValues(path, 'output', manifest.outputs, graph.outputs);
+  return checkSignature(path, 'output', manifest.outputs, graph.outputs);
 }
 
 interface Step {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../manifest.js';
+import { sha256Hex } from '../files.js';
 import { buildOnnxModel } from './onnx-builder.js';
 
 /** Tiny models share a 1x4x4 image shape; their outputs are simple closed forms the suite checks exactly. */
@@ -94,6 +94,7 @@ export function tinyClassifierManifest(file: string, bytes: Uint8Array): Record<
     format: 'onnx',
     file,
     sha256: sha256Hex(bytes),
+    sizeBytes: bytes.length,
     inputs: [{ name: 'x', dtype: 'float32', shape: ['B', 1, 4, 4] }],
     outputs: [{ name: 'logits', dtype: 'float32', shape: ['B', TINY_CLASSES] }],
     imageSize: 4,

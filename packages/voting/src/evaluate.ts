@@ -1,0 +1,179 @@
+import type { DenoiserOutput } from '@densepure/backend';
+import { type DrawRequest, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
+import type { DiffusionPlan, GroupPlan, Needs } from './plan.js';
+import { votesStillNeeded } from './vote.js';
+
+/** The two models as the evaluation calls them: whole arrays of `rows` images in, batching left to the caller. */
+export interface Models {
+  /** eps (and v) of the denoiser on `rows` model-scale inputs, all at `timestep`. */
+  denoise(x: Float32Array, rows: number, timestep: number): Promise<DenoiserOutput>;
+  /** The classifier's label for each of `rows` images in [0, 1]. */
+  labels(images: Float32Array, rows: number): Promise<Int32Array>;
+}
+
+/** Where the random numbers of a draw range live: (seed, image, draw) plus the vote and step of each number. */
+export interface DrawAddress {
+  readonly seed: number;
+  readonly imageIndex: number;
+  readonly draws: DrawRequest;
+}
+
+/** The smoothing noise of each draw, and x + sigma * noise in [0, 1] units (not clipped); both draw-major. */
+export function smoothingNoise(image: Float32Array, sigma: number, at: DrawAddress): { noise: Float32Array; noisy: Float32Array } {
+  const pixels = image.length;
+  const { seed, imageIndex, draws } = at;
+  const noise = new Float32Array(draws.count * pixels);
+  const noisy = new Float32Array(draws.count * pixels);
+  for (let i = 0; i < draws.count; i++) {
+    const row = noise.subarray(i * pixels, (i + 1) * pixels);
+    gaussianFill(row, noiseAddress({ seed, imageIndex, drawIndex: draws.firstDraw + i, step: 'smoothing' }));
+    for (let p = 0; p < pixels; p++) noisy[i * pixels + p] = image[p]! + sigma * row[p]!;
+  }
+  return { noise, noisy };
+}
+
+/** x_t* = sqrt(abar_t*) (2x - 1 + 2 sigma noise) for every draw. */
+export function diffusionStart(diffusion: DiffusionPlan, image: Float32Array, sigma: number, noise: Float32Array): Float32Array {
+  const xt = new Float32Array(noise.length);
+  toModelScale(image, sigma, noise, diffusion.tStar.scale, xt);
+  return xt;
+}
+
+/** DDS's one-shot x0 from x_t* and the denoiser's eps there, in [0, 1]. */
+export function oneShotX0(diffusion: DiffusionPlan, xt: Float32Array, atTStar: DenoiserOutput): Float32Array {
+  const x0 = new Float32Array(xt.length);
+  reverseStep(diffusion.oneShot, 0, xt, atTStar.eps, null, null, x0, { variance: diffusion.variance, clipX0: true });
+  fromModelScale(x0, x0);
+  return x0;
+}
+
+/** Reverse runs to make: run r is vote `vote[r]` of draw `draw[r]` (an offset into the draw range). */
+export interface ChainRuns {
+  readonly draw: Int32Array;
+  readonly vote: Int32Array;
+}
+
+/** Copies row `from[r]` of `src` to row r of a new array. */
+function gatherRows(src: Float32Array, from: Int32Array, pixels: number): Float32Array {
+  const out = new Float32Array(from.length * pixels);
+  for (let r = 0; r < from.length; r++) out.set(src.subarray(from[r]! * pixels, (from[r]! + 1) * pixels), r * pixels);
+  return out;
+}
+
+/**
+ * Runs reverse chains from x_t* and returns the samples in [0, 1], one row per run. Step 0 reuses the draw's
+ * model call at t* (`atTStar`); every step that adds noise takes it from the address (draw, vote, step), so a
+ * run's sample does not depend on which other runs share its batches.
+ */
+export async function reverseChains(
+  plan: ReversePlan,
+  diffusion: DiffusionPlan,
+  start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
+  runs: ChainRuns,
+  at: DrawAddress,
+  denoise: Models['denoise'],
+): Promise<Float32Array> {
+  const rows = runs.draw.length;
+  const pixels = start.xt.length / at.draws.count;
+  const { seed, imageIndex } = at;
+  let x: Float32Array = gatherRows(start.xt, runs.draw, pixels);
+  let next: Float32Array = new Float32Array(rows * pixels);
+  const stepNoise = new Float32Array(rows * pixels);
+  for (let s = 0; s < plan.steps.length; s++) {
+    const step = plan.steps[s]!;
+    const out =
+      s === 0
+        ? { eps: gatherRows(start.atTStar.eps, runs.draw, pixels), v: start.atTStar.v === null ? null : gatherRows(start.atTStar.v, runs.draw, pixels) }
+        : await denoise(x, rows, step.modelTimestep);
+    if (step.addsNoise) {
+      for (let r = 0; r < rows; r++) {
+        const address = noiseAddress({ seed, imageIndex, drawIndex: at.draws.firstDraw + runs.draw[r]!, voteIndex: runs.vote[r]!, step: s });
+        gaussianFill(stepNoise.subarray(r * pixels, (r + 1) * pixels), address);
+      }
+    }
+    reverseStep(plan, s, x, out.eps, out.v, step.addsNoise ? stepNoise : null, next, { variance: diffusion.variance, clipX0: true });
+    [x, next] = [next, x];
+  }
+  fromModelScale(x, x);
+  return x;
+}
+
+/**
+ * One family's votes on a draw range: `labels` holds `maxVotes` (the most any wanted member counts) slots per
+ * draw, the first `done[d]` of draw d filled.
+ */
+export interface FamilyVotes {
+  readonly maxVotes: number;
+  readonly labels: Int32Array;
+  readonly done: Int32Array;
+}
+
+/**
+ * A chain family's votes in rounds. Each round runs, for every draw, the votes still needed by the members
+ * sharing them (`votesStillNeeded`: none once all are decided), all draws' runs batched together. With
+ * `decidedVoteStop` off, one round runs every draw's `maxVotes` votes.
+ */
+async function familyVotes(
+  plan: ReversePlan,
+  memberVotes: readonly number[],
+  groupPlan: GroupPlan,
+  start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
+  at: DrawAddress,
+  models: Models,
+): Promise<FamilyVotes> {
+  const n = at.draws.count;
+  const maxVotes = Math.max(...memberVotes);
+  const labels = new Int32Array(n * maxVotes);
+  const done = new Int32Array(n);
+  const scratch = new Int32Array(groupPlan.numClasses);
+  const more = new Int32Array(n);
+  for (;;) {
+    let rows = 0;
+    for (let d = 0; d < n; d++) {
+      const sofar = labels.subarray(d * maxVotes, d * maxVotes + done[d]!);
+      more[d] = groupPlan.decidedVoteStop ? votesStillNeeded(sofar, memberVotes, groupPlan.numClasses, scratch) : maxVotes - done[d]!;
+      rows += more[d]!;
+    }
+    if (rows === 0) return { maxVotes, labels, done };
+    const runs = { draw: new Int32Array(rows), vote: new Int32Array(rows) };
+    for (let d = 0, r = 0; d < n; d++) {
+      for (let k = 0; k < more[d]!; k++, r++) {
+        runs.draw[r] = d;
+        runs.vote[r] = done[d]! + k;
+      }
+    }
+    const samples = await reverseChains(plan, groupPlan.diffusion!, start, runs, at, models.denoise);
+    const got = await models.labels(samples, rows);
+    for (let r = 0; r < rows; r++) labels[runs.draw[r]! * maxVotes + runs.vote[r]!] = got[r]!;
+    for (let d = 0; d < n; d++) done[d] = done[d]! + more[d]!;
+  }
+}
+
+/** The labels of a draw range that the wanted members need, each made once. */
+export interface Evaluation {
+  /** Classifier labels of x + sigma * noise (plain smoothing). */
+  readonly noisyLabels: Int32Array | null;
+  /** Classifier labels of DDS's one-shot x0. */
+  readonly oneShotLabels: Int32Array | null;
+  /** Per family (null: not run). */
+  readonly votes: readonly (FamilyVotes | null)[];
+}
+
+/** Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, each family's votes. */
+export async function evaluateDraws(plan: GroupPlan, models: Models, image: Float32Array, at: DrawAddress, needs: Needs): Promise<Evaluation> {
+  const n = at.draws.count;
+  const { noise, noisy } = smoothingNoise(image, plan.sigma, at);
+  const noisyLabels = needs.noisyLabels ? await models.labels(noisy, n) : null;
+  const runsChains = needs.memberVotes.some((v) => v.length > 0);
+  if (!needs.oneShot && !runsChains) return { noisyLabels, oneShotLabels: null, votes: [] };
+  const diffusion = plan.diffusion!;
+  const xt = diffusionStart(diffusion, image, plan.sigma, noise);
+  const atTStar = await models.denoise(xt, n, diffusion.tStar.t);
+  const oneShotLabels = needs.oneShot ? await models.labels(oneShotX0(diffusion, xt, atTStar), n) : null;
+  const votes: (FamilyVotes | null)[] = [];
+  for (const [f, family] of plan.families.entries()) {
+    const memberVotes = needs.memberVotes[f]!;
+    votes.push(memberVotes.length === 0 ? null : await familyVotes(family.plan, memberVotes, plan, { xt, atTStar }, at, models));
+  }
+  return { noisyLabels, oneShotLabels, votes };
+}

@@ -1,0 +1,101 @@
+import { either as E } from 'fp-ts';
+import { describe, expect, it } from 'vitest';
+import { diffusionConstants, linearBetaSchedule, planReverse, sigmaToTimestep } from '@densepure/core';
+import { type DenoiserShape, type GroupPlan, chainEvaluations, needsOf, planGroup } from './plan.js';
+import type { Method, MethodGroupConfig } from './types.js';
+
+// Planning needs no model: metadata as plain objects.
+const denoiser: DenoiserShape = { inputShape: [1, 28, 28], learnedVariance: true, diffusion: { schedule: 'linear', T: 1000, prediction: 'epsilon', learnedVariance: true } };
+const classifier = { sourceShape: [1, 28, 28] as const, numClasses: 10 };
+const grid: Method[] = [
+  { kind: 'smoothing' },
+  { kind: 'dds' },
+  ...[1, 5, 10].map((votes): Method => ({ kind: 'densepure', votes, steps: 2, spacing: 'densepure' })),
+  { kind: 'densepure', votes: 3, steps: 'full' },
+];
+const config = (over: Partial<MethodGroupConfig> = {}): MethodGroupConfig => ({ sigma: 0.5, seed: 0, batchSize: 100, methods: grid, ...over });
+const plan = (over: Partial<MethodGroupConfig> = {}, d: DenoiserShape | null = denoiser): GroupPlan => {
+  const r = planGroup(d, classifier, config(over));
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
+const failure = (over: Partial<MethodGroupConfig>, d: DenoiserShape | null = denoiser) => {
+  const r = planGroup(d, classifier, config(over));
+  if (E.isRight(r)) throw new Error('expected a ConfigError');
+  return r.left;
+};
+
+describe('planGroup (pure)', () => {
+  it('t* from sigma, one chain family per (steps, spacing) with the largest K, members reading from it', () => {
+    const p = plan();
+    const constants = diffusionConstants(linearBetaSchedule(1000));
+    const tStar = sigmaToTimestep(0.5, constants.alphasCumprod);
+    expect(p.diffusion!.tStar).toEqual(tStar);
+    expect(p.diffusion!.variance).toBe('learned-range');
+    expect(p.families.map((f) => [f.key, f.maxVotes])).toEqual([
+      ['2/densepure', 10],
+      ['full/uniform', 3],
+    ]);
+    expect(p.families[0]!.plan).toEqual(planReverse(constants, tStar.t, { kind: 'respaced', steps: 2, spacing: 'densepure' }));
+    expect(p.members.map((m) => m.source)).toEqual([
+      { kind: 'smoothing' },
+      { kind: 'dds' },
+      { kind: 'densepure', family: 0, votes: 1 },
+      { kind: 'densepure', family: 0, votes: 5 },
+      { kind: 'densepure', family: 0, votes: 10 },
+      { kind: 'densepure', family: 1, votes: 3 },
+    ]);
+    expect(p.members[4]!.timesteps).toEqual(p.families[0]!.plan.modelTimesteps);
+    expect(p.members[4]!.timesteps[0]).toBe(tStar.t);
+    expect(p.pixels).toBe(784);
+    expect(p.batching).toEqual({ batchSize: 100, concurrency: 1 });
+    expect(p.decidedVoteStop).toBe(true);
+    expect(plan({ decidedVoteStop: false }).decidedVoteStop).toBe(false);
+  });
+
+  it('evaluation counts: t* once per draw, then K (steps - 1) per chain family', () => {
+    const p = plan();
+    const full = p.families[1]!.plan.steps.length;
+    expect(full).toBe(p.diffusion!.tStar.t + 1);
+    expect(p.members.map((m) => m.denoiserEvalsPerDraw)).toEqual([0, 1, 2, 6, 11, 1 + 3 * (full - 1)]);
+    expect(p.denoiserEvalsPerDraw).toBe(1 + 10 + 3 * (full - 1));
+    expect(chainEvaluations(p.families[0]!.plan, 7)).toBe(7);
+    // The README's example: smoothing + DDS + K = 1, 5, 10 at b = 2 is 11 calls per draw, not 33.
+    expect(plan({ methods: grid.slice(0, 5) }).denoiserEvalsPerDraw).toBe(11);
+    expect(plan({ methods: [{ kind: 'smoothing' }] }, null)).toMatchObject({ diffusion: null, families: [], denoiserEvalsPerDraw: 0 });
+  });
+
+  it('needsOf: what a call for some members computes', () => {
+    const p = plan();
+    expect(needsOf(p, [0, 4, 2])).toEqual({ noisyLabels: true, oneShot: false, memberVotes: [[10, 1], []] });
+    expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, memberVotes: [[], []] });
+  });
+
+  it('variance: learned-range by default when the model learns it, fixed-large otherwise, refused when it cannot', () => {
+    const fixed: DenoiserShape = { ...denoiser, learnedVariance: false };
+    expect(plan({}, fixed).diffusion!.variance).toBe('fixed-large');
+    expect(plan({ variance: 'fixed-small' }).diffusion!.variance).toBe('fixed-small');
+    expect(failure({ variance: 'learned-range' }, fixed)).toMatchObject({ kind: 'variance-unsupported', variance: 'learned-range' });
+  });
+
+  it('bad configurations are tagged ConfigErrors that name the setting, never a CLI flag', () => {
+    const cases = [
+      [failure({ sigma: -1 }), { kind: 'invalid-setting', setting: 'sigma', value: -1 }],
+      [failure({ sigma: Number.NaN }), { kind: 'invalid-setting', setting: 'sigma' }],
+      [failure({ batchSize: 0 }), { kind: 'invalid-setting', setting: 'batch size', value: 0 }],
+      [failure({ concurrency: 1.5 }), { kind: 'invalid-setting', setting: 'concurrency', value: 1.5 }],
+      [failure({ seed: -2 }), { kind: 'invalid-setting', setting: 'seed', value: -2 }],
+      [failure({ methods: [] }), { kind: 'no-methods' }],
+      [failure({}, null), { kind: 'needs-denoiser', method: 'dds' }],
+      [failure({}, { ...denoiser, inputShape: [3, 32, 32] }), { kind: 'shape-mismatch', denoiserShape: [3, 32, 32], datasetShape: [1, 28, 28] }],
+      [failure({ methods: [{ kind: 'densepure', votes: 0, steps: 2 }] }), { kind: 'invalid-setting', setting: 'K', value: 0 }],
+      [failure({ sigma: 100 }), { kind: 'schedule', code: 'sigma-out-of-range' }],
+      [failure({ methods: [{ kind: 'densepure', votes: 2, steps: 5000 }] }), { kind: 'schedule' }],
+    ] as const;
+    for (const [error, expected] of cases) {
+      expect(error).toMatchObject(expected);
+      expect(error.message).not.toMatch(/--/);
+    }
+    expect(failure({ batchSize: 0 }).message).toBe('batch size must be a whole number >= 1, got 0');
+  });
+});

@@ -1,0 +1,189 @@
+import { either as E } from 'fp-ts';
+import type { DenoiserMetadata } from '@densepure/backend';
+import {
+  type ReversePlan,
+  type SigmaTimestep,
+  type VarianceKind,
+  betaSchedule,
+  diffusionConstants,
+  planReverse,
+  sigmaToTimestep,
+} from '@densepure/core';
+import type { Batching } from './batching.js';
+import { type ConfigError, fromPlanningFailure, invalidSetting } from './errors.js';
+import type { Method, MethodGroupConfig } from './types.js';
+
+/** DensePure members that run the same reverse chain: their votes are shared, up to `maxVotes` chains per draw. */
+export interface ChainFamily {
+  /** `<steps>/<spacing>`, e.g. `2/densepure` or `full/uniform`. */
+  readonly key: string;
+  readonly plan: ReversePlan;
+  readonly maxVotes: number;
+}
+
+/** What one member reads from the shared evaluation. */
+export type MemberSource =
+  | { readonly kind: 'smoothing' }
+  | { readonly kind: 'dds' }
+  | { readonly kind: 'densepure'; readonly family: number; readonly votes: number };
+
+export interface MemberPlan {
+  readonly method: Method;
+  readonly source: MemberSource;
+  /** t* (absent for plain smoothing). */
+  readonly tStar?: number;
+  /** Model timesteps the member's reverse process queries, in order. */
+  readonly timesteps: readonly number[];
+  /** Denoiser evaluations per draw for this member alone, all votes run. */
+  readonly denoiserEvalsPerDraw: number;
+}
+
+/** The diffusion side of a plan: t* for sigma, the variance rule and the one-shot step (DDS and every chain's first call). */
+export interface DiffusionPlan {
+  readonly tStar: SigmaTimestep;
+  readonly variance: VarianceKind;
+  readonly oneShot: ReversePlan;
+}
+
+/** Everything a method group needs decided before it touches a model; no model is run to make it. */
+export interface GroupPlan {
+  readonly sigma: number;
+  readonly seed: number;
+  readonly batching: Batching;
+  /** C * H * W of one image. */
+  readonly pixels: number;
+  readonly numClasses: number;
+  /** Null when every member is plain smoothing. */
+  readonly diffusion: DiffusionPlan | null;
+  readonly families: readonly ChainFamily[];
+  readonly members: readonly MemberPlan[];
+  /** Denoiser evaluations per draw for the whole group, all votes run. */
+  readonly denoiserEvalsPerDraw: number;
+  readonly decidedVoteStop: boolean;
+}
+
+/** What planning reads of the denoiser's metadata. */
+export type DenoiserShape = Pick<DenoiserMetadata, 'inputShape' | 'learnedVariance' | 'diffusion'>;
+
+/** What planning reads of the classifier. */
+export interface ClassifierShape {
+  /** [C, H, W] of the images it takes. */
+  readonly sourceShape: readonly [number, number, number];
+  readonly numClasses: number;
+}
+
+export const familyKey = (m: Extract<Method, { kind: 'densepure' }>): string => `${m.steps}/${m.spacing ?? 'uniform'}`;
+
+/**
+ * Denoiser evaluations of `votes` runs of a chain beyond its first step: every chain starts at t*
+ * (planReverse's first step), so its first model call is the group's shared one at t*.
+ */
+export const chainEvaluations = (plan: ReversePlan, votes: number): number => votes * (plan.steps.length - 1);
+
+/**
+ * Checks a method-group configuration against the models' metadata and plans it: t* for sigma, the variance
+ * rule, one reverse plan per chain family and the evaluation counts. Pure: the first problem found comes back
+ * as a ConfigError, in the order sigma, batch size, concurrency, seed, methods, denoiser, shapes, variance, K.
+ */
+export function planGroup(denoiser: DenoiserShape | null, classifier: ClassifierShape, config: MethodGroupConfig): E.Either<ConfigError, GroupPlan> {
+  const { sigma, batchSize, seed, methods } = config;
+  const concurrency = config.concurrency ?? 1;
+  if (!(sigma > 0) || !Number.isFinite(sigma)) return E.left(invalidSetting('sigma', sigma, 'a positive number'));
+  if (!Number.isInteger(batchSize) || batchSize < 1) return E.left(invalidSetting('batch size', batchSize, 'a whole number >= 1'));
+  if (!Number.isInteger(concurrency) || concurrency < 1) return E.left(invalidSetting('concurrency', concurrency, 'a whole number >= 1'));
+  if (!Number.isInteger(seed) || seed < 0) return E.left(invalidSetting('seed', seed, 'a whole number >= 0'));
+  if (methods.length === 0) return E.left({ kind: 'no-methods', message: 'a method group needs at least one method' });
+  const [c, h, w] = classifier.sourceShape;
+  const needing = methods.find((m): m is Exclude<Method, { kind: 'smoothing' }> => m.kind !== 'smoothing');
+
+  let diffusion: DiffusionPlan | null = null;
+  const families: ChainFamily[] = [];
+  if (needing !== undefined) {
+    if (denoiser === null) return E.left({ kind: 'needs-denoiser', method: needing.kind, message: `method '${needing.kind}' needs a denoiser; give one, or use plain smoothing` });
+    const shape = denoiser.inputShape;
+    if (shape[0] !== c || shape[1] !== h || shape[2] !== w) {
+      return E.left({
+        kind: 'shape-mismatch',
+        denoiserShape: shape,
+        datasetShape: [c, h, w],
+        message: `the denoiser takes ${shape.join('x')} images but the dataset has ${c}x${h}x${w}; use a denoiser trained at the dataset's size`,
+      });
+    }
+    // Every schedule field of the manifest (schedule, T, betaStart/betaEnd) is honoured; the manifest check refused contradictions.
+    const betas = betaSchedule(denoiser.diffusion);
+    const constants = diffusionConstants(betas);
+    const variance = config.variance ?? (denoiser.learnedVariance ? 'learned-range' : 'fixed-large');
+    if (variance === 'learned-range' && !denoiser.learnedVariance) {
+      return E.left({
+        kind: 'variance-unsupported',
+        variance,
+        message: `variance 'learned-range' needs a model that outputs v (learnedVariance in its manifest); use fixed-small or fixed-large`,
+      });
+    }
+    try {
+      const tStar = sigmaToTimestep(sigma, constants.alphasCumprod);
+      diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
+      for (const m of methods) {
+        if (m.kind !== 'densepure') continue;
+        if (!Number.isInteger(m.votes) || m.votes < 1) return E.left(invalidSetting('K', m.votes, 'a whole number >= 1'));
+        const key = familyKey(m);
+        const at = families.findIndex((f) => f.key === key);
+        if (at >= 0) {
+          families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, m.votes) };
+          continue;
+        }
+        const plan = planReverse(constants, tStar.t, m.steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps: m.steps, spacing: m.spacing ?? 'uniform' });
+        // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
+        const start = plan.steps[0]!.modelTimestep;
+        if (start !== tStar.t) return E.left({ kind: 'chain-start', chain: key, message: `reverse chain ${key} starts at t=${start}, not at t*=${tStar.t}` });
+        families.push({ key, plan, maxVotes: m.votes });
+      }
+    } catch (cause) {
+      return E.left(fromPlanningFailure(cause));
+    }
+  }
+
+  const members = methods.map((method): MemberPlan => {
+    if (method.kind === 'smoothing') return { method, source: { kind: 'smoothing' }, timesteps: [], denoiserEvalsPerDraw: 0 };
+    const { tStar, oneShot } = diffusion!;
+    if (method.kind === 'dds') return { method, source: { kind: 'dds' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
+    const family = families.findIndex((f) => f.key === familyKey(method));
+    const { plan } = families[family]!;
+    return {
+      method,
+      source: { kind: 'densepure', family, votes: method.votes },
+      tStar: tStar.t,
+      timesteps: plan.modelTimesteps,
+      denoiserEvalsPerDraw: 1 + chainEvaluations(plan, method.votes),
+    };
+  });
+  return E.right({
+    sigma,
+    seed,
+    batching: { batchSize, concurrency },
+    pixels: c * h * w,
+    numClasses: classifier.numClasses,
+    diffusion,
+    families,
+    members,
+    denoiserEvalsPerDraw: (diffusion === null ? 0 : 1) + families.reduce((s, f) => s + chainEvaluations(f.plan, f.maxVotes), 0),
+    decidedVoteStop: config.decidedVoteStop ?? true,
+  });
+}
+
+/** What a call for the `wanted` members must compute. */
+export interface Needs {
+  readonly noisyLabels: boolean;
+  readonly oneShot: boolean;
+  /** Per family: the wanted members' vote counts (empty: the family is not run). */
+  readonly memberVotes: readonly (readonly number[])[];
+}
+
+export function needsOf(plan: GroupPlan, wanted: readonly number[]): Needs {
+  const sources = wanted.map((m) => plan.members[m]!.source);
+  return {
+    noisyLabels: sources.some((s) => s.kind === 'smoothing'),
+    oneShot: sources.some((s) => s.kind === 'dds'),
+    memberVotes: plan.families.map((_, f) => sources.flatMap((s) => (s.kind === 'densepure' && s.family === f ? [s.votes] : []))),
+  };
+}
