@@ -85,7 +85,10 @@ const duration = (s: number | null): string => {
   return r >= 3600 ? `${Math.floor(r / 3600)}h${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m` : r >= 60 ? `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s` : `${r}s`;
 };
 
-/** One line for logs: "12/100 images, 30/250 jobs, 1.25 jobs/s, ETA 3m00s; w1 0.70/s (14), w2 0.55/s (16)". */
+/** A rate as people read it: "2.50 jobs/s" when fast, "40.0 s/job" when slow. */
+const rate = (perSecond: number): string => (perSecond >= 1 || perSecond === 0 ? `${perSecond.toFixed(2)} jobs/s` : `${(1 / perSecond).toFixed(1)} s/job`);
+
+/** One line for logs: "12/100 images, 30/250 jobs, 1.25 jobs/s, ETA 3m00s; w1 1.43 s/job (14), w2 1.82 s/job (16)". */
 export const formatClusterProgress = (p: ClusterProgress): string =>
-  `${p.itemsDone}/${p.itemsTotal} images, ${p.jobsDone}/${p.jobsTotal} jobs, ${p.jobsPerSecond.toFixed(2)} jobs/s, ETA ${duration(p.etaSeconds)}` +
-  (p.workers.length === 0 ? '' : `; ${p.workers.map((w) => `${w.worker} ${w.jobsPerSecond.toFixed(2)}/s (${w.jobs})`).join(', ')}`);
+  `${p.itemsDone}/${p.itemsTotal} images, ${p.jobsDone}/${p.jobsTotal} jobs, ${rate(p.jobsPerSecond)}, ETA ${duration(p.etaSeconds)}` +
+  (p.workers.length === 0 ? '' : `; ${p.workers.map((w) => `${w.worker} ${rate(w.jobsPerSecond)} (${w.jobs})`).join(', ')}`);
