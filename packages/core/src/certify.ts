@@ -109,26 +109,32 @@ function assertCommon(o: { batchSize: number; numClasses: number; alpha: number 
   assertAlpha(o.alpha);
 }
 
-async function sampleCounts(
+/**
+ * Calls the sampler on draws [first, first + total) in chunks of at most batchSize, checks each answer against the
+ * Sampler contract and adds it into `counts`. Shared by fixed-N and sequential CERTIFY.
+ */
+export async function sampleInto(
   sampler: Sampler,
+  counts: number[],
   phase: BatchProgress['phase'],
   first: number,
   total: number,
   batchSize: number,
-  numClasses: number,
   onBatch: ((p: BatchProgress) => void) | undefined,
-): Promise<number[]> {
-  const counts = new Array<number>(numClasses).fill(0);
+  progress: { readonly doneBefore: number; readonly totalInPhase: number } = { doneBefore: 0, totalInPhase: total },
+): Promise<void> {
+  const numClasses = counts.length;
   let done = 0;
   while (done < total) {
     const count = Math.min(batchSize, total - done);
     const req: DrawRequest = { firstDraw: first + done, count };
     const got = await sampler(req);
+    const range = `${req.firstDraw}..${req.firstDraw + count - 1}`;
     if (got == null || got.length !== numClasses) {
       throw new DensePureMathError(
         'sampler-contract',
-        `sampler returned ${got == null ? String(got) : `${got.length} counts`} for draws ` +
-          `${req.firstDraw}..${req.firstDraw + count - 1}; it must return numClasses = ${numClasses} counts`,
+        `sampler returned ${got == null ? String(got) : `${got.length} counts`} for draws ${range}; ` +
+          `it must return numClasses = ${numClasses} counts`,
       );
     }
     let sum = 0;
@@ -141,23 +147,35 @@ async function sampleCounts(
         );
       }
       sum += v;
-      counts[c]! += v;
     }
     if (sum !== count) {
       throw new DensePureMathError(
         'sampler-contract',
-        `sampler returned counts summing to ${sum} for ${count} draws (${req.firstDraw}..${req.firstDraw + count - 1}); ` +
-          'each draw must contribute exactly one vote',
+        `sampler returned counts summing to ${sum} for ${count} draws (${range}); each draw must contribute exactly one vote`,
       );
     }
+    for (let c = 0; c < numClasses; c++) counts[c]! += got[c]!;
     done += count;
-    onBatch?.({ phase, firstDraw: req.firstDraw, count, doneInPhase: done, totalInPhase: total });
+    onBatch?.({ phase, firstDraw: req.firstDraw, count, doneInPhase: progress.doneBefore + done, totalInPhase: progress.totalInPhase });
   }
+}
+
+async function sampleCounts(
+  sampler: Sampler,
+  phase: BatchProgress['phase'],
+  first: number,
+  total: number,
+  batchSize: number,
+  numClasses: number,
+  onBatch: ((p: BatchProgress) => void) | undefined,
+): Promise<number[]> {
+  const counts = new Array<number>(numClasses).fill(0);
+  await sampleInto(sampler, counts, phase, first, total, batchSize, onBatch);
   return counts;
 }
 
 /** Index of the largest count; ties go to the smallest label (numpy argmax semantics). */
-function argmax(counts: readonly number[]): number {
+export function argmax(counts: readonly number[]): number {
   let best = 0;
   for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
   return best;

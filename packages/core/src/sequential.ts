@@ -1,6 +1,5 @@
-import { DensePureMathError } from './errors.js';
 import { normalQuantile } from './stats.js';
-import type { BatchProgress, DrawRequest, Sampler } from './certify.js';
+import { type BatchProgress, type Sampler, argmax, sampleInto } from './certify.js';
 import { DEFAULT_MIXTURE_PRIOR, betaMixtureBounds, type BetaMixturePrior } from './confidence-sequence.js';
 import { assertSequentialOptions } from './sequential-options.js';
 
@@ -108,60 +107,6 @@ export type SequentialCertifyResult =
       /** pA (the lower bound at the stop) <= 1/2. */
       readonly reason: 'pA<=0.5';
     });
-
-async function sampleInto(
-  sampler: Sampler,
-  counts: number[],
-  phase: BatchProgress['phase'],
-  first: number,
-  total: number,
-  phaseDone: number,
-  phaseTotal: number,
-  batchSize: number,
-  onBatch: ((p: BatchProgress) => void) | undefined,
-): Promise<void> {
-  const numClasses = counts.length;
-  let done = 0;
-  while (done < total) {
-    const count = Math.min(batchSize, total - done);
-    const req: DrawRequest = { firstDraw: first + done, count };
-    const got = await sampler(req);
-    const range = `${req.firstDraw}..${req.firstDraw + count - 1}`;
-    if (got == null || got.length !== numClasses) {
-      throw new DensePureMathError(
-        'sampler-contract',
-        `sampler returned ${got == null ? String(got) : `${got.length} counts`} for draws ${range}; ` +
-          `it must return numClasses = ${numClasses} counts`,
-      );
-    }
-    let sum = 0;
-    for (let c = 0; c < numClasses; c++) {
-      const v = got[c]!;
-      if (!Number.isInteger(v) || v < 0) {
-        throw new DensePureMathError(
-          'sampler-contract',
-          `sampler returned count ${String(v)} for class ${c}; counts must be non-negative integers`,
-        );
-      }
-      sum += v;
-    }
-    if (sum !== count) {
-      throw new DensePureMathError(
-        'sampler-contract',
-        `sampler returned counts summing to ${sum} for ${count} draws (${range}); each draw must contribute exactly one vote`,
-      );
-    }
-    for (let c = 0; c < numClasses; c++) counts[c]! += got[c]!;
-    done += count;
-    onBatch?.({ phase, firstDraw: req.firstDraw, count, doneInPhase: phaseDone + done, totalInPhase: phaseTotal });
-  }
-}
-
-function argmax(counts: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
-  return best;
-}
 
 /** sigma * Phi^{-1}(p): the Cohen radius a bound p on pA gives (-Infinity at 0, +Infinity at 1). */
 function radiusOf(sigma: number, p: number): number {
@@ -294,7 +239,7 @@ export async function certifySequential(
   const { sigma, nMax } = rule;
 
   const selection = new Array<number>(numClasses).fill(0);
-  await sampleInto(sampler, selection, 'selection', 0, n0, 0, n0, batchSize, onBatch);
+  await sampleInto(sampler, selection, 'selection', 0, n0, batchSize, onBatch);
   const label = argmax(selection);
 
   const estimation = new Array<number>(numClasses).fill(0);
@@ -303,7 +248,7 @@ export async function certifySequential(
   let look: SequentialLook;
   do {
     const round = nextRoundSize(n, rule);
-    await sampleInto(sampler, estimation, 'estimation', n0 + n, round, n, nMax, batchSize, onBatch);
+    await sampleInto(sampler, estimation, 'estimation', n0 + n, round, batchSize, onBatch, { doneBefore: n, totalInPhase: nMax });
     n += round;
     rounds++;
     look = sequentialLook(estimation[label]!, n, rule);
