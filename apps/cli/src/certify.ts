@@ -45,6 +45,7 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
         },
         onDraws: (done) => progress?.draws(done),
         onRow: (_run, row) => progress?.image(row),
+        onNote: (line) => process.stderr.write(`${line}\n`),
       },
       scheduler,
     )();

@@ -1,8 +1,8 @@
-import { renameSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import sharp from 'sharp';
 import { formatBackendError } from '@densepure/backend';
-import { ensureWritable, openPipeline, orFail } from '@densepure/runner';
+import { type Method, acquireOutputLock, ensureWritable, openPipeline, orFail, takeoverNotes } from '@densepure/runner';
 import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
 
 export interface DenoiseOptions extends ModelFlags, Omit<MethodFlags, 'max'> {
@@ -19,7 +19,20 @@ export interface DenoiseOptions extends ModelFlags, Omit<MethodFlags, 'max'> {
  */
 export async function runDenoise(o: DenoiseOptions): Promise<void> {
   const method = must(methodFromFlags(o));
-  orFail(ensureWritable(o.png), () => '--png');
+  const tmp = `${o.png}.partial.png`;
+  // Before any model runs: the PNG's folder takes new files (the lock proves it) and no other run writes it.
+  orFail(ensureWritable(o.png, ['.partial.png', '.lock']), () => '--png');
+  const lock = orFail(acquireOutputLock(o.png), () => '--png');
+  try {
+    for (const note of takeoverNotes([lock])) process.stderr.write(`${note}\n`);
+    await drawGrid(o, method, tmp);
+  } finally {
+    rmSync(tmp, { force: true });
+    lock.release();
+  }
+}
+
+async function drawGrid(o: DenoiseOptions, method: Method, tmp: string): Promise<void> {
   const pipeline = orFail(await openPipeline({ ...baseSpecFromFlags(o), methods: [method] })(), flagOf);
   const base = pipeline.group.members[0]!;
   try {
@@ -51,7 +64,6 @@ export async function runDenoise(o: DenoiseOptions): Promise<void> {
         put(r.right.purified, 2 + vote, col);
       }
     }
-    const tmp = `${o.png}.partial.png`;
     await sharp(grid, { raw: { width, height, channels: c as 1 | 3 } })
       .resize(width * o.scale, height * o.scale, { kernel: 'nearest' })
       .png()
@@ -59,7 +71,11 @@ export async function runDenoise(o: DenoiseOptions): Promise<void> {
       .catch((cause: unknown) => {
         throw { kind: 'failure', exitCode: 1, message: `cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}` };
       });
-    renameSync(tmp, o.png);
+    try {
+      renameSync(tmp, o.png);
+    } catch (cause) {
+      throw { kind: 'failure', exitCode: 1, message: `cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}` };
+    }
     process.stdout.write(`wrote ${o.png}: rows clean / noisy (sigma ${o.sigma}) / ${o.rows} purified sample(s); ${method.kind}${base.tStar === undefined ? '' : `, t* = ${base.tStar}`}\n`);
   } finally {
     await pipeline.dispose();

@@ -14,6 +14,7 @@ export async function predictCommand(o: PredictFlags): Promise<void> {
   const result = orFail(
     await runPredict({ ...baseSpecFromFlags(o), run: { method, out }, n: o.N, alpha: o.alpha }, {
       onRow: (row, done, total) => process.stderr.write(`[${done}/${total}] idx ${row.idx} label ${row.label} predict ${row.predict}\n`),
+      onNote: (line) => process.stderr.write(`${line}\n`),
     })(),
     flagOf,
   );

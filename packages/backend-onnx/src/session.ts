@@ -125,7 +125,9 @@ export async function runSession(
     if (out === undefined || !(out.data instanceof Float32Array)) {
       return E.left(runtimeFailure(`model ${manifest.name} returned no float32 '${manifest.outputs[0]!.name}' output`));
     }
-    const data = new Float32Array(out.data);
+    // onnxruntime-node hands back a fresh array for a CPU output: keep it rather than copy it again, unless it
+    // is a view into a larger buffer (the worker transfers whole buffers).
+    const data = out.data.byteOffset === 0 && out.data.byteLength === out.data.buffer.byteLength ? out.data : new Float32Array(out.data);
     out.dispose();
     return E.right(data);
   } catch (cause) {

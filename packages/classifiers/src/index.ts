@@ -48,14 +48,22 @@ export function wrapClassifier(classifier: Classifier, sourceShape: readonly [nu
     ...(meta.normalization.appliedInGraph ? [] : [`normalize mean ${meta.normalization.mean.join(',')} std ${meta.normalization.std.join(',')}`]),
   ];
 
+  const normalizes = !meta.normalization.appliedInGraph && (meta.normalization.mean.some((m) => m !== 0) || meta.normalization.std.some((v) => v !== 1));
+  // (0 + 1 * x - 0) / 1 is x exactly: a [0, 1] model with no normalisation to apply needs no pass over the values.
+  const rescale = meta.valueRange[0] !== 0 || meta.valueRange[1] !== 1 || normalizes;
+  const identity = !greyToColour && !resize && !rescale;
+
   const prepare = (x01: Float32Array, batch: number): E.Either<BackendError, Float32Array> => {
     const per = srcC * srcH * srcW;
     if (!Number.isInteger(batch) || batch < 1 || x01.length !== batch * per) {
       return E.left(shapeMismatch('x', `${batch} images of ${shapeText(sourceShape)}`, `${x01.length} values`));
     }
+    // Nothing to do (the shipped MNIST classifier): hand the caller's images over as they are, with no copy
+    // and no pass over every value; backends only read their inputs.
+    if (identity) return E.right(x01);
     let x = greyToColour ? greyToRgb(x01, batch, srcH * srcW) : Float32Array.from(x01);
     if (resize) x = resizeBilinear(x, batch, dstC, srcH, srcW, dstH, dstW);
-    applyRangeAndNormalization(x, batch, dstC, dstH * dstW, meta.valueRange, meta.normalization);
+    if (rescale) applyRangeAndNormalization(x, batch, dstC, dstH * dstW, meta.valueRange, meta.normalization);
     return E.right(x);
   };
 

@@ -96,7 +96,7 @@ export function planReverse(constants: DiffusionConstants, tStar: number, mode: 
         if (b > tStar + 1) {
           throw new DensePureMathError(
             'invalid-spacing',
-            `cannot keep ${b} steps on [0, ${tStar}] (only ${tStar + 1} timesteps); use at most ${tStar + 1} steps or {kind:'full'}`,
+            `cannot keep ${b} steps on [0, ${tStar}] (only ${tStar + 1} timesteps); use at most ${tStar + 1} steps or the full chain`,
           );
         }
         const kept = b === 1 ? [tStar] : spaceTimesteps(tStar + 1, String(b));
@@ -112,7 +112,7 @@ export function planReverse(constants: DiffusionConstants, tStar: number, mode: 
             throw new DensePureMathError(
               'invalid-spacing',
               `DensePure spacing of t*=${tStar} into ${b} steps repeats timestep ${chain[i]} ` +
-                `(timesteps ${q.join(',')}); use fewer steps (at most ${Math.floor(2 * tStar / 3)} is safe) or {kind:'full'}`,
+                `(timesteps ${q.join(',')}); use fewer steps (at most ${Math.floor(2 * tStar / 3)} is safe) or the full chain`,
             );
           }
         }

@@ -103,6 +103,33 @@ describe('image folder', () => {
     const r = await readImageFolder(root);
     expect(E.isLeft(r) && r.left.message).toContain(join('b', '1.png'));
   });
+  it('has a sha256 of its content: a changed, added, renamed or moved image changes it, a rewrite of the same bytes does not', async () => {
+    const root = join(dir, 'content');
+    const png = (value: number): Promise<Buffer> => sharp(Buffer.alloc(4, value), { raw: { width: 2, height: 2, channels: 1 } }).png().toBuffer();
+    const write = async (files: Record<string, number>): Promise<string> => {
+      await rm(root, { recursive: true, force: true });
+      for (const [file, value] of Object.entries(files)) {
+        await mkdir(join(root, file.split('/')[0]!), { recursive: true });
+        await writeFile(join(root, file), await png(value));
+      }
+      const sha = must(await readImageFolder(root)).sha256;
+      expect(sha).toMatch(/^[0-9a-f]{64}$/);
+      return sha!;
+    };
+    const base = { 'a/1.png': 10, 'a/2.png': 20, 'b/1.png': 30 };
+    const first = await write(base);
+    expect(await write(base)).toBe(first);
+    const variants: Record<string, number>[] = [
+      { ...base, 'a/2.png': 21 },
+      { ...base, 'b/2.png': 40 },
+      { 'a/1.png': 10, 'a/3.png': 20, 'b/1.png': 30 },
+      { 'a/1.png': 10, 'b/2.png': 20, 'b/1.png': 30 },
+      { 'a/1.png': 20, 'a/2.png': 10, 'b/1.png': 30 },
+    ];
+    const shas: string[] = [];
+    for (const v of variants) shas.push(await write(v));
+    expect(new Set([first, ...shas]).size).toBe(variants.length + 1);
+  });
   it('reports a missing path', async () => {
     const r = await openDataset(join(dir, 'nope'));
     expect(E.isLeft(r) && r.left.kind).toBe('not-found');

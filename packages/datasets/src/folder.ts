@@ -1,5 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { OutputInfo } from 'sharp';
 import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
@@ -34,12 +35,19 @@ export async function readImageFolder(path: string): Promise<E.Either<DatasetErr
   let shape: [number, number, number] | null = null;
   let pixels = new Float32Array(0);
   const labels = new Uint8Array(files.length);
+  // The identity of the folder's content: each image's class, name and bytes, in the order read. Each file is read
+  // once and both hashed and decoded from that buffer, so the hash costs one pass over bytes already in memory and
+  // covers exactly what was decoded (a file changed, added, removed, renamed or moved to another class changes it).
+  const hash = createHash('sha256').update(`${classDirs.join('\0')}\0\0`);
   for (const [i, { file, label }] of files.entries()) {
     let decoded: { data: Buffer; info: OutputInfo };
     try {
-      const meta = await sharp(file).metadata();
+      const bytes = await readFile(file);
+      const name = Buffer.from(`${classDirs[label]}/${basename(file)}\0${bytes.length}\0`);
+      hash.update(name).update(bytes);
+      const meta = await sharp(bytes).metadata();
       const grey = (meta.channels ?? 3) <= 2 || meta.space === 'b-w';
-      const pipeline = sharp(file).removeAlpha();
+      const pipeline = sharp(bytes).removeAlpha();
       decoded = await (grey ? pipeline.toColourspace('b-w') : pipeline).raw().toBuffer({ resolveWithObject: true });
     } catch (cause) {
       return E.left(badFormat(file, `cannot decode image: ${cause instanceof Error ? cause.message : String(cause)}`));
@@ -59,6 +67,6 @@ export async function readImageFolder(path: string): Promise<E.Either<DatasetErr
     labels[i] = label;
   }
   return E.right(
-    arrayDataset({ name: path.replace(/\/+$/, '').replace(/^.*\//, ''), source: path, shape: shape!, numClasses: classDirs.length, classNames: classDirs, pixels, labels }),
+    arrayDataset({ name: path.replace(/\/+$/, '').replace(/^.*\//, ''), source: path, shape: shape!, numClasses: classDirs.length, classNames: classDirs, sha256: hash.digest('hex'), pixels, labels }),
   );
 }

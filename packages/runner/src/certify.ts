@@ -1,5 +1,6 @@
 // Cohen et al.'s CERTIFY over a dataset slice, for one method or several on shared noise draws: each method
 // writes its Cohen TSV row by row (fsync'd) and a JSON sidecar, and a rerun resumes after the last complete row.
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform } from 'node:os';
 import { either as E, taskEither as TE } from 'fp-ts';
 import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
@@ -8,6 +9,7 @@ import type { Sample } from '@densepure/datasets';
 import { BackendFailure, type BaseClassifier } from '@densepure/voting';
 import { type RunError, modelRunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
+import { acquireOutputLocks, takeoverNotes } from './lock.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
 import { type Method, describeMethod, methodSlug } from './method.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
@@ -23,6 +25,8 @@ export interface CertifyHooks {
   readonly onDraws?: (done: number) => void;
   /** After each row of each run (`run` indexes `spec.runs`). */
   readonly onRow?: (run: number, row: CertifyRow, done: number, total: number) => void;
+  /** Things worth a line before the run starts (a stale lock of a crashed run taken over). */
+  readonly onNote?: (line: string) => void;
 }
 
 export interface RunStart {
@@ -102,6 +106,8 @@ interface OpenRun {
   readonly identity: RunIdentity;
   readonly header: Record<string, unknown>;
   log: RowLog | null;
+  /** This run created the TSV (nothing was there): a failure before its first row removes it again. */
+  created: boolean;
   rows: CertifyRow[];
   done: Set<number>;
   resumedRows: number;
@@ -150,13 +156,21 @@ export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, s
       const writable = ensureWritable(r.out);
       if (E.isLeft(writable)) return writable;
     }
-    const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
-    if (E.isLeft(opened)) return opened;
-    const pipeline = opened.right;
+    // One writer per output: a second process on the same files is refused until this one ends.
+    const locks = acquireOutputLocks(spec.runs.map((r) => r.out));
+    if (E.isLeft(locks)) return locks;
     try {
-      return await certifyAll<L>(spec, pipeline, hooks, scheduler ?? localScheduler);
+      for (const note of takeoverNotes(locks.right)) hooks.onNote?.(note);
+      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
+      if (E.isLeft(opened)) return opened;
+      const pipeline = opened.right;
+      try {
+        return await certifyAll<L>(spec, pipeline, hooks, scheduler ?? localScheduler);
+      } finally {
+        await pipeline.dispose();
+      }
     } finally {
-      await pipeline.dispose();
+      for (const lock of locks.right) lock.release();
     }
   };
 }
@@ -206,12 +220,23 @@ async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHo
     const base = pipeline.group.members[i]!;
     const identity = runIdentity(spec, method, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset });
     const header = sidecarHeader(spec, pipeline, method, base, identity, selected.length);
-    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, rows: [], done: new Set(), resumedRows: 0 };
+    return { out: r.out, sidecar: sidecarPath(r.out), method, base, identity, header, log: null, created: false, rows: [], done: new Set(), resumedRows: 0 };
   });
   const startedAt = new Date().toISOString();
+  // A failed run says so in its sidecar; a run that failed before its first row leaves nothing (an empty TSV
+  // with a sidecar of another identity would refuse the corrected rerun). Rows already there are never touched.
   const fail = (error: RunError | L): E.Either<RunError | L, never> => {
-    const message = (error as { readonly message?: unknown }).message;
-    for (const run of runs) if (run.log !== null) writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: typeof message === 'string' ? message : String(error) });
+    const text = (error as { readonly message?: unknown }).message;
+    const message = typeof text === 'string' ? text : String(error);
+    for (const run of runs) {
+      if (run.log === null && !run.created) continue;
+      if (run.created && run.rows.length === 0) {
+        run.log?.close();
+        run.log = null;
+        rmSync(run.out, { force: true });
+        rmSync(run.sidecar, { force: true });
+      } else writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: message });
+    }
     return E.left(error);
   };
   try {
@@ -220,6 +245,7 @@ async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHo
       if (E.isLeft(prior)) return E.left(prior.left);
     }
     for (const run of runs) {
+      run.created = !existsSync(run.out);
       const log = RowLog.open(run.out);
       if (E.isLeft(log)) return fail(log.left);
       run.log = log.right;

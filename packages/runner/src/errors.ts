@@ -23,6 +23,7 @@ export type RunError =
   | { readonly kind: 'same-output'; readonly path: string; readonly message: string }
   | { readonly kind: 'unknown-backend'; readonly name: string; readonly registered: readonly string[]; readonly message: string }
   | { readonly kind: 'output-not-writable'; readonly path: string; readonly cause: string; readonly message: string }
+  | { readonly kind: 'output-locked'; readonly path: string; readonly lock: string; readonly owner?: { readonly pid: number; readonly hostname: string; readonly startedAt: string }; readonly message: string }
   | { readonly kind: 'not-a-run'; readonly path: string; readonly sidecar: string; readonly message: string }
   | { readonly kind: 'bad-sidecar'; readonly path: string; readonly sidecar: string; readonly message: string }
   | { readonly kind: 'identity-mismatch'; readonly path: string; readonly differences: readonly IdentityDifference[]; readonly message: string }

@@ -1,7 +1,7 @@
 // Files a run writes, written so a reader (or a rerun after kill -9) never sees half of one: whole files through a
 // temp file and a rename, the Cohen TSV row by row with fsync. One behaviour for every writer in the apps.
-import { accessSync, closeSync, constants, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, statSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { type RunError, ioError } from './errors.js';
 import { COHEN_HEADER, type CertifyRow, formatRow, parseCohenTsv } from './tsv.js';
@@ -21,9 +21,18 @@ export function makeParents(dir: string): void {
   for (const d of missing) mkdirSync(d);
 }
 
+/** Longest file name most file systems take (ext4, xfs, apfs: 255 bytes). */
+export const NAME_MAX = 255;
+
+/**
+ * A temp name beside `path` that stays short whatever `path`'s name: `<name>.tmp-PID` would pass the 255-byte
+ * limit for outputs whose own name (and `<name>.json`) still fit.
+ */
+export const tempPathFor = (path: string): string => join(dirname(path), `.${Buffer.from(basename(path)).subarray(0, 32).toString('utf8').replace(/\uFFFD$/, '')}.tmp-${process.pid}`);
+
 /** Writes through a temp file in the same folder and a rename (creating the folder); a failure leaves no temp file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): E.Either<RunError, void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tempPathFor(path);
   try {
     makeParents(dirname(path));
     writeFileSync(tmp, data);
@@ -40,10 +49,22 @@ export const writeJsonAtomic = (path: string, value: unknown): E.Either<RunError
 /** The JSON sidecar beside a run's TSV. */
 export const sidecarPath = (tsvPath: string): string => `${tsvPath}.json`;
 
-/** Checks that `path`'s folder exists (creating it) and is writable, before any work starts. */
-export function ensureWritable(path: string): E.Either<RunError, void> {
+/**
+ * Checks, before any work starts, that `path` is not a folder, that its folder exists (creating it) and is
+ * writable, and that the files written beside it (`path` + each of `companions`) have names the file system takes.
+ */
+export function ensureWritable(path: string, companions: readonly string[] = ['.json', '.lock']): E.Either<RunError, void> {
+  const longest = companions.reduce((a, c) => (Buffer.byteLength(c) > Buffer.byteLength(a) ? c : a), '');
+  const nameBytes = Buffer.byteLength(basename(path));
+  if (nameBytes + Buffer.byteLength(longest) > NAME_MAX) {
+    const most = NAME_MAX - Buffer.byteLength(longest);
+    const cause = `its name has ${nameBytes} bytes, so the file '<name>${longest}' beside it would pass the ${NAME_MAX}-byte limit of file names (use at most ${most} bytes)`;
+    return E.left({ kind: 'output-not-writable', path, cause, message: `cannot write ${path}: ${cause}` });
+  }
   try {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new Error('it is a folder');
     makeParents(dirname(path));
+    if (!statSync(dirname(path)).isDirectory()) throw new Error(`${dirname(path)} is not a folder`);
     accessSync(dirname(path), constants.W_OK);
     if (existsSync(path)) accessSync(path, constants.W_OK);
     return E.right(undefined);

@@ -122,13 +122,15 @@ export function inspectPriorRun(out: string, identity: Record<string, unknown>, 
   } catch {
     return E.left({ kind: 'bad-sidecar', path: out, sidecar, message: `sidecar ${sidecar} is not valid JSON of a densepure run; move it and ${out} away to start over` });
   }
-  const differences = identityDifferences(stored.identity ?? {}, identity, partial);
-  if (differences.length > 0) {
-    return E.left({ kind: 'identity-mismatch', path: out, differences, message: `${out} was written with another configuration (${formatDifferences(differences)})` });
-  }
   const tsv = readText(out);
   if (E.isLeft(tsv)) return tsv;
   const parsed = parseCohenTsv(tsv.right, out);
+  const differences = identityDifferences(stored.identity ?? {}, identity, partial);
+  // A run that failed before its first row holds no result: any configuration may start over in its place.
+  const emptyFailure = stored.status === 'failed' && E.isRight(parsed) && parsed.right.rows.length === 0;
+  if (differences.length > 0 && !emptyFailure) {
+    return E.left({ kind: 'identity-mismatch', path: out, differences, message: `${out} was written with another configuration (${formatDifferences(differences)})` });
+  }
   if (E.isLeft(parsed)) return parsed;
   const { rows } = parsed.right;
   const complete = stored.status === 'complete' && stored.of !== undefined && rows.length >= stored.of;

@@ -24,7 +24,8 @@ export {
   invalidSetting,
   unexpectedFailure,
 } from './errors.js';
-export { RowLog, ensureWritable, makeParents, readText, sidecarPath, writeFileAtomic, writeJsonAtomic } from './files.js';
+export { NAME_MAX, RowLog, ensureWritable, makeParents, readText, sidecarPath, tempPathFor, writeFileAtomic, writeJsonAtomic } from './files.js';
+export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, exitOnSignals, lockPath, takeoverNotes } from './lock.js';
 export {
   type PriorRun,
   type RunIdentity,
@@ -39,7 +40,7 @@ export {
 } from './identity.js';
 export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
 export { type BackendNote, type Pipeline, type PipelineSpec, openDatasetSpec, openPipeline, registerInstalledBackends, resolveModelSpec, sliceIndices } from './pipeline.js';
-export { PREDICT_HEADER, type PredictResult, type PredictRow, runPredict } from './predict.js';
+export { PREDICT_HEADER, type PredictHooks, type PredictResult, type PredictRow, runPredict } from './predict.js';
 export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch } from './spec.js';
 export * from './tsv.js';
 export { VERSION } from './version.js';

@@ -18,18 +18,30 @@ export interface DrawAddress {
   readonly draws: DrawRequest;
 }
 
-/** The smoothing noise of each draw, and x + sigma * noise in [0, 1] units (not clipped); both draw-major. */
-export function smoothingNoise(image: Float32Array, sigma: number, at: DrawAddress): { noise: Float32Array; noisy: Float32Array } {
-  const pixels = image.length;
+/** The smoothing noise of each draw (standard normal, draw-major). */
+export function drawNoise(pixels: number, at: DrawAddress): Float32Array {
   const { seed, imageIndex, draws } = at;
   const noise = new Float32Array(draws.count * pixels);
-  const noisy = new Float32Array(draws.count * pixels);
   for (let i = 0; i < draws.count; i++) {
-    const row = noise.subarray(i * pixels, (i + 1) * pixels);
-    gaussianFill(row, noiseAddress({ seed, imageIndex, drawIndex: draws.firstDraw + i, step: 'smoothing' }));
-    for (let p = 0; p < pixels; p++) noisy[i * pixels + p] = image[p]! + sigma * row[p]!;
+    gaussianFill(noise.subarray(i * pixels, (i + 1) * pixels), noiseAddress({ seed, imageIndex, drawIndex: draws.firstDraw + i, step: 'smoothing' }));
   }
-  return { noise, noisy };
+  return noise;
+}
+
+/** x + sigma * noise in [0, 1] units (not clipped) for every draw of `noise`. */
+export function noisyImages(image: Float32Array, sigma: number, noise: Float32Array): Float32Array {
+  const pixels = image.length;
+  const noisy = new Float32Array(noise.length);
+  for (let o = 0; o < noise.length; o += pixels) {
+    for (let p = 0; p < pixels; p++) noisy[o + p] = image[p]! + sigma * noise[o + p]!;
+  }
+  return noisy;
+}
+
+/** The smoothing noise of each draw, and x + sigma * noise in [0, 1] units (not clipped); both draw-major. */
+export function smoothingNoise(image: Float32Array, sigma: number, at: DrawAddress): { noise: Float32Array; noisy: Float32Array } {
+  const noise = drawNoise(image.length, at);
+  return { noise, noisy: noisyImages(image, sigma, noise) };
 }
 
 /** x_t* = sqrt(abar_t*) (2x - 1 + 2 sigma noise) for every draw. */
@@ -162,8 +174,9 @@ export interface Evaluation {
 /** Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, each family's votes. */
 export async function evaluateDraws(plan: GroupPlan, models: Models, image: Float32Array, at: DrawAddress, needs: Needs): Promise<Evaluation> {
   const n = at.draws.count;
-  const { noise, noisy } = smoothingNoise(image, plan.sigma, at);
-  const noisyLabels = needs.noisyLabels ? await models.labels(noisy, n) : null;
+  // The noisy images only when plain smoothing asks for them (DDS and DensePure start from the noise).
+  const noise = drawNoise(image.length, at);
+  const noisyLabels = needs.noisyLabels ? await models.labels(noisyImages(image, plan.sigma, noise), n) : null;
   const runsChains = needs.memberVotes.some((v) => v.length > 0);
   if (!needs.oneShot && !runsChains) return { noisyLabels, oneShotLabels: null, votes: [] };
   const diffusion = plan.diffusion!;

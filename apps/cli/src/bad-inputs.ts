@@ -1,0 +1,412 @@
+// The bad-input list of issue 12, run against the built `densepure` (and `densepure-eval`) binaries under plain
+// node: each case builds its bad input in a temp folder, runs the real command, and checks the exit code, the
+// message and what is left on disk. bad-input.e2e.test.ts asserts every case; scripts/bad-inputs.mjs prints the
+// table alone. Not shipped (package.json "files" leaves it out).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { sha256Hex } from '@densepure/backend';
+import { TINY_CLASSES, TINY_PIXELS, buildOnnxModel, tinyClassifierManifest, writeTinyModels } from '@densepure/backend/testing';
+import { encodeDpds } from '@densepure/datasets';
+
+// The binaries under test; DENSEPURE_BIN / DENSEPURE_EVAL_BIN point the list at another build (an older checkout).
+export const cliBin = process.env.DENSEPURE_BIN ?? fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+export const evalBin = process.env.DENSEPURE_EVAL_BIN ?? fileURLToPath(new URL('../../eval/dist/bin.js', import.meta.url));
+
+export interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** One row of the table: what was tried, the exit code, the message a user sees, and any failed expectation. */
+export interface CaseResult {
+  readonly item: string;
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  readonly problems: readonly string[];
+}
+
+export interface BadInputCase {
+  readonly item: string;
+  readonly name: string;
+  /** Who fixes it, for a case whose fix has not reached this branch yet (the test then expects it to fail). */
+  readonly pending?: string;
+  run(): Promise<Verdict>;
+}
+
+const run = (bin: string, args: readonly string[], options: { closeStdout?: boolean } = {}): Promise<Outcome> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    // A reader that is gone before the first line is written, as `| head -1` is by the second.
+    if (options.closeStdout === true) child.stdout.destroy();
+    else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? null : 128), stdout, stderr }));
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, test: () => boolean, child?: ChildProcess, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (child !== undefined && child.exitCode !== null) throw new Error(`the first process ended (code ${child.exitCode}) before ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The fixtures' folder, shown as <tmp> in messages. */
+let workDir = '\0';
+
+const dataRows = (path: string): string[] => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').slice(1).filter((l) => l !== '') : []);
+
+/** The line a user reads: the first `error:` line, else the first line matching `pattern`, else the first line. */
+function messageOf(o: Outcome, pattern?: RegExp): string {
+  const lines = `${o.stderr}\n${o.stdout}`.split('\n').filter((l) => l.trim() !== '');
+  const found = lines.find((l) => l.startsWith('error:')) ?? lines.find((l) => pattern?.test(l) === true) ?? lines[0] ?? '(nothing printed)';
+  // Short enough for a table: the temp folder as <tmp>, a long run of one letter as its count.
+  const line = found.split(workDir).join('<tmp>').replace(/(\w)\1{19,}/g, (run) => `${run[0]}{${run.length}}`);
+  return line.length > 240 ? `${line.slice(0, 237)}...` : line;
+}
+
+/** What a case found: the exit code, the message a user reads, and the expectations it missed. */
+export type Verdict = Omit<CaseResult, 'item' | 'name'>;
+
+/** Checks an outcome's code and message (and that no stack trace was printed); `also` adds checks of files left behind. */
+function judge(o: Outcome, code: number, pattern: RegExp, also: () => string[] = () => []): Verdict {
+  const problems: string[] = [];
+  if (o.code !== code) problems.push(`exit code ${o.code}, expected ${code}`);
+  if (!pattern.test(`${o.stderr}\n${o.stdout}`)) problems.push(`output does not match ${pattern}`);
+  if (/\n\s+at .*:\d+:\d+\)?\n/.test(o.stderr)) problems.push('printed a stack trace');
+  problems.push(...also());
+  return { code: String(o.code), message: messageOf(o, pattern), problems };
+}
+
+const cited = (item: string, name: string, where: string): BadInputCase => ({
+  item,
+  name,
+  run: async () => ({ code: '-', message: `not reachable from the CLI; covered by ${where}`, problems: [] }),
+});
+
+/** Writes the fixtures under `work` and returns the cases in issue order. */
+export async function badInputCases(work: string): Promise<BadInputCase[]> {
+  mkdirSync(work, { recursive: true });
+  workDir = work;
+  const tiny = await writeTinyModels(join(work, 'models'));
+  const images = 12;
+  const pixels = Float32Array.from({ length: images * TINY_PIXELS }, (_, i) => ((i * 37) % 256) / 255);
+  const labels = Uint8Array.from({ length: images }, (_, i) => i % TINY_CLASSES);
+  const dpds = join(work, 'tiny.bin');
+  writeFileSync(dpds, encodeDpds(pixels, labels, [1, 4, 4], TINY_CLASSES));
+  const out = (name: string): string => join(work, 'out', name);
+  mkdirSync(join(work, 'out'));
+  const models = ['--denoiser', tiny.denoiser, '--classifier', tiny.classifier];
+  const quick = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--K', '2', '--steps', '3', '--progress', 'none'];
+  // Slow enough that a second process starts while the first is still on its first images.
+  const slow = [...models, '--dataset', dpds, '--N0', '10', '--N', '4000', '--batch', '20', '--one-shot', '--progress', 'none'];
+  const cli = (...args: string[]): Promise<Outcome> => run(cliBin, args);
+
+  /** A model folder holding a copy of a tiny model whose manifest `edit` changes. */
+  const variant = (name: string, source: string, edit: (m: Record<string, unknown>) => Record<string, unknown>): string => {
+    const dir = join(work, 'variants', name);
+    mkdirSync(dir, { recursive: true });
+    const stem = source.replace(/\.onnx$/, '');
+    writeFileSync(join(dir, 'model.onnx'), readFileSync(source));
+    const manifest = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(edit({ ...manifest, file: 'model.onnx' }), null, 2));
+    return join(dir, 'model.onnx');
+  };
+
+  /** A running first process on `target`, frozen (SIGSTOP) once it has written `rows` rows: alive, holding its lock. */
+  const frozenFirst = async (bin: string, args: string[], target: string, rows = 1): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+    await until(`${rows} row(s) in ${target}`, () => dataRows(target).length >= rows, child);
+    child.kill('SIGSTOP');
+    return child;
+  };
+  const killed = async (child: ChildProcess): Promise<void> => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+
+  // The image folder of item 2a: 3 class folders of 4x4 grey PNGs.
+  const folder = join(work, 'folder');
+  const png = (value: number): Promise<Buffer> => sharp(Buffer.alloc(16, value), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  for (const [c, cls] of ['a', 'b', 'c'].entries()) {
+    mkdirSync(join(folder, cls), { recursive: true });
+    for (let i = 0; i < 2; i++) writeFileSync(join(folder, cls, `${i}.png`), await png(40 * c + 10 * i));
+  }
+
+  // A classifier whose graph output is dynamic ('C') and gives 4 logits where the manifest promises 3: every batch fails.
+  const wrongSize = (() => {
+    const dir = join(work, 'variants', 'wrong-size');
+    mkdirSync(dir, { recursive: true });
+    const bytes = buildOnnxModel({
+      name: 'wrong-size',
+      inputs: [{ name: 'x', type: 'float32', shape: ['B', 1, 4, 4] }],
+      outputs: [{ name: 'scores', type: 'float32', shape: ['B', 'C'] }],
+      initializers: [
+        { name: 'W', type: 'float32', dims: [TINY_PIXELS, 4], values: Array.from({ length: TINY_PIXELS * 4 }, (_, i) => (i % 5) / 5) },
+        { name: 'b', type: 'float32', dims: [4], values: [0, 0, 0, 0] },
+      ],
+      nodes: [
+        { op: 'Flatten', inputs: ['x'], outputs: ['flat'], attrs: { axis: 1 } },
+        { op: 'Gemm', inputs: ['flat', 'W', 'b'], outputs: ['scores'] },
+      ],
+    });
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    const manifest = { ...tinyClassifierManifest('model.onnx', bytes), outputs: [{ name: 'scores', dtype: 'float32', shape: ['B', TINY_CLASSES] }] };
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+    return join(dir, 'model.onnx');
+  })();
+
+  // A tfjs graph model whose manifest lists its weight file with a sha256; the weight file then changes.
+  const tfjsChanged = (() => {
+    const dir = join(work, 'variants', 'tfjs');
+    mkdirSync(join(dir, 'graph'), { recursive: true });
+    const json = Buffer.from(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }] }));
+    writeFileSync(join(dir, 'graph', 'model.json'), json);
+    const weights = Buffer.from([1, 2, 3, 4]);
+    writeFileSync(join(dir, 'graph', 'group1-shard1of1.bin'), weights);
+    const base = JSON.parse(readFileSync(tiny.denoiser.replace(/\.onnx$/, '.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      join(dir, 'model.json'),
+      JSON.stringify({ ...base, format: 'tfjs-graph', file: 'graph/model.json', sha256: sha256Hex(json), sizeBytes: json.length, weights: [{ file: 'graph/group1-shard1of1.bin', sha256: sha256Hex(weights), sizeBytes: 4 }] }),
+    );
+    writeFileSync(join(dir, 'graph', 'group1-shard1of1.bin'), Buffer.from([1, 2, 3, 5]));
+    return join(dir, 'model.json');
+  })();
+
+  const item = (i: string) => (name: string, body: () => Promise<Verdict>): BadInputCase => ({ item: i, name, run: body });
+  const i1 = item('1');
+  const i2 = item('2');
+  const i3 = item('3');
+  const i4 = item('4');
+  const i5 = item('5');
+  const i7 = item('7');
+
+  return [
+    i1('two certify runs on one --out: the second is refused while the first runs', async () => {
+      const target = out('two.tsv');
+      const first = await frozenFirst(cliBin, ['certify', ...slow, '--out', target], target);
+      try {
+        const second = await cli('certify', ...slow, '--out', target);
+        return judge(second, 1, /is being written by another densepure run \(pid \d+ on .*; wait for it to finish or choose another output/, () =>
+          dataRows(target).length > images ? ['more rows than images'] : [],
+        );
+      } finally {
+        await killed(first);
+      }
+    }),
+    i1('after kill -9 of the first, the rerun takes over its stale lock and resumes: 12 rows, each idx once', async () => {
+      const target = out('two.tsv');
+      const before = dataRows(target).length;
+      const rerun = await cli('certify', ...slow, '--out', target);
+      return judge(rerun, 0, /took over the stale lock two\.tsv\.lock of pid \d+/, () => {
+        const idx = dataRows(target).map((l) => l.split('\t')[0]);
+        const problems = [];
+        if (idx.length !== images || new Set(idx).size !== images) problems.push(`${idx.length} rows, ${new Set(idx).size} distinct idx`);
+        if (!/resum/.test(rerun.stdout + rerun.stderr) || before === 0) problems.push('did not resume');
+        if (existsSync(`${target}.lock`)) problems.push('lock left behind');
+        return problems;
+      });
+    }),
+    i1('Ctrl-C (SIGINT) on a run removes its lock; exit 130', async () => {
+      const target = out('interrupted.tsv');
+      const child = spawn(process.execPath, [cliBin, 'certify', ...slow, '--out', target], { stdio: 'ignore' });
+      await until('a row', () => dataRows(target).length >= 1, child);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      const code = await exited;
+      const o = { code, stdout: '', stderr: existsSync(`${target}.lock`) ? 'lock left behind' : `exited ${code}; ${target}.lock removed` };
+      return judge(o, 130, /lock removed/);
+    }),
+    i1('two predict runs on one --out: the second is refused', async () => {
+      const target = out('predict.tsv');
+      const predictSlow = [...models, '--dataset', dpds, '--N', '4000', '--batch', '20', '--one-shot', '--out', target];
+      const first = await frozenFirst(cliBin, ['predict', ...predictSlow], `${target}.partial`);
+      try {
+        const second = await cli('predict', ...predictSlow);
+        return judge(second, 1, /is being written by another densepure run \(pid \d+/);
+      } finally {
+        await killed(first);
+      }
+    }),
+    i1('two densepure-eval runs on one grid: the second is refused on the cell the first is writing', async () => {
+      const yaml = join(work, 'grid.yaml');
+      writeFileSync(
+        yaml,
+        [
+          'name: locked-grid',
+          `models: { denoiser: ${JSON.stringify(tiny.denoiser)}, classifier: ${JSON.stringify(tiny.classifier)} }`,
+          `dataset: { spec: ${JSON.stringify(dpds)}, skip: 1 }`,
+          'methods: [dds]',
+          'sigmas: [0.5]',
+          'backends: [auto]',
+          'certify: { N0: 10, N: 4000, alpha: 0.001 }',
+          'seed: 0',
+          'batch: 20',
+          'workers: 0',
+          '',
+        ].join('\n'),
+      );
+      const results = join(work, 'grid-results');
+      const cell = join(results, 'locked-grid', 'dds_sigma0.5_auto.tsv');
+      const first = await frozenFirst(evalBin, ['run', yaml, '--results', results], cell);
+      try {
+        const second = await run(evalBin, ['run', yaml, '--results', results]);
+        return judge(second, 1, /dds_sigma0\.5_auto\.tsv is being written by another densepure run \(pid \d+/);
+      } finally {
+        await killed(first);
+      }
+    }),
+
+    i2('image folder changed between runs: refused, naming datasetSha256', async () => {
+      const target = out('folder.tsv');
+      const first = await cli('certify', ...quick, '--dataset', folder, '--out', target);
+      if (first.code !== 0) return judge(first, 0, /wrote/);
+      writeFileSync(join(folder, 'b', '1.png'), await png(200));
+      const second = await cli('certify', ...quick, '--dataset', folder, '--out', target);
+      return judge(second, 1, /refusing to resume .*datasetSha256: "[0-9a-f]{64}" -> "[0-9a-f]{64}"/, () => (dataRows(target).length !== 6 ? ['rows changed'] : []));
+    }),
+    i2('DPDS file changed between runs: refused, naming datasetSha256', async () => {
+      const target = out('dpds.tsv');
+      const file = join(work, 'changing.bin');
+      writeFileSync(file, encodeDpds(pixels, labels, [1, 4, 4], TINY_CLASSES));
+      const first = await cli('certify', ...quick, '--dataset', file, '--max', '3', '--out', target);
+      if (first.code !== 0) return judge(first, 0, /wrote/);
+      writeFileSync(file, encodeDpds(pixels.map((v) => 1 - v), labels, [1, 4, 4], TINY_CLASSES));
+      return judge(await cli('certify', ...quick, '--dataset', file, '--max', '3', '--out', target), 1, /refusing to resume .*datasetSha256/);
+    }),
+    i2('classifier manifest preprocessing changed between runs: refused, naming classifierManifestSha256', async () => {
+      const target = out('manifest.tsv');
+      const dir = join(work, 'variants', 'preprocessing');
+      const classifier = variant('preprocessing', tiny.classifier, (m) => m);
+      const first = await cli('certify', ...quick, '--classifier', classifier, '--max', '3', '--out', target);
+      if (first.code !== 0) return judge(first, 0, /wrote/);
+      const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...manifest, normalization: { mean: [0.5], std: [0.25], appliedInGraph: false } }));
+      return judge(await cli('certify', ...quick, '--classifier', classifier, '--max', '3', '--out', target), 1, /refusing to resume .*classifierManifestSha256/);
+    }),
+    i2('tfjs weight file changed after the manifest recorded its sha256: refused at load', async () =>
+      judge(await cli('certify', ...quick, '--denoiser', tfjsChanged, '--backend', 'tfjs', '--out', out('tfjs.tsv')), 1, /group1-shard1of1\.bin/, () =>
+        existsSync(out('tfjs.tsv')) ? ['output written'] : [],
+      ),
+    ),
+
+    i3('unknown manifest field: refused, naming it', async () =>
+      judge(await cli('certify', ...quick, '--denoiser', variant('unknown-field', tiny.denoiser, (m) => ({ ...m, diffusion: { ...(m.diffusion as object), clipDenoised: true } })), '--out', out('u.tsv')), 1, /Unrecognized key.*clipDenoised/),
+    ),
+    i3('T = 10 without betaStart / betaEnd: betas would pass 1', async () =>
+      judge(await cli('certify', ...quick, '--denoiser', variant('t10', tiny.denoiser, (m) => ({ ...m, diffusion: { ...(m.diffusion as object), T: 10 } })), '--out', out('t10.tsv')), 1, /betas must be in \(0, 1\): give betaStart and betaEnd/),
+    ),
+
+    i4("manifest file '../../etc/passwd': outside the manifest's folder", async () =>
+      judge(await cli('certify', ...quick, '--classifier', variant('passwd', tiny.classifier, (m) => ({ ...m, file: '../../../../../../../../etc/passwd' })), '--out', out('p.tsv')), 1, /resolves to \/etc\/passwd, outside the manifest's folder/),
+    ),
+    i4('model file is a FIFO: refused at once, no hang', async () => {
+      const model = variant('fifo', tiny.denoiser, (m) => ({ ...m, file: 'fifo.onnx' }));
+      execFileSync('mkfifo', [join(work, 'variants', 'fifo', 'fifo.onnx')]);
+      return judge(await cli('certify', ...quick, '--denoiser', model, '--out', out('fifo.tsv')), 1, /not a regular file/);
+    }),
+    i4('model file is a symlink to /dev/zero: refused, nothing read', async () => {
+      const model = variant('zero', tiny.denoiser, (m) => ({ ...m, file: 'zero.onnx' }));
+      symlinkSync('/dev/zero', join(work, 'variants', 'zero', 'zero.onnx'));
+      return judge(await cli('certify', ...quick, '--denoiser', model, '--out', out('zero.tsv')), 1, /resolves to \/dev\/zero, outside|not a regular file/);
+    }),
+    i4('wrong sizeBytes: refused before the file is read', async () =>
+      judge(await cli('certify', ...quick, '--denoiser', variant('size', tiny.denoiser, (m) => ({ ...m, sizeBytes: (m.sizeBytes as number) + 1 })), '--out', out('size.tsv')), 1, /records sizeBytes \d+/),
+    ),
+
+    i5('output name of 250 bytes (sidecar 255): certifies, temp files use short names', async () => {
+      const target = out(`${'n'.repeat(246)}.tsv`);
+      return judge(await cli('certify', ...quick, '--max', '2', '--out', target), 0, /wrote/, () => (dataRows(target).length !== 2 ? ['no rows'] : []));
+    }),
+    i5('output name of 252 bytes: refused before anything is written', async () => {
+      const dir = join(work, 'out-long');
+      const o = await cli('certify', ...quick, '--out', join(dir, `${'n'.repeat(248)}.tsv`));
+      return judge(o, 1, /would pass the 255-byte limit of file names \(use at most 250 bytes\)/, () => (existsSync(dir) && readdirSync(dir).length > 0 ? [`left ${readdirSync(dir).join(', ')}`] : []));
+    }),
+    i5("first batch fails (the graph's output has the wrong size): nothing left, the corrected rerun runs", async () => {
+      const target = out('first-batch.tsv');
+      const failed = await cli('certify', ...quick, '--classifier', wrongSize, '--out', target);
+      const result = judge(failed, 1, /scores/, () => (existsSync(target) || existsSync(`${target}.json`) ? ['files left behind'] : []));
+      const rerun = await cli('certify', ...quick, '--max', '2', '--out', target);
+      return rerun.code === 0 ? result : { ...result, problems: [...result.problems, `rerun exited ${rerun.code}: ${messageOf(rerun)}`] };
+    }),
+
+    cited('6', 'onnx worker dies mid-run: pending work rejected, no hang', 'packages/backend-onnx/src/pool.test.ts "a worker that dies mid-run rejects that run and every queued run"'),
+
+    i7('certify ... | head -1 (reader gone): quiet exit, no EPIPE stack trace', async () => {
+      const target = out('epipe.tsv');
+      const o = await run(cliBin, ['certify', ...quick, '--max', '2', '--out', target], { closeStdout: true });
+      return judge({ ...o, stdout: o.stderr === '' ? '(nothing printed; exit quietly)' : '' }, 0, /nothing printed/, () => (dataRows(target).length !== 2 ? ['run incomplete'] : []));
+    }),
+    i7('--steps 100000: said in words', async () =>
+      judge(await cli('certify', ...quick, '--steps', '100000', '--out', out('steps.tsv')), 2, /use at most \d+ steps or the full chain$/m, () => []),
+    ),
+    i7('predict --out <a folder>: refused before any model runs', async () => {
+      const o = await cli('predict', ...models, '--dataset', dpds, '--N', '50', '--out', join(work, 'out'));
+      return judge(o, 1, /cannot write --out .*: it is a folder/, () => (/\[1\//.test(o.stderr) ? ['predicted before failing'] : []));
+    }),
+    i7('predict --out under a file: refused before any model runs', async () => {
+      const o = await cli('predict', ...models, '--dataset', dpds, '--N', '50', '--out', join(dpds, 'x.tsv'));
+      return judge(o, 1, /cannot write --out/, () => (/\[1\//.test(o.stderr) ? ['predicted before failing'] : []));
+    }),
+    i7('denoise --png <a folder>: refused before any model runs, no .partial.png left', async () => {
+      const dir = join(work, 'pngdir');
+      mkdirSync(dir);
+      const o = await cli('denoise', ...models, '--dataset', dpds, '--count', '2', '--png', dir);
+      return judge(o, 1, /cannot write --png .*: it is a folder/, () => (readdirSync(work).some((f) => f.endsWith('.partial.png')) ? ['.partial.png left'] : []));
+    }),
+    i7('--device cuda without CUDA: one fallback note per model, no raw onnxruntime lines', async () => {
+      const o = await cli('certify', ...quick.filter((a) => a !== '--progress' && a !== 'none'), '--max', '1', '--device', 'cuda', '--out', out('cuda.tsv'));
+      const raw = o.stderr.split('\n').filter((l) => /^\d{4}-\d\d-\d\d|\[E:onnxruntime|\[W:onnxruntime/.test(l));
+      return judge(o, 0, /cuda requested but unavailable.*running on cpu/, () => (raw.length > 0 ? [`raw lines: ${raw[0]}`] : []));
+    }),
+    i7("output of the wrong size at run time: names the graph's output", async () =>
+      judge(await cli('certify', ...quick, '--classifier', wrongSize, '--out', out('size-run.tsv')), 1, /'scores'/),
+    ),
+    i7('imageSize contradicting the input shape: refused at load', async () =>
+      judge(await cli('certify', ...quick, '--denoiser', variant('image-size', tiny.denoiser, (m) => ({ ...m, imageSize: 8 })), '--out', out('is.tsv')), 1, /contradicts imageSize 8/),
+    ),
+    {
+      ...i7('info on a model that fails to load: non-zero exit', async () => judge(await cli('info', '--denoiser', tiny.corrupt), 1, /corrupt or unreadable model/)),
+      pending: 'helper byom',
+    },
+    cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
+  ];
+}
+
+/** Runs every case in order; a case that throws is a row with its error as a problem. */
+export async function runBadInputs(work: string, onResult?: (r: CaseResult) => void, only?: RegExp): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of (await badInputCases(work)).filter((c) => only === undefined || only.test(c.name))) {
+    let r: CaseResult;
+    try {
+      r = { item: c.item, name: c.pending === undefined ? c.name : `${c.name} (pending: ${c.pending})`, ...(await c.run()) };
+    } catch (error) {
+      r = { item: c.item, name: c.name, code: '?', message: '', problems: [error instanceof Error ? error.message : String(error)] };
+    }
+    results.push(r);
+    onResult?.(r);
+  }
+  return results;
+}
+
+/** A Markdown table: item | case | exit code | message (| problems, when any). */
+export function formatTable(results: readonly CaseResult[]): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const anyProblems = results.some((r) => r.problems.length > 0);
+  const head = ['item', 'case', 'exit code', 'message', ...(anyProblems ? ['problems'] : [])];
+  const rows = results.map((r) => [r.item, r.name, r.code, r.message, ...(anyProblems ? [r.problems.join('; ')] : [])].map(cell));
+  return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
