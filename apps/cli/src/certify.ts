@@ -22,14 +22,9 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
   const method = must(methodFromFlags(o));
   const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}.tsv`;
   let progress: Progress | null = null;
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    stop.abort();
-  };
+  // With a queue, Ctrl-C ends the coordinator like a local run (bin.ts): rows so far stay, the jobs stay queued.
   const scheduler =
-    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }) }, o.progress, stop.signal);
-  if (scheduler !== undefined) process.on('SIGINT', onSignal);
+    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }) }, o.progress);
   try {
     const results = await runCertify(
       { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, provenance: { tool: 'densepure', version: VERSION, command: argv } },
@@ -57,7 +52,6 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
     const [result] = results.right;
     return { ...result!, description: describeMethod(method) };
   } finally {
-    process.off('SIGINT', onSignal);
     (progress as Progress | null)?.stop();
   }
 }

@@ -10,10 +10,9 @@ export interface QueueFlags {
 }
 
 /** The scheduler that sends a certify run's images to the queue; cluster progress and refusals on stderr. */
-export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none', signal: AbortSignal): Promise<ImageScheduler<QueueError>> {
+export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none'): Promise<ImageScheduler<QueueError>> {
   const q = await import('@densepure/queue');
   const scheduler = await q.queueSchedulerFromUrl(o.queue, {
-    signal,
     log: (line) => progress !== 'none' && void process.stderr.write(`${line}\n`),
     warn: (line) => void process.stderr.write(`${line}\n`),
     ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }),

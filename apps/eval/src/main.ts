@@ -21,22 +21,15 @@ const wholeOption = (name: string) => (value: string): number => {
   return n;
 };
 
-/** `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). Ctrl-C stops collecting; a rerun resumes. */
+/** `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). After Ctrl-C a rerun resumes. */
 async function runGridQueued(experiment: Experiment, options: RunGridOptions, url: string, maxDrawsPerJob: number | undefined): Promise<GridResult> {
   const q = await import('@densepure/queue');
-  const stop = new AbortController();
-  const onSignal = (): void => (stop.signal.aborted ? process.exit(130) : stop.abort());
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const scheduler = await q.queueSchedulerFromUrl(url, { log, signal: stop.signal, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
+  const scheduler = await q.queueSchedulerFromUrl(url, { log, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
   if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
-  process.on('SIGINT', onSignal);
-  try {
-    const result = await runGrid(experiment, { ...options, scheduler: scheduler.right })();
-    if (E.isLeft(result)) throw q.isQueueError(result.left) ? q.queueFailure(result.left) : describeEvalError(result.left as EvalError);
-    return result.right;
-  } finally {
-    process.off('SIGINT', onSignal);
-  }
+  const result = await runGrid(experiment, { ...options, scheduler: scheduler.right })();
+  if (E.isLeft(result)) throw q.isQueueError(result.left) ? q.queueFailure(result.left) : describeEvalError(result.left as EvalError);
+  return result.right;
 }
 
 /** The Right, or the Failure its EvalError describes, thrown to main's reportFailure. */
