@@ -98,20 +98,23 @@ def read_dpds(path):
 # Classifier
 # ----------------------------------------------------------------------------------------------
 class MnistCNN(nn.Module):
-    """Small VGG-ish CNN. Input [B,1,28,28] in [0,1]; normalisation (mean 0, std 1 => identity) in graph."""
+    """Small VGG-ish CNN. Input [B,1,28,28] in [0,1]; normalisation (mean 0, std 1 => identity) in graph.
 
-    def __init__(self):
+    in_ch / num_classes default to MNIST's; any square size works (global average pool), e.g. in_ch=3 for CIFAR-10.
+    """
+
+    def __init__(self, in_ch=1, num_classes=10):
         super().__init__()
-        self.register_buffer("mean", torch.zeros(1, 1, 1, 1))
-        self.register_buffer("std", torch.ones(1, 1, 1, 1))
+        self.register_buffer("mean", torch.zeros(1, in_ch, 1, 1))
+        self.register_buffer("std", torch.ones(1, in_ch, 1, 1))
 
         def blk(i, o):
             return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
 
-        self.features = nn.Sequential(*blk(1, 32), *blk(32, 32), nn.MaxPool2d(2),
+        self.features = nn.Sequential(*blk(in_ch, 32), *blk(32, 32), nn.MaxPool2d(2),
                                       *blk(32, 64), *blk(64, 64), nn.MaxPool2d(2),
                                       *blk(64, 128), nn.AdaptiveAvgPool2d(1))
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, num_classes))
 
     def forward(self, x):
         x = (x - self.mean) / self.std

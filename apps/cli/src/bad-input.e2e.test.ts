@@ -19,10 +19,8 @@ describe('bad inputs of issue 12 (built CLI, plain node)', () => {
   for (const c of cases) {
     it(`item ${c.item}: ${c.name}`, async () => {
       const verdict = await c.run();
-      results.push({ item: c.item, name: c.pending === undefined ? c.name : `${c.name} (pending: ${c.pending})`, ...verdict });
-      if (c.pending === undefined) expect(verdict.problems, `${c.name}: ${verdict.message}`).toEqual([]);
-      // Fixed elsewhere, not yet on this branch: it still fails here; once it passes, drop `pending`.
-      else expect(verdict.problems, `${c.name} passes now: drop its pending note`).not.toEqual([]);
+      results.push({ item: c.item, name: c.name, ...verdict });
+      expect(verdict.problems, `${c.name}: ${verdict.message}`).toEqual([]);
     }, 240_000);
   }
 });

@@ -40,7 +40,10 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--one-shot', 'one-shot denoise x0 = f(x_t*, eps) instead of a reverse chain (Carlini et al.)', false)
     .option('--seed <n>', 'seed of the counter-based RNG: same seed, same noise, whatever the batch or workers', parseWhole('--seed', 0), 0)
     .option('--batch <n>', 'images per model call', parseWhole('--batch', 1), 64)
-    .addOption(new Option('--variance <mode>', 'reverse-step variance (default: learned-range if the model learns it, else fixed-large)').choices(['learned-range', 'fixed-small', 'fixed-large']));
+    .addOption(new Option('--variance <mode>', 'reverse-step variance (default: learned-range if the model learns it, else fixed-large)').choices(['learned-range', 'fixed-small', 'fixed-large']))
+    .addOption(
+      new Option('--t-star <rule>', "t* for sigma: 'nearest' noise level (default), 'densepure' (DensePure's code: its closed form on cosine schedules, nearest on linear) or 'dds' (Carlini et al.: first t at or above 2 sigma)").choices(['nearest', 'densepure', 'dds']),
+    );
 }
 
 export interface ModelFlags {
@@ -61,6 +64,7 @@ export interface MethodFlags {
   readonly seed: number;
   readonly batch: number;
   readonly variance?: string;
+  readonly tStar?: string;
   readonly spacing?: string;
   readonly skip: number;
   readonly max?: number;
@@ -101,6 +105,7 @@ export const baseSpecFromFlags = (o: ModelFlags & MethodFlags): Omit<RunSpec, 'r
   seed: o.seed,
   batch: o.batch,
   ...(o.variance === undefined ? {} : { variance: o.variance as NonNullable<RunSpec['variance']> }),
+  ...(o.tStar === undefined ? {} : { timestepRule: o.tStar as NonNullable<RunSpec['timestepRule']> }),
 });
 
 /** The Right, or its Failure thrown to main's reportFailure. */

@@ -5,6 +5,7 @@ import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
 import { addMethodOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
 import { runInfo } from './info.js';
+import { registerManifestCommand } from './manifest.js';
 import { predictCommand } from './predict.js';
 import { workerCommand } from './queue.js';
 import { VERSION } from './version.js';
@@ -77,15 +78,18 @@ export function buildProgram(): Command {
 
   program
     .command('info')
-    .description('backends found (runtime, devices, why others were not picked) and model / dataset metadata')
+    .description('backends found (runtime, devices, why others were not picked) and model / dataset metadata; exits 1 when a model does not load')
+    .argument('[models...]', 'model files or manifests to check (manifest, sha256, graph, one run) instead of --denoiser/--classifier')
     .option('--denoiser <spec>', 'diffusion model to describe', 'default')
     .option('--classifier <spec>', 'classifier to describe', 'default')
     .option('--dataset <spec>', 'dataset to describe', 'default')
     .option('--backend <name>', 'load the models with this backend')
     .option('--json', 'machine-readable output', false)
-    .action(async (o) => {
-      await runInfo(o);
+    .action(async (models: string[], o) => {
+      await runInfo(o, models);
     });
+
+  registerManifestCommand(program);
 
   return program;
 }

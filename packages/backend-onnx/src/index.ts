@@ -14,6 +14,7 @@ import { ORT_VERSION, supportedDevices } from './session.js';
 
 export { ORT_VERSION, supportedDevices } from './session.js';
 export type { EngineOptions, OnnxEngine } from './engine.js';
+export { type DescribedModel, describeOnnxModel } from './describe.js';
 
 const runtimeText = (engine: OnnxEngine): string =>
   `onnxruntime-node ${ORT_VERSION} (${engine.provider}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` +

@@ -6,3 +6,5 @@ export * from './validate.js';
 export * from './signature.js';
 export * from './registry.js';
 export * from './wrap.js';
+export * from './manifest-builder.js';
+export * from './smoke.js';

@@ -148,6 +148,8 @@ const classifierManifest = z
     normalization: z
       .strictObject({ mean: z.array(z.number()), std: z.array(z.number().positive()), appliedInGraph: z.boolean() })
       .optional(),
+    /** How images of another size are resized to the input (default bilinear; DDS uses bicubic with antialias). */
+    resize: z.enum(['bilinear', 'bicubic-antialias']).optional(),
   })
   .superRefine((m, ctx) => {
     checkConsistency(m, ctx, null, m.numClasses);

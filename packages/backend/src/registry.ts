@@ -195,5 +195,6 @@ export function classifierMetadata(model: ResolvedModel<ClassifierManifest>, bac
     numClasses: m.numClasses,
     classNames: m.classNames ?? Array.from({ length: m.numClasses }, (_, i) => String(i)),
     normalization: m.normalization ?? { mean: Array(m.channels).fill(0), std: Array(m.channels).fill(1), appliedInGraph: true },
+    ...(m.resize === undefined ? {} : { resize: m.resize }),
   };
 }

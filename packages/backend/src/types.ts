@@ -36,6 +36,8 @@ export interface ClassifierMetadata extends ModelMetadata {
   readonly classNames: readonly string[];
   /** Per-channel mean/std; when appliedInGraph is false the caller normalises before running. */
   readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly appliedInGraph: boolean };
+  /** How images of another size are resized to the input: bilinear (default) or bicubic with antialias (DDS). */
+  readonly resize?: 'bilinear' | 'bicubic-antialias';
 }
 
 /** Denoiser output for a batch: eps, and v (in [-1, 1]) when the model learns its variance. Both B*C*H*W. */

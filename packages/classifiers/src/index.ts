@@ -1,8 +1,10 @@
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
 import { type BackendError, type Classifier, type ClassifierMetadata, shapeMismatch } from '@densepure/backend';
 import { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear, softmaxRows } from './preprocess.js';
+import { resizeBicubicAntialias } from './resize-bicubic.js';
 
 export { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear, softmaxRows } from './preprocess.js';
+export { resizeBicubicAntialias } from './resize-bicubic.js';
 
 export interface TopK {
   readonly labels: readonly number[];
@@ -12,7 +14,8 @@ export interface TopK {
 
 /**
  * A classifier that takes images as the rest of densepure holds them — values in [0, 1], CHW at the dataset's
- * shape — and does what its manifest asks before running it: grey -> RGB, bilinear resize, value range,
+ * shape — and does what its manifest asks before running it: grey -> RGB, resize (bilinear, or bicubic with
+ * antialias when the manifest says `resize: 'bicubic-antialias'`), value range,
  * mean/std normalisation.
  */
 export interface ImageClassifier {
@@ -41,9 +44,10 @@ export function wrapClassifier(classifier: Classifier, sourceShape: readonly [nu
   }
   const greyToColour = srcC === 1 && dstC === 3;
   const resize = srcH !== dstH || srcW !== dstW;
+  const bicubic = meta.resize === 'bicubic-antialias';
   const steps = [
     ...(greyToColour ? ['grey -> rgb'] : []),
-    ...(resize ? [`bilinear resize ${srcH}x${srcW} -> ${dstH}x${dstW}`] : []),
+    ...(resize ? [`${bicubic ? 'bicubic (antialias)' : 'bilinear'} resize ${srcH}x${srcW} -> ${dstH}x${dstW}`] : []),
     ...(meta.valueRange[0] !== 0 || meta.valueRange[1] !== 1 ? [`[0,1] -> [${meta.valueRange.join(',')}]`] : []),
     ...(meta.normalization.appliedInGraph ? [] : [`normalize mean ${meta.normalization.mean.join(',')} std ${meta.normalization.std.join(',')}`]),
   ];
@@ -62,7 +66,7 @@ export function wrapClassifier(classifier: Classifier, sourceShape: readonly [nu
     // and no pass over every value; backends only read their inputs.
     if (identity) return E.right(x01);
     let x = greyToColour ? greyToRgb(x01, batch, srcH * srcW) : Float32Array.from(x01);
-    if (resize) x = resizeBilinear(x, batch, dstC, srcH, srcW, dstH, dstW);
+    if (resize) x = (bicubic ? resizeBicubicAntialias : resizeBilinear)(x, batch, dstC, srcH, srcW, dstH, dstW);
     if (rescale) applyRangeAndNormalization(x, batch, dstC, dstH * dstW, meta.valueRange, meta.normalization);
     return E.right(x);
   };

@@ -66,4 +66,14 @@ export {
   type ReverseStepOptions,
   type VarianceKind,
 } from './reverse.js';
+export {
+  TIMESTEP_RULES,
+  densepureCosineT,
+  densepureCosineTimestep,
+  ddsTimestep,
+  sigmaTimestepAt,
+  timestepForSigma,
+  type TimestepRule,
+  type ScheduleForRule,
+} from './timestep-rules.js';
 export * from './sequential-api.js';

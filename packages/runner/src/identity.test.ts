@@ -19,6 +19,14 @@ describe('run identity and the resume check', () => {
     expect(specIdentity({ ...spec, models: { backend: 'tfjs' } }, { kind: 'dds' })).toMatchObject({ method: 'dds', K: 1, steps: null, backend: 'tfjs' });
   });
 
+  it("records a t* rule other than the default, so a resume with another rule is refused and old runs keep their identity", () => {
+    expect(specIdentity({ ...spec, timestepRule: 'nearest' }, { kind: 'dds' })).toEqual(specIdentity(spec, { kind: 'dds' }));
+    expect(specIdentity({ ...spec, timestepRule: 'densepure' }, { kind: 'dds' })).toMatchObject({ tStarRule: 'densepure' });
+    const before = specIdentity(spec, { kind: 'dds' });
+    const after = specIdentity({ ...spec, timestepRule: 'dds' }, { kind: 'dds' });
+    expect(identityDifferences(before, after)).toEqual([{ key: 'tStarRule', before: undefined, after: 'dds' }]);
+  });
+
   it('compares all keys, or only the wanted ones when partial', () => {
     expect(identityDifferences({ a: 1, b: 2 }, { a: 1 })).toEqual([{ key: 'b', before: 2, after: undefined }]);
     expect(identityDifferences({ a: 1, b: 2 }, { a: 1 }, true)).toEqual([]);

@@ -24,6 +24,8 @@ export const identitySchema = z.object({
   steps: z.union([z.number(), z.literal('full')]).nullable(),
   seed: z.number(),
   variance: z.string(),
+  /** The t* rule; absent for the default ('nearest'), so runs made before the rule existed keep their identity. */
+  tStarRule: z.enum(['densepure', 'dds']).optional(),
   /** The backend that ran the models. */
   backend: z.string(),
   /** The model files and the manifests that describe them (preprocessing, schedule, variance live in the manifest). */
@@ -42,7 +44,7 @@ export type SpecIdentity = Omit<RunIdentity, 'backend' | 'denoiserSha256' | 'den
   readonly backend?: string;
 };
 
-type IdentitySettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'seed' | 'variance' | 'dataset'> & { readonly models: { readonly backend?: string } };
+type IdentitySettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'seed' | 'variance' | 'timestepRule' | 'dataset'> & { readonly models: { readonly backend?: string } };
 
 export function specIdentity(spec: IdentitySettings, method: Method): SpecIdentity {
   return {
@@ -57,6 +59,7 @@ export function specIdentity(spec: IdentitySettings, method: Method): SpecIdenti
     steps: method.kind === 'densepure' ? method.steps : null,
     seed: spec.seed,
     variance: spec.variance ?? 'auto',
+    ...(spec.timestepRule === undefined || spec.timestepRule === 'nearest' ? {} : { tStarRule: spec.timestepRule }),
     ...(spec.models.backend === undefined ? {} : { backend: spec.models.backend }),
   };
 }

@@ -3,6 +3,7 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import { type BackendError, type Classifier, type Denoiser, type LoadOptions, formatBackendError, getBackend, loadClassifier, loadDenoiser, registeredBackends } from '@densepure/backend';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
 import { type Dataset, type DatasetError, openDataset, selectIndices } from '@densepure/datasets';
+import type { TimestepRule } from '@densepure/core';
 import { type MethodGroup, type VarianceMode, makeMethodGroup } from '@densepure/voting';
 import * as zoo from '@densepure/zoo-mnist';
 import type { RunError } from './errors.js';
@@ -61,6 +62,7 @@ export interface PipelineSpec {
   readonly seed: number;
   readonly batch: number;
   readonly variance?: VarianceMode;
+  readonly timestepRule?: TimestepRule;
 }
 
 const loadOptions = (m: ModelsSpec): LoadOptions & { backend?: string } => ({
@@ -116,6 +118,7 @@ export function openPipeline(spec: PipelineSpec): TE.TaskEither<RunError, Pipeli
         batchSize: spec.batch,
         concurrency: Math.max(1, models.workers),
         ...(spec.variance === undefined ? {} : { variance: spec.variance }),
+        ...(spec.timestepRule === undefined ? {} : { timestepRule: spec.timestepRule }),
       });
       if (E.isLeft(group)) return E.left({ kind: 'method-config', error: group.left, message: group.left.message });
       return E.right({ dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, methods: spec.methods, dispose });

@@ -1,5 +1,6 @@
 // A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
 import { either as E } from 'fp-ts';
+import type { TimestepRule } from '@densepure/core';
 import type { VarianceMode } from '@densepure/voting';
 import { type RunError, invalidSetting } from './errors.js';
 import { type Method, votesOf } from './method.js';
@@ -56,6 +57,8 @@ export interface RunSpec {
   readonly batch: number;
   /** Reverse-step variance; default: learned-range if the model learns it, else fixed-large. */
   readonly variance?: VarianceMode;
+  /** How t* is picked for sigma (core's TimestepRule): 'nearest' (default), 'densepure' (its CIFAR-10 closed form) or 'dds'. */
+  readonly timestepRule?: TimestepRule;
   readonly provenance?: Provenance;
 }
 

@@ -71,6 +71,22 @@ describe('planGroup (pure)', () => {
     expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, memberVotes: [[], []] });
   });
 
+  it("t* rule: nearest by default, DensePure's cosine closed form or Carlini et al.'s first-t on request", () => {
+    const cosine: DenoiserShape = { ...denoiser, diffusion: { schedule: 'cosine', T: 4000, prediction: 'epsilon', learnedVariance: true } };
+    const tOf = (over: Partial<MethodGroupConfig>) => plan({ methods: [{ kind: 'dds' }], ...over }, cosine).diffusion!.tStar.t;
+    expect(tOf({})).toBe(1983);
+    expect(tOf({ timestepRule: 'nearest' })).toBe(1983);
+    expect(tOf({ timestepRule: 'densepure' })).toBe(1984);
+    expect(tOf({ timestepRule: 'dds' })).toBe(1984);
+    expect(tOf({ sigma: 0.25, timestepRule: 'densepure' })).toBe(1159);
+    // every chain starts at the chosen t*
+    const p = plan({ methods: [{ kind: 'densepure', votes: 2, steps: 3, spacing: 'densepure' }], timestepRule: 'densepure' }, cosine);
+    expect(p.families[0]!.plan.modelTimesteps[0]).toBe(1984);
+    // linear schedule: DensePure's ImageNet rule is the nearest one; DDS's can be a step later
+    expect(plan({ methods: [{ kind: 'dds' }], timestepRule: 'densepure' }).diffusion!.tStar.t).toBe(258);
+    expect(plan({ methods: [{ kind: 'dds' }], timestepRule: 'dds' }).diffusion!.tStar.t).toBe(259);
+  });
+
   it('variance: learned-range by default when the model learns it, fixed-large otherwise, refused when it cannot', () => {
     const fixed: DenoiserShape = { ...denoiser, learnedVariance: false };
     expect(plan({}, fixed).diffusion!.variance).toBe('fixed-large');

@@ -7,7 +7,7 @@ import {
   betaSchedule,
   diffusionConstants,
   planReverse,
-  sigmaToTimestep,
+  timestepForSigma,
 } from '@densepure/core';
 import type { Batching } from './batching.js';
 import { type ConfigError, fromPlanningFailure, invalidSetting } from './errors.js';
@@ -121,7 +121,7 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
       });
     }
     try {
-      const tStar = sigmaToTimestep(sigma, constants.alphasCumprod);
+      const tStar = timestepForSigma(config.timestepRule ?? 'nearest', sigma, { schedule: denoiser.diffusion.schedule, alphasCumprod: constants.alphasCumprod });
       diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
       for (const m of methods) {
         if (m.kind !== 'densepure') continue;

@@ -1,6 +1,6 @@
 import type { either as E } from 'fp-ts';
 import type { BackendError } from '@densepure/backend';
-import type { DrawRequest, Sampler, VarianceKind } from '@densepure/core';
+import type { DrawRequest, Sampler, TimestepRule, VarianceKind } from '@densepure/core';
 
 /**
  * The three ways densepure turns one noise draw into a label, as one code path:
@@ -27,6 +27,8 @@ export interface BaseClassifierConfig {
   readonly concurrency?: number;
   /** Default: learned-range when the model learns its variance, else fixed-large (improved-diffusion's default). */
   readonly variance?: VarianceKind;
+  /** How t* is picked for sigma (core's TimestepRule): 'nearest' (default), 'densepure' or 'dds'. */
+  readonly timestepRule?: TimestepRule;
   /**
    * Stop a draw's K votes once the majority can no longer change (default true). Exact: every draw's label,
    * hence every count, is the full K-vote's; only evaluations drop. Off runs all K votes (for comparisons).

@@ -1,0 +1,147 @@
+// `densepure manifest MODEL.onnx --kind ...`: writes the JSON manifest beside a model someone brings, after checking
+// the graph and one run against what they declare (the checks live in @densepure/backend / backend-onnx).
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { type Command, Option } from 'commander';
+import { either as E } from 'fp-ts';
+import { type ManifestRequest, type ModelManifest, formatBackendError, manifestPathFor, manifestText } from '@densepure/backend';
+import { describeOnnxModel } from '@densepure/backend-onnx';
+import type { Failure } from '@densepure/runner';
+import { parseNumber, parseWhole } from './flags.js';
+
+/** Thrown out of the command to the runner's reportFailure: exit 2 for flags to change, 1 for the model or files. */
+const usageError = (message: string): Failure => ({ kind: 'failure', message, exitCode: 2 });
+const failure = (message: string): Failure => ({ kind: 'failure', message, exitCode: 1 });
+
+export interface ManifestOptions {
+  readonly kind: 'denoiser' | 'classifier';
+  readonly name?: string;
+  readonly schedule?: 'linear' | 'cosine';
+  readonly T?: number;
+  readonly betaStart?: number;
+  readonly betaEnd?: number;
+  readonly learnedVariance?: boolean;
+  readonly valueRange?: string;
+  readonly imageSize?: number;
+  readonly classes?: string;
+  readonly numClasses?: number;
+  readonly mean?: string;
+  readonly std?: string;
+  readonly resize?: 'bilinear' | 'bicubic-antialias';
+  readonly force: boolean;
+  readonly print: boolean;
+}
+
+const numberList = (flag: string, text: string): number[] => {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (text.trim() === '' || values.some((v) => !Number.isFinite(v))) throw usageError(`${flag} must be comma-separated numbers, got '${text}'`);
+  return values;
+};
+
+/** Flags -> the library's request; usage errors (exit 2) for flags that do not fit the kind. */
+export async function manifestRequest(o: ManifestOptions): Promise<ManifestRequest> {
+  const denoiserOnly = (['schedule', 'T', 'betaStart', 'betaEnd', 'learnedVariance'] as const).filter((k) => o[k] !== undefined);
+  const classifierOnly = (['classes', 'numClasses', 'mean', 'std', 'resize'] as const).filter((k) => o[k] !== undefined);
+  if (o.kind === 'classifier' && denoiserOnly.length > 0) throw usageError(`--${denoiserOnly[0]} applies to --kind denoiser only`);
+  if (o.kind === 'denoiser' && classifierOnly.length > 0) throw usageError(`--${classifierOnly[0]} applies to --kind classifier only`);
+  let valueRange: [number, number] | undefined;
+  if (o.valueRange !== undefined) {
+    const v = numberList('--value-range', o.valueRange);
+    if (v.length !== 2 || !(v[0]! < v[1]!)) throw usageError(`--value-range must be 'low,high' with low < high, e.g. -1,1 or 0,1; got '${o.valueRange}'`);
+    valueRange = [v[0]!, v[1]!];
+  }
+  const base = {
+    ...(o.name === undefined ? {} : { name: o.name }),
+    ...(valueRange === undefined ? {} : { valueRange }),
+    ...(o.imageSize === undefined ? {} : { imageSize: o.imageSize }),
+  };
+  if (o.kind === 'denoiser') {
+    if (o.schedule === undefined || o.T === undefined) {
+      throw usageError('a denoiser manifest needs --schedule (linear or cosine) and --T (the number of diffusion steps it was trained with)');
+    }
+    return {
+      kind: 'denoiser',
+      ...base,
+      diffusion: {
+        schedule: o.schedule,
+        T: o.T,
+        ...(o.betaStart === undefined ? {} : { betaStart: o.betaStart }),
+        ...(o.betaEnd === undefined ? {} : { betaEnd: o.betaEnd }),
+        ...(o.learnedVariance === undefined ? {} : { learnedVariance: o.learnedVariance }),
+      },
+    };
+  }
+  if ((o.mean === undefined) !== (o.std === undefined)) throw usageError('give --mean and --std together (or neither when the graph normalises itself)');
+  let classNames: string[] | undefined;
+  if (o.classes !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(o.classes, 'utf8');
+    } catch {
+      throw failure(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`);
+    }
+    classNames = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  }
+  return {
+    kind: 'classifier',
+    ...base,
+    ...(o.numClasses === undefined ? {} : { numClasses: o.numClasses }),
+    ...(classNames === undefined ? {} : { classNames }),
+    ...(o.mean === undefined ? {} : { normalization: { mean: numberList('--mean', o.mean), std: numberList('--std', o.std!) } }),
+    ...(o.resize === undefined ? {} : { resize: o.resize }),
+  };
+}
+
+const summary = (m: ModelManifest): string =>
+  m.kind === 'denoiser'
+    ? `denoiser ${m.channels}x${m.imageSize}x${m.imageSize}, ${m.diffusion.schedule} T=${m.diffusion.T}, ${m.diffusion.learnedVariance ? 'learned' : 'fixed'} variance`
+    : `classifier ${m.channels}x${m.imageSize}x${m.imageSize} -> ${m.numClasses} classes${m.normalization === undefined ? '' : ', normalised outside the graph'}${m.resize === undefined ? '' : `, ${m.resize} resize`}`;
+
+/** Checks the model against the declarations and writes `<model stem>.json` beside it (atomically). */
+export async function runManifest(model: string, o: ManifestOptions): Promise<{ path: string; manifest: ModelManifest }> {
+  if (extname(model).toLowerCase() !== '.onnx') throw usageError(`densepure manifest reads ONNX models (.onnx); got '${model}'`);
+  const request = await manifestRequest(o);
+  const described = await describeOnnxModel(model, request)();
+  if (E.isLeft(described)) throw failure(formatBackendError(described.left));
+  const manifest = described.right.manifest;
+  const path = manifestPathFor(model);
+  if (o.print) {
+    process.stdout.write(manifestText(manifest));
+    return { path, manifest };
+  }
+  if (existsSync(path) && !o.force) throw failure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`);
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, manifestText(manifest));
+  await rename(tmp, path);
+  process.stdout.write(`wrote ${path}: ${summary(manifest)}, sha256 ${manifest.sha256.slice(0, 12)}…\ncheck it with: densepure info ${path}\n`);
+  return { path, manifest };
+}
+
+/** Adds `densepure manifest` to the program. */
+export function registerManifestCommand(program: Command): void {
+  program
+    .command('manifest')
+    .description("check an ONNX model against what you declare about it (one run on a random input) and write its manifest beside it")
+    .argument('<model>', 'the .onnx file; the manifest is written as <model stem>.json')
+    .addOption(new Option('--kind <kind>', 'what the model is').choices(['denoiser', 'classifier']).makeOptionMandatory())
+    .option('--name <name>', 'model name (default: the file name)')
+    .addOption(new Option('--schedule <schedule>', 'denoiser: beta schedule it was trained with').choices(['linear', 'cosine']))
+    .option('--T <n>', 'denoiser: number of diffusion steps it was trained with (improved-diffusion CIFAR-10: 4000, guided-diffusion ImageNet: 1000)', parseWhole('--T', 1))
+    .option('--beta-start <b>', 'denoiser: first beta of a linear schedule (default: improved-diffusion 0.1 / T)', parseNumber('--beta-start'))
+    .option('--beta-end <b>', 'denoiser: last beta of a linear schedule (default: improved-diffusion 20 / T)', parseNumber('--beta-end'))
+    .option('--learned-variance', 'denoiser: the output holds eps and v (2C channels); default: inferred from the output')
+    .option('--no-learned-variance', 'denoiser: the output is eps only (C channels)')
+    .option('--value-range <lo,hi>', 'value range of the image input (default: -1,1 for a denoiser, 0,1 for a classifier)')
+    .option('--image-size <n>', 'image size, when the graph has dynamic height and width', parseWhole('--image-size', 1))
+    .option('--classes <file>', 'classifier: class names, one per line in label order')
+    .option('--num-classes <n>', 'classifier: number of classes (checked against the logits)', parseWhole('--num-classes', 2))
+    .option('--mean <m1,m2,m3>', 'classifier: per-channel mean to subtract before the graph (when the graph does not normalise)')
+    .option('--std <s1,s2,s3>', 'classifier: per-channel std to divide by before the graph')
+    .addOption(new Option('--resize <mode>', 'classifier: resizing of other-size images to its input').choices(['bilinear', 'bicubic-antialias']))
+    .option('--force', 'replace an existing manifest', false)
+    .option('--print', 'print the manifest instead of writing it', false)
+    .action(async (model: string, o: ManifestOptions) => {
+      await runManifest(model, o);
+    });
+}
