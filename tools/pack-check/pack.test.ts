@@ -39,6 +39,7 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/ground-truth': ['makeMixture', 'posterior', 'epsilonOnnx', 'bayesClassifierOnnx', 'writeGroundTruthModels', 'checkPosterior', 'sampleReverseChain'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
   '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'describeRunError', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
+  '@densepure/queue': ['collect', 'serve', 'parseQueueUrl', 'probeRedis', 'queueScheduler', 'queueSchedulerFromUrl', 'certifyWorker', 'planDraws', 'mergeDraws', 'certifyFromCounts'],
   '@densepure/cli': ['main', 'buildProgram'],
   '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'describeEvalError', 'main'],
 };

@@ -9,7 +9,8 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-// Ctrl-C or kill: the exit hooks remove this run's output locks.
-exitOnSignals();
+// Ctrl-C or kill: the exit hooks remove this run's output locks. A queue worker holds no output and stops on
+// its own terms instead (after the job in progress, so its result is not lost).
+if (process.argv[2] !== 'worker') exitOnSignals();
 
 process.exitCode = await main(process.argv.slice(2));

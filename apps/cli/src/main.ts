@@ -7,6 +7,7 @@ import { addMethodOptions, addModeOptions, addModelOptions, parseNumber, parseWh
 import { runInfo } from './info.js';
 import { registerManifestCommand } from './manifest.js';
 import { predictCommand } from './predict.js';
+import { workerCommand } from './queue.js';
 import { VERSION } from './version.js';
 
 export function printSummary(summary: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
@@ -39,6 +40,8 @@ export function buildProgram(): Command {
     .option('--max <n>', 'stop at this dataset index (as in Cohen et al.)', parseWhole('--max', 1))
     .option('--out <path>', 'output TSV (the sidecar is <path>.json); default results/<method>-sigma<s>.tsv')
     .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'none']).default('auto'))
+    .option('--queue <url>', 'redis://HOST:PORT/DB: spread the images over `densepure worker`s through this Redis (same rows, resumable)')
+    .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws (default: one job per image)', parseWhole('--max-draws-per-job', 1))
     .action(async (o) => {
       const result = await certifyCommand(o, process.argv.slice(2));
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
@@ -65,6 +68,21 @@ export function buildProgram(): Command {
     .option('--scale <n>', 'pixel upscaling for viewing', parseWhole('--scale', 1), 3)
     .action(async (o) => {
       await runDenoise(o);
+    });
+
+  program
+    .command('worker')
+    .description('take certify jobs from a queue (densepure certify --queue) with this machine\'s backend and device, until stopped')
+    .requiredOption('--queue <url>', 'redis://HOST:PORT/DB, as given to certify --queue')
+    .option('--backend <name>', "backend for the models (default: the run's; another one changes the results, so the run is refused)")
+    .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu')
+    .option('--workers <n>', 'worker threads with one model session each (0 = run in the main thread)', parseWhole('--workers', 0), 0)
+    .option('--threads <n>', 'intra-op threads per session', parseWhole('--threads', 1))
+    .option('--name <name>', 'this worker in progress lines and refusals (default: host:pid)')
+    .option('--idle-exit <s>', 'exit once no run has been open for this many seconds (default: serve until stopped)', parseWhole('--idle-exit', 1))
+    .addOption(new Option('--progress <mode>', 'log lines on stderr').choices(['auto', 'none']).default('auto'))
+    .action(async (o) => {
+      await workerCommand(o);
     });
 
   program

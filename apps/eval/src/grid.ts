@@ -7,6 +7,7 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import { registeredBackends } from '@densepure/backend';
 import {
   type CostSummary,
+  type ImageScheduler,
   type RunError,
   type RunSpec,
   type RunSummary,
@@ -26,7 +27,7 @@ import type { EvalError } from './errors.js';
 import { type Cell, type Experiment, expandGrid } from './experiment.js';
 import { VERSION } from './version.js';
 
-export interface RunGridOptions {
+export interface RunGridOptions<L = never> {
   /** Folder that holds one sub-folder per experiment; default 'results'. */
   readonly resultsRoot?: string;
   /** Progress and summary lines (default: stderr). */
@@ -35,6 +36,8 @@ export interface RunGridOptions {
   readonly argv?: readonly string[];
   /** Run only the cells whose id contains this text (e.g. 'sigma0.25'), to split a grid across processes. */
   readonly cells?: string;
+  /** Where each cell's images are certified (default: in this process; @densepure/queue: on queue workers). */
+  readonly scheduler?: ImageScheduler<L>;
 }
 
 export type CellOutcome = 'skipped' | 'ran' | 'resumed';
@@ -115,7 +118,7 @@ async function imagesPerCell(x: Experiment): Promise<E.Either<EvalError, number>
 }
 
 /** Runs every cell of the grid in order; see the file comment. Everything checkable before a model runs is checked first. */
-export function runGrid(x: Experiment, options: RunGridOptions): TE.TaskEither<EvalError, GridResult> {
+export function runGrid<L = never>(x: Experiment, options: RunGridOptions<L>): TE.TaskEither<EvalError | L, GridResult> {
   return async () => {
     const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
     const dir = join(options.resultsRoot ?? 'results', x.name);
@@ -157,15 +160,15 @@ export function runGrid(x: Experiment, options: RunGridOptions): TE.TaskEither<E
   };
 }
 
-async function runCells(
+async function runCells<L>(
   x: Experiment,
-  options: RunGridOptions,
+  options: RunGridOptions<L>,
   dir: string,
   cells: readonly Cell[],
   states: readonly CellState[],
   perCell: number,
   log: (line: string) => void,
-): Promise<E.Either<EvalError, GridResult>> {
+): Promise<E.Either<EvalError | L, GridResult>> {
   const totalRows = perCell * cells.length;
   let rowsDone = 0;
   let rowsThisSession = 0;
@@ -211,7 +214,7 @@ async function runCells(
         const what = row.predict === -1 ? 'abstain' : `predict ${row.predict} radius ${row.radius.toFixed(3)} ${row.correct === 1 ? 'correct' : 'wrong'}`;
         log(`${tagOf(pending[member]!.cell)} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
       },
-    })();
+    }, options.scheduler)();
     if (E.isLeft(outcomes)) return outcomes;
     for (const [i, result] of outcomes.right.entries()) {
       const { cell, out } = pending[i]!;

@@ -4,9 +4,9 @@ import { either as E } from 'fp-ts';
 import { DEFAULT_RADII, exitCodeOf } from '@densepure/runner';
 import { analyzeMain } from './analyze.js';
 import { type EvalError, describeEvalError } from './errors.js';
-import { expandGrid, readExperiment } from './experiment.js';
+import { type Experiment, expandGrid, readExperiment } from './experiment.js';
 import { parseRadii } from './format.js';
-import { type GridResult, cellPath, runGrid } from './grid.js';
+import { type GridResult, type RunGridOptions, cellPath, runGrid } from './grid.js';
 import { VERSION } from './version.js';
 
 const radiiOption = (value: string): number[] => {
@@ -14,6 +14,23 @@ const radiiOption = (value: string): number[] => {
   if (E.isLeft(radii)) throw new InvalidArgumentError(radii.left.message);
   return radii.right;
 };
+
+const wholeOption = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got '${value}'`);
+  return n;
+};
+
+/** `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). After Ctrl-C a rerun resumes. */
+async function runGridQueued(experiment: Experiment, options: RunGridOptions, url: string, maxDrawsPerJob: number | undefined): Promise<GridResult> {
+  const q = await import('@densepure/queue');
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const scheduler = await q.queueSchedulerFromUrl(url, { log, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
+  if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
+  const result = await runGrid(experiment, { ...options, scheduler: scheduler.right })();
+  if (E.isLeft(result)) throw q.isQueueError(result.left) ? q.queueFailure(result.left) : describeEvalError(result.left as EvalError);
+  return result.right;
+}
 
 /** The Right, or the Failure its EvalError describes, thrown to main's reportFailure. */
 function must<A>(result: E.Either<EvalError, A>): A {
@@ -57,13 +74,16 @@ export function buildProgram(): Command {
     .option('--results <dir>', 'folder for results: each cell writes <dir>/<experiment name>/<cell id>.tsv + .tsv.json', 'results')
     .option('--cells <text>', "run only the cells whose id contains this text (e.g. 'sigma0.25'): split a grid across processes or machines")
     .option('--dry-run', 'check the file and list the cells and their output files without running anything', false)
-    .action(async (file: string, o: { results: string; dryRun: boolean; cells?: string }) => {
+    .option('--queue <url>', 'redis://HOST:PORT/DB: certify each cell on `densepure worker`s through this Redis (same rows, resumable)')
+    .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws', wholeOption('--max-draws-per-job'))
+    .action(async (file: string, o: { results: string; dryRun: boolean; cells?: string; queue?: string; maxDrawsPerJob?: number }) => {
       const experiment = must(readExperiment(file));
       if (o.dryRun) {
         for (const cell of expandGrid(experiment)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.name), cell)}\n`);
         return;
       }
-      const result = must(await runGrid(experiment, { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) })());
+      const options = { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) };
+      const result = o.queue === undefined ? must(await runGrid(experiment, options)()) : await runGridQueued(experiment, options, o.queue, o.maxDrawsPerJob);
       process.stdout.write(`${formatGridSummary(result)}\n`);
       process.stdout.write(`results in ${result.dir}; tables and plots: densepure-eval report ${result.dir}\n`);
     });

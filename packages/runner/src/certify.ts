@@ -206,7 +206,7 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
  * refuses to resume an output written with another identity, then certifies the images some run still lacks
  * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`.
  */
-export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEither<RunError, RunResult[]> {
+export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, scheduler?: ImageScheduler<L>): TE.TaskEither<RunError | L, RunResult[]> {
   return async () => {
     const checked = checkRunSpec(spec);
     if (E.isLeft(checked)) return checked;
@@ -223,7 +223,7 @@ export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEith
       if (E.isLeft(opened)) return opened;
       const pipeline = opened.right;
       try {
-        return await certifyAll(spec, pipeline, hooks);
+        return await certifyAll<L>(spec, pipeline, hooks, scheduler ?? localScheduler);
       } finally {
         await pipeline.dispose();
       }
@@ -233,7 +233,45 @@ export function runCertify(spec: RunSpec, hooks: CertifyHooks = {}): TE.TaskEith
   };
 }
 
-async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks): Promise<E.Either<RunError, RunResult[]>> {
+/** An image some runs still lack: `wanted` indexes `spec.runs` (and `pipeline.methods`). */
+export interface PendingImage {
+  readonly idx: number;
+  readonly wanted: readonly number[];
+}
+
+/** What a scheduler gets: the open pipeline, every run's identity, the pending images in index order. */
+export interface SchedulerContext {
+  readonly spec: RunSpec;
+  readonly pipeline: Pipeline;
+  /** `identities[i]` is the identity of `spec.runs[i]`. */
+  readonly identities: readonly RunIdentity[];
+  readonly pending: readonly PendingImage[];
+  /** Images of the slice every run already has. */
+  readonly resumedImages: number;
+  readonly onDraws?: (done: number) => void;
+  /** Hands over an image's rows (one per wanted run, in `wanted` order); call it once per pending image, in order. */
+  readonly emit: (idx: number, rows: readonly CertifyRow[], costs?: readonly RowCost[]) => void;
+}
+
+/**
+ * Where the pending images of a certify run get certified. The loop around it (identity, resume, TSVs,
+ * sidecars) stays the same, so any scheduler writes exactly what a local run writes. Default: one image after
+ * the other in this process ({@link certifyImage}); @densepure/queue spreads them over workers.
+ */
+export type ImageScheduler<L> = (context: SchedulerContext) => Promise<E.Either<RunError | L, void>>;
+
+/** Here: fixed N one image after the other; sequential with several images' model calls merged (see certifyGrouped). */
+const localScheduler: ImageScheduler<never> = async ({ spec, pipeline, pending, onDraws, emit }) => {
+  const wantedOf = new Map(pending.map((p) => [p.idx, [...p.wanted]]));
+  const todo = pending.map((p) => p.idx);
+  const wantedFor = (idx: number): number[] => wantedOf.get(idx)!;
+  const record: RecordImage = (idx, _wanted, result) => emit(idx, result.rows, result.costs);
+  return spec.mode?.kind === 'sequential'
+    ? certifyGrouped(spec, pipeline, todo, wantedFor, record)
+    : certifyInTurn(spec, pipeline, todo, wantedFor, record, onDraws === undefined ? {} : { onDraws });
+};
+
+async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks, scheduler: ImageScheduler<L>): Promise<E.Either<RunError | L, RunResult[]>> {
   const indices = sliceIndices(pipeline.dataset, spec.dataset);
   if (E.isLeft(indices)) return indices;
   const selected = indices.right;
@@ -247,7 +285,9 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
   const startedAt = new Date().toISOString();
   // A failed run says so in its sidecar; a run that failed before its first row leaves nothing (an empty TSV
   // with a sidecar of another identity would refuse the corrected rerun). Rows already there are never touched.
-  const fail = (error: RunError): E.Either<RunError, never> => {
+  const fail = (error: RunError | L): E.Either<RunError | L, never> => {
+    const text = (error as { readonly message?: unknown }).message;
+    const message = typeof text === 'string' ? text : String(error);
     for (const run of runs) {
       if (run.log === null && !run.created) continue;
       if (run.created && run.rows.length === 0) {
@@ -258,7 +298,7 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
         rmSync(run.out, { force: true });
         rmSync(run.sidecar, { force: true });
         rmSync(costPath(run.out), { force: true });
-      } else writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: error.message });
+      } else writeJsonAtomic(run.sidecar, { ...run.header, status: 'failed', startedAt, error: message });
     }
     return E.left(error);
   };
@@ -286,21 +326,29 @@ async function certifyAll(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks
     const models = [pipeline.denoiser?.metadata, pipeline.classifier.metadata].filter((m) => m !== undefined);
     hooks.onStart?.({ images: selected.length, resumedImages: selected.length - todo.length, drawsPerImage: spec.n0 + spec.n, models });
 
-    const record = (idx: number, wanted: readonly number[], result: ImageResult): void => {
-      for (const [w, row] of result.rows.entries()) {
+    const pending = todo.map((idx) => ({ idx, wanted: runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0) }));
+    const wantedOf = new Map(pending.map((p) => [p.idx, p.wanted]));
+    const emit = (idx: number, rows: readonly CertifyRow[], costs?: readonly RowCost[]): void => {
+      const wanted = wantedOf.get(idx)!;
+      wantedOf.delete(idx);
+      for (const [w, row] of rows.entries()) {
         const run = runs[wanted[w]!]!;
         // The cost line first: a kill between the two leaves a cost line the next open drops, never a row without one.
-        run.costLog!.append(result.costs[w]!);
-        run.costs.push(result.costs[w]!);
+        // (A scheduler that measures no cost, e.g. a queue, leaves the row without a cost line.)
+        const cost = costs?.[w];
+        if (cost !== undefined) {
+          run.costLog!.append(cost);
+          run.costs.push(cost);
+        }
         run.log!.append(row);
         run.rows.push(row);
         run.done.add(idx);
         hooks.onRow?.(wanted[w]!, row, run.rows.length, selected.length);
       }
     };
-    const wantedFor = (idx: number): number[] => runs.map((r, i) => (r.done.has(idx) ? -1 : i)).filter((i) => i >= 0);
-    const finished = spec.mode?.kind === 'sequential' ? await certifyGrouped(spec, pipeline, todo, wantedFor, record) : await certifyInTurn(spec, pipeline, todo, wantedFor, record, hooks);
-    if (E.isLeft(finished)) return fail(finished.left);
+    const identities = runs.map((r) => r.identity);
+    const scheduled = await scheduler({ spec, pipeline, identities, pending, resumedImages: selected.length - todo.length, emit, ...(hooks.onDraws === undefined ? {} : { onDraws: hooks.onDraws }) });
+    if (E.isLeft(scheduled)) return fail(scheduled.left);
     return E.right(
       runs.map((run): RunResult => {
         const summary = summarize(run.rows);

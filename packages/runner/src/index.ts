@@ -1,5 +1,17 @@
 // @densepure/runner: the run engine both apps drive. See README.md.
-export { type CertifyHooks, type ImageResult, type ImageSettings, type RunResult, type RunStart, certifyImage, certifyImageCosted, runCertify } from './certify.js';
+export {
+  type CertifyHooks,
+  type ImageScheduler,
+  type ImageSettings,
+  type PendingImage,
+  type RunResult,
+  type RunStart,
+  type SchedulerContext,
+  certifyImage,
+  certifyImageCosted,
+  type ImageResult,
+  runCertify,
+} from './certify.js';
 export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
 export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './sequential.js';

@@ -1,0 +1,78 @@
+// `--queue` and `densepure worker`: flags -> @densepure/queue options. Loaded only when a queue is named, so a
+// plain certify never loads BullMQ.
+import { either as E } from 'fp-ts';
+import type { ImageScheduler } from '@densepure/runner';
+import type { QueueError } from '@densepure/queue';
+
+export interface QueueFlags {
+  readonly queue: string;
+  readonly maxDrawsPerJob?: number;
+}
+
+/** The scheduler that sends a certify run's images to the queue; cluster progress and refusals on stderr. */
+export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none'): Promise<ImageScheduler<QueueError>> {
+  const q = await import('@densepure/queue');
+  const scheduler = await q.queueSchedulerFromUrl(o.queue, {
+    log: (line) => progress !== 'none' && void process.stderr.write(`${line}\n`),
+    warn: (line) => void process.stderr.write(`${line}\n`),
+    ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }),
+  })();
+  if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
+  return scheduler.right;
+}
+
+export interface WorkerFlags {
+  readonly queue: string;
+  readonly backend?: string;
+  readonly device?: string;
+  readonly threads?: number;
+  readonly workers: number;
+  readonly name?: string;
+  readonly idleExit?: number;
+  readonly progress: 'auto' | 'none';
+}
+
+/** `densepure worker`: serves queued runs until stopped (SIGINT/SIGTERM: after the job in progress; twice: at once). */
+export async function workerCommand(o: WorkerFlags): Promise<void> {
+  const q = await import('@densepure/queue');
+  const connection = q.parseQueueUrl(o.queue);
+  if (E.isLeft(connection)) throw q.queueFailure(connection.left);
+  const url = connection.right.url;
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write('stopping after the job in progress (signal again to stop at once)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const say = (line: string): void => {
+    if (o.progress !== 'none') process.stderr.write(`${line}\n`);
+  };
+  try {
+    const served = await q.certifyWorker({
+      connection: connection.right,
+      signal: stop.signal,
+      workers: o.workers,
+      ...(o.name === undefined ? {} : { name: o.name }),
+      ...(o.backend === undefined ? {} : { backend: o.backend }),
+      ...(o.device === undefined ? {} : { device: o.device }),
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+      ...(o.idleExit === undefined ? {} : { idleExitMs: o.idleExit * 1000 }),
+      onEvent: (e) => {
+        if (e.kind === 'refused') process.stderr.write(`warning: ${e.message}\n`);
+        else if (e.kind === 'serving') say(`serving run ${e.runId} (${e.jobs} jobs)`);
+        else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
+        else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
+        else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
+        else if (e.kind === 'connection-lost') say(`lost the connection to ${url}; reconnecting`);
+        else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
+      },
+    })();
+    if (E.isLeft(served)) throw q.queueFailure(served.left);
+    say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,65 @@
+// The real certify path through the queue, in process: @densepure/runner's runCertify with queueScheduler and
+// certifyWorkers on the shipped MNIST models. Two methods on shared draws (DDS and plain smoothing), whole
+// images and split draw ranges: the same TSV rows and sidecar identity as a local run.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { either as E } from 'fp-ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunSpec, runCertify } from '@densepure/runner';
+import { parseQueueUrl } from '../connection.js';
+import type { QueueTuning } from '../jobs.js';
+import { type TestRedis, startTestRedis } from '../testing/index.js';
+import { queueScheduler } from './coordinator.js';
+import { certifyWorker } from './worker.js';
+
+const tuning: Partial<QueueTuning> = { sweepMs: 300, pollMs: 100, leaseMs: 1500 };
+let redis: TestRedis;
+let work: string;
+beforeAll(async () => {
+  redis = await startTestRedis();
+  work = mkdtempSync(join(tmpdir(), 'densepure-queue-certify-'));
+});
+afterAll(async () => {
+  await redis?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const spec = (tag: string): RunSpec => ({
+  models: { denoiser: 'default', classifier: 'default', workers: 0, threads: 1 },
+  dataset: { spec: 'default', skip: 700 },
+  runs: [
+    { method: { kind: 'dds' }, out: join(work, `${tag}-dds.tsv`) },
+    { method: { kind: 'smoothing' }, out: join(work, `${tag}-smoothing.tsv`) },
+  ],
+  sigma: 0.5,
+  n0: 10,
+  n: 30,
+  alpha: 0.001,
+  seed: 3,
+  batch: 16,
+});
+const rowsOf = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
+const identityOf = (path: string): unknown => JSON.parse(readFileSync(`${path}.json`, 'utf8')).identity;
+
+describe('runCertify through the queue (real models)', () => {
+  it('shared draws, whole images and split draw ranges: the rows and identities of a local run', async () => {
+    const local = await runCertify(spec('local'))();
+    expect(E.isRight(local), E.isLeft(local) ? local.left.message : '').toBe(true);
+    const connection = parseQueueUrl(redis.url);
+    if (E.isLeft(connection)) throw new Error(connection.left.message);
+    for (const maxDrawsPerJob of [undefined, 12]) {
+      const tag = `queued-${maxDrawsPerJob ?? 'whole'}`;
+      const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, threads: 1, tuning, idleExitMs: 1500 })());
+      const queued = await runCertify(spec(tag), {}, queueScheduler({ connection: connection.right, tuning, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }))();
+      expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
+      for (const m of ['dds', 'smoothing']) {
+        expect(rowsOf(join(work, `${tag}-${m}.tsv`))).toEqual(rowsOf(join(work, `local-${m}.tsv`)));
+        expect(identityOf(join(work, `${tag}-${m}.tsv`))).toEqual(identityOf(join(work, `local-${m}.tsv`)));
+      }
+      const served = await Promise.all(workers);
+      // 3 images: one job each, or 10 + 30 draws in ranges of at most 12 = 1 + 3 jobs each.
+      expect(served.reduce((s, r) => s + (E.isRight(r) ? r.right.jobs : 0), 0)).toBe(maxDrawsPerJob === undefined ? 3 : 12);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+// `densepure certify --queue`: the runner's certify loop (identity, resume, TSVs, sidecars) with its images
+// certified by queue workers instead of in this process.
+import { either as E } from 'fp-ts';
+import type { CertifyRow, ImageScheduler } from '@densepure/runner';
+import type { QueueConnection } from '../connection.js';
+import { collect } from '../coordinator.js';
+import { certifyFromCounts, mergeDraws, planDraws } from '../draws.js';
+import type { QueueError } from '../errors.js';
+import type { QueueTuning } from '../jobs.js';
+import type { ClusterProgress } from '../progress.js';
+import { type CertifyAnswer, type CertifyPart, type DrawsAnswer, type ImageAnswer, parseCertifyAnswer, queueIdentity, workerSpecOf } from './protocol.js';
+
+export interface QueuedCertifyOptions {
+  readonly connection: QueueConnection;
+  /** Split an image's N0 + N draws into jobs of at most this many draws (default: one job per image). */
+  readonly maxDrawsPerJob?: number;
+  readonly tuning?: Partial<QueueTuning>;
+  /** Stops collecting; the rows written so far stay and a rerun resumes. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ClusterProgress) => void;
+  readonly onRefusal?: (worker: string, message: string) => void;
+  readonly onNotice?: (message: string) => void;
+}
+
+/**
+ * A scheduler for @densepure/runner's runCertify that enqueues the pending images (one job each, or one per
+ * draw range when N0 + N exceeds `maxDrawsPerJob`) and hands their rows back in index order. Whole images are
+ * certified on the worker by the runner's certifyImage; split images come back as vote counts, merged exactly
+ * and decided here by core's certify, so either way the rows are those of a single process.
+ */
+export const queueScheduler =
+  (o: QueuedCertifyOptions): ImageScheduler<QueueError> =>
+  async ({ spec, pipeline, identities, pending, resumedImages, emit }) => {
+    const numClasses = pipeline.group.members[0]!.numClasses;
+    const draws = planDraws(spec.n0, spec.n, o.maxDrawsPerJob);
+    const whole = draws.length === 1;
+    const partsOf = (wanted: readonly number[]): CertifyPart[] => (whole ? [{ wanted }] : draws.map((d) => ({ wanted, ranges: d.ranges })));
+    const items = pending.map((p) => ({ idx: p.idx, parts: partsOf(p.wanted) }));
+    const partsByIdx = new Map(items.map((i) => [i.idx, i.parts]));
+    const toRows = async (idx: number, answers: readonly CertifyAnswer[], seconds: number): Promise<CertifyRow[]> => {
+      if (whole) return [...(answers[0] as ImageAnswer).rows];
+      const { label } = pipeline.dataset.get(idx);
+      const parts = partsByIdx.get(idx)!;
+      return Promise.all(
+        parts[0]!.wanted.map(async (_, w) => {
+          const merged = mergeDraws(draws, answers.map((a) => (a as DrawsAnswer).counts[w]!), spec.n0, spec.n, numClasses);
+          if (E.isLeft(merged)) throw new Error(`image ${idx}: ${merged.left}`);
+          const result = await certifyFromCounts(merged.right, spec);
+          const predict = result.kind === 'certified' ? result.label : -1;
+          return { idx, label, predict, radius: result.kind === 'certified' ? result.radius : 0, correct: predict === label ? 1 : 0, seconds } as CertifyRow;
+        }),
+      );
+    };
+    const collected = await collect<CertifyPart, CertifyAnswer>({
+      connection: o.connection,
+      identity: queueIdentity(identities),
+      spec: workerSpecOf(spec),
+      items,
+      doneBefore: { items: resumedImages, jobs: resumedImages * (whole ? 1 : draws.length) },
+      parseResult: (value, idx, part) => parseCertifyAnswer(value, idx, partsByIdx.get(idx)![part]!, numClasses),
+      onItem: async (idx, results) => {
+        const seconds = results.reduce((s, r) => s + r.seconds, 0);
+        emit(idx, await toRows(idx, results.map((r) => r.value), seconds));
+      },
+      ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+      ...(o.onRefusal === undefined ? {} : { onRefusal: o.onRefusal }),
+      ...(o.onNotice === undefined ? {} : { onNotice: o.onNotice }),
+    })();
+    if (E.isLeft(collected)) return collected;
+    if (collected.right.aborted) {
+      const of = resumedImages + items.length;
+      const done = resumedImages + collected.right.items;
+      return E.left({ kind: 'queue-interrupted', done, of, message: `stopped after ${done} of ${of} images; the jobs stay queued: run the same command again to collect the rest` });
+    }
+    return E.right(undefined);
+  };

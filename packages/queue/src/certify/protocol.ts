@@ -1,0 +1,59 @@
+// What travels through the queue for a certify run: the spec a worker opens its pipeline from, the run identity
+// it must match, one job per image (or per image and draw range) and the worker's answer.
+import type { CertifyRow, Method, RunIdentity, RunSpec } from '@densepure/runner';
+import type { DrawRange, DrawsResult } from '../draws.js';
+import { parseDrawsResult } from '../draws.js';
+
+/** The run as a worker needs it: the RunSpec without output paths and provenance, the methods in run order. */
+export type WorkerSpec = Omit<RunSpec, 'runs' | 'provenance'> & { readonly methods: readonly Method[] };
+
+export const workerSpecOf = (spec: RunSpec): WorkerSpec => {
+  const { runs, provenance: _provenance, ...rest } = spec;
+  return { ...rest, methods: runs.map((r) => r.method) };
+};
+
+/**
+ * One identity for the queue from the identities of a run's methods (one, or several on shared draws): the
+ * identity itself for one method, else each method's fields under `<slug>.`, so a refusal names the field.
+ */
+export function queueIdentity(identities: readonly RunIdentity[]): Record<string, unknown> {
+  if (identities.length === 1) return { ...identities[0]! };
+  return Object.fromEntries(identities.flatMap((id) => Object.entries(id).map(([k, v]) => [`${id.method}.${k}`, v])));
+}
+
+/** A job: the runs (methods) that still lack this image, and the draw ranges to count (none: the whole image). */
+export interface CertifyPart {
+  readonly wanted: readonly number[];
+  readonly ranges?: readonly DrawRange[];
+}
+
+/** A whole image: its rows, one per wanted method (computed by the runner's certifyImage). */
+export interface ImageAnswer {
+  readonly rows: readonly CertifyRow[];
+}
+
+/** Some draw ranges of an image: per wanted method, per range, per class vote counts. */
+export interface DrawsAnswer {
+  readonly counts: readonly DrawsResult[];
+}
+
+export type CertifyAnswer = ImageAnswer | DrawsAnswer;
+
+const isRow = (r: unknown, idx: number): r is CertifyRow => {
+  if (r === null || typeof r !== 'object') return false;
+  const row = r as Record<string, unknown>;
+  return row.idx === idx && Number.isInteger(row.label) && Number.isInteger(row.predict) && typeof row.radius === 'number' && (row.correct === 0 || row.correct === 1) && typeof row.seconds === 'number';
+};
+
+/** Checks a worker's answer to `part` of image `idx`; null when it does not fit. */
+export function parseCertifyAnswer(value: unknown, idx: number, part: CertifyPart, numClasses: number): CertifyAnswer | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (part.ranges === undefined) {
+    const rows = (value as ImageAnswer).rows;
+    return Array.isArray(rows) && rows.length === part.wanted.length && rows.every((r) => isRow(r, idx)) ? { rows } : null;
+  }
+  const counts = (value as DrawsAnswer).counts;
+  if (!Array.isArray(counts) || counts.length !== part.wanted.length) return null;
+  const parsed = counts.map((c) => parseDrawsResult(c, { ranges: part.ranges! }, numClasses));
+  return parsed.every((c) => c !== null) ? { counts: parsed as DrawsResult[] } : null;
+}

@@ -1,0 +1,98 @@
+// `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
+import { either as E, taskEither as TE } from 'fp-ts';
+import { type Pipeline, certifyImage, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
+import type { QueueConnection } from '../connection.js';
+import type { DrawsResult } from '../draws.js';
+import type { QueueError } from '../errors.js';
+import type { QueueTuning } from '../jobs.js';
+import type { RunRecord } from '../registry.js';
+import { type ServeSummary, type WorkHandler, type WorkerEvent, serve } from '../worker.js';
+import { type CertifyAnswer, type CertifyPart, type WorkerSpec, queueIdentity } from './protocol.js';
+
+export interface CertifyWorkerOptions {
+  readonly connection: QueueConnection;
+  readonly name?: string;
+  /** Backend for the models; default: the run's (another backend changes the identity, so the run is refused). */
+  readonly backend?: string;
+  /** This machine's device (onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu). */
+  readonly device?: string;
+  readonly threads?: number;
+  /** Worker threads with one model session each (0: the main thread). */
+  readonly workers?: number;
+  readonly tuning?: Partial<QueueTuning>;
+  readonly signal?: AbortSignal;
+  /** Stop once no run has been open for this long, ms (default: serve until stopped). */
+  readonly idleExitMs?: number;
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+/** The backend the run was computed with, read from its identity (one method, or several under `<slug>.`). */
+const runBackend = (run: RunRecord): string | undefined => {
+  const found = Object.entries(run.identity).find(([k]) => k === 'backend' || k.endsWith('.backend'))?.[1];
+  return typeof found === 'string' ? found : undefined;
+};
+
+/** Counts of every wanted method over each range, calling the methods' samplers side by side as certify does. */
+async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<DrawsResult[]> {
+  const { image } = pipeline.dataset.get(idx);
+  const samplers = pipeline.group.samplers(image, idx, part.wanted);
+  const batch = drawsPerBatch(spec.batch, spec.methods, workers);
+  const counts = part.wanted.map(() => [] as number[][]);
+  for (const range of part.ranges!) {
+    const sums = part.wanted.map(() => new Array<number>(pipeline.group.members[0]!.numClasses).fill(0));
+    for (let first = range.first; first < range.first + range.count; first += batch) {
+      const req = { firstDraw: first, count: Math.min(batch, range.first + range.count - first) };
+      const got = await Promise.all(samplers.map((s) => s(req)));
+      for (const [w, g] of got.entries()) for (let c = 0; c < sums[w]!.length; c++) sums[w]![c]! += g[c]!;
+    }
+    for (const [w, s] of sums.entries()) counts[w]!.push(s);
+  }
+  return counts.map((c) => ({ counts: c }));
+}
+
+/**
+ * Serves queued certify runs: for each run, opens the models and dataset its spec names (paths as seen on this
+ * machine) with this machine's backend options, compares the resulting identity (model and manifest hashes,
+ * dataset, configuration) with the run's and refuses on any difference; then certifies its jobs.
+ */
+export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError, ServeSummary> {
+  const workers = o.workers ?? 0;
+  const prepare = (run: RunRecord): TE.TaskEither<string, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
+    const spec = run.spec as WorkerSpec;
+    const backend = o.backend ?? spec.models.backend ?? runBackend(run);
+    const { device: _device, threads: _threads, ...shared } = spec.models;
+    const models = {
+      ...shared,
+      workers,
+      ...(backend === undefined ? {} : { backend }),
+      ...(o.device === undefined ? {} : { device: o.device }),
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+    };
+    const local: WorkerSpec = { ...spec, models };
+    const opened = await openPipeline({ ...local, methods: spec.methods })();
+    if (E.isLeft(opened)) return E.left(opened.left.message);
+    const pipeline = opened.right;
+    const identity = queueIdentity(
+      spec.methods.map((m) => runIdentity(local, m, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset })),
+    );
+    return E.right({
+      identity,
+      dispose: () => pipeline.dispose(),
+      compute: async (idx, part) => {
+        if (part.ranges !== undefined) return { counts: await countDraws(pipeline, local, workers, idx, part) };
+        const rows = await certifyImage(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
+        if (E.isLeft(rows)) throw new Error(rows.left.message);
+        return { rows: rows.right };
+      },
+    });
+  };
+  return serve<CertifyPart, CertifyAnswer>({
+    connection: o.connection,
+    prepare,
+    ...(o.name === undefined ? {} : { name: o.name }),
+    ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+    ...(o.idleExitMs === undefined ? {} : { idleExitMs: o.idleExitMs }),
+    ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
+  });
+}

@@ -1,0 +1,205 @@
+import { hostname } from 'node:os';
+import { either as E, taskEither as TE } from 'fp-ts';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type QueueConnection, probeRedis, redisOptions } from './connection.js';
+import { type QueueError, describeCause } from './errors.js';
+import { describeDifferences, identityDifferences } from './identity.js';
+import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from './jobs.js';
+import { KEY_PREFIX, type RunRecord, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal } from './registry.js';
+import { sleep } from './util.js';
+
+/** What a worker computes for the runs it accepted. */
+export interface WorkHandler<P, R> {
+  /** The run identity as this worker sees it, from its own models, data and configuration. */
+  readonly identity: Readonly<Record<string, unknown>>;
+  compute(idx: number, payload: P): Promise<R>;
+  dispose(): Promise<void>;
+}
+
+export type WorkerEvent =
+  | { readonly kind: 'serving'; readonly runId: string; readonly jobs: number }
+  | { readonly kind: 'refused'; readonly runId: string; readonly message: string }
+  | { readonly kind: 'job-started'; readonly runId: string; readonly idx: number; readonly part: number }
+  | { readonly kind: 'job-done'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
+  | { readonly kind: 'job-failed'; readonly runId: string; readonly idx: number; readonly part: number; readonly message: string }
+  | { readonly kind: 'run-closed'; readonly runId: string }
+  | { readonly kind: 'connection-lost' }
+  | { readonly kind: 'reconnected' };
+
+export interface ServeOptions<P, R> {
+  readonly connection: QueueConnection;
+  /** This worker's name in results, progress and refusals (default host:pid). */
+  readonly name?: string;
+  /**
+   * Builds this worker's pipeline for a run from the run's spec and its own models, data, backend and device;
+   * Left: why it cannot (a message for the operator). Its identity is then compared with the run's.
+   */
+  readonly prepare: (run: RunRecord) => TE.TaskEither<string, WorkHandler<P, R>>;
+  readonly tuning?: Partial<QueueTuning>;
+  /** Stops after the job in progress. */
+  readonly signal?: AbortSignal;
+  /** Stops once no run it can serve has been open for this long, ms (default: serves until stopped). */
+  readonly idleExitMs?: number;
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+export interface ServeSummary {
+  readonly name: string;
+  readonly jobs: number;
+  readonly runs: number;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * The worker side of queued runs: finds the open runs (oldest first), checks each run's identity against its own
+ * before taking any job (refusing a mismatch with the differing fields, recorded for the coordinator to show),
+ * then takes that run's jobs one at a time until the run closes. A SIGKILLed worker's job is retried by another
+ * worker once its lock expires (BullMQ's stalled-job check); a Redis restart is ridden out by reconnecting.
+ */
+export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, ServeSummary> {
+  return async () => {
+    const t: QueueTuning = { ...DEFAULT_TUNING, ...o.tuning };
+    const probe = await probeRedis(o.connection, t.connectTimeoutMs)();
+    if (E.isLeft(probe)) return probe;
+    const name = o.name ?? `${hostname()}:${process.pid}`;
+    const redis = new Redis(redisOptions(o.connection));
+    redis.on('error', noop);
+    let lost = false;
+    redis.on('reconnecting', () => {
+      if (!lost) o.onEvent?.({ kind: 'connection-lost' });
+      lost = true;
+    });
+    redis.on('ready', () => {
+      if (lost) o.onEvent?.({ kind: 'reconnected' });
+      lost = false;
+    });
+    const isAborted = (): boolean => o.signal?.aborted === true;
+    const aborted = new Promise<void>((resolve) => {
+      if (isAborted()) resolve();
+      o.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const orAbort = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, aborted.then(() => undefined)]);
+
+    const refused = new Set<string>();
+    // The pipeline of the run served last, kept while the same run comes back (e.g. after a Redis restart).
+    const cache: { current: { readonly key: string; readonly handler: WorkHandler<P, R> } | null } = { current: null };
+    let jobs = 0;
+    let runs = 0;
+    let idleSince = Date.now();
+
+    /**
+     * Jobs of a run still to be done: waiting, delayed or in progress. Jobs in progress count, so workers stay
+     * while a dead worker's job waits for their stalled-job check; failed jobs do not, so a run that stopped on
+     * a failure (open until its coordinator retries) does not hold workers back from the next run.
+     */
+    const pendingJobs = async (runId: string): Promise<number> => {
+      const queue = new Queue(queueNameOf(runId), { connection: redis, prefix: KEY_PREFIX });
+      try {
+        const counts = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized', 'waiting-children');
+        return Object.values(counts).reduce((a, b) => a + b, 0);
+      } finally {
+        await queue.close();
+      }
+    };
+
+    /** Takes the run's jobs until the run closes or has nothing left to do (or this worker stops). */
+    const serveRun = async (run: RunRecord, handler: WorkHandler<P, R>): Promise<void> => {
+      const processor = async (job: Job<JobData<P>>): Promise<PartResult<R>> => {
+        const d = job.data;
+        if (d.runId !== run.runId || d.identitySha !== run.identitySha) {
+          throw new UnrecoverableError(`job ${String(job.id)} was made for run identity ${d.identitySha.slice(0, 12)}, not the checked ${run.identitySha.slice(0, 12)}`);
+        }
+        const started = performance.now();
+        const value = await handler.compute(d.idx, d.payload);
+        return { value, worker: name, seconds: (performance.now() - started) / 1000 };
+      };
+      const worker = new Worker<JobData<P>, PartResult<R>>(queueNameOf(run.runId), processor, {
+        connection: redisOptions(o.connection),
+        prefix: KEY_PREFIX,
+        concurrency: 1,
+        lockDuration: t.lockMs,
+        stalledInterval: t.stalledCheckMs,
+        maxStalledCount: t.maxStalled,
+      });
+      worker.on('error', noop); // connection trouble: BullMQ reconnects, the events above tell the operator
+      worker.on('active', (job) => o.onEvent?.({ kind: 'job-started', runId: run.runId, idx: job.data.idx, part: job.data.part }));
+      worker.on('completed', (job, result) => {
+        jobs += 1;
+        o.onEvent?.({ kind: 'job-done', runId: run.runId, idx: job.data.idx, part: job.data.part, seconds: result.seconds });
+      });
+      worker.on('failed', (job, error) => {
+        if (job !== undefined) o.onEvent?.({ kind: 'job-failed', runId: run.runId, idx: job.data.idx, part: job.data.part, message: error.message });
+      });
+      runs += 1;
+      o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs });
+      try {
+        while (!isAborted()) {
+          await sleep(t.pollMs, o.signal);
+          const open = await orAbort(isRunOpen(redis, run.runId));
+          if (open === false) {
+            o.onEvent?.({ kind: 'run-closed', runId: run.runId });
+            break;
+          }
+          if ((await orAbort(pendingJobs(run.runId))) === 0) break;
+        }
+      } finally {
+        await worker.close(); // lets the job in progress finish and deliver its result
+      }
+    };
+
+    try {
+      while (!isAborted()) {
+        const ids = (await orAbort(openRuns(redis))) ?? [];
+        let served = false;
+        for (const runId of ids) {
+          if (isAborted()) break;
+          const run = await orAbort(readRun(redis, runId));
+          if (run === null || run === undefined) continue;
+          const key = `${run.runId}:${run.identitySha}`;
+          if (refused.has(key)) continue;
+          if (((await orAbort(pendingJobs(run.runId))) ?? 0) === 0) continue;
+          if (cache.current?.key !== key) {
+            await cache.current?.handler.dispose();
+            cache.current = null;
+            const prepared = await o.prepare(run)();
+            let refusal: string | null = null;
+            if (E.isLeft(prepared)) {
+              refusal = prepared.left;
+            } else {
+              const diffs = identityDifferences(run.identity, prepared.right.identity);
+              if (diffs.length === 0) {
+                cache.current = { key, handler: prepared.right };
+              } else {
+                await prepared.right.dispose();
+                refusal = `this worker's models, data or configuration differ from the run's (${describeDifferences(diffs)})`;
+              }
+            }
+            if (refusal !== null) {
+              const message = `worker ${name} refuses run ${run.runId}: ${refusal}`;
+              refused.add(key);
+              await orAbort(recordRefusal(redis, run.runId, name, message));
+              o.onEvent?.({ kind: 'refused', runId: run.runId, message });
+              continue;
+            }
+          }
+          await serveRun(run, cache.current!.handler);
+          served = true;
+          idleSince = Date.now();
+          break;
+        }
+        if (!served) {
+          if (o.idleExitMs !== undefined && Date.now() - idleSince >= o.idleExitMs) break;
+          await sleep(t.pollMs, o.signal);
+        }
+      }
+      return E.right({ name, jobs, runs });
+    } catch (cause) {
+      return E.left({ kind: 'queue-lost', url: o.connection.url, message: `serving the queue at ${o.connection.url} failed: ${describeCause(cause)}` });
+    } finally {
+      await cache.current?.handler.dispose();
+      redis.disconnect();
+    }
+  };
+}
