@@ -175,7 +175,7 @@ async function sampleCounts(
 }
 
 /** Index of the largest count; ties go to the smallest label (numpy argmax semantics). */
-export function argmax(counts: readonly number[]): number {
+export function argmax(counts: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
   return best;

@@ -29,6 +29,7 @@ export {
   type ConfidenceInterval,
 } from './stats.js';
 export {
+  argmax,
   certify,
   predict,
   type DrawRequest,

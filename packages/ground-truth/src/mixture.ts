@@ -1,5 +1,5 @@
 import { either as E } from 'fp-ts';
-import { gaussianFill, noiseAddress, uniformFill } from '@densepure/core';
+import { argmax, gaussianFill, noiseAddress, uniformFill } from '@densepure/core';
 
 /**
  * Data of an exact-score diffusion model: p(x0) = sum_k weight_k N(mean_k, std_k^2 I) in d = C*H*W dimensions,
@@ -100,12 +100,8 @@ export function classPosterior(m: GaussianMixture, x: ArrayLike<number>): Float6
   return out;
 }
 
-/** argmax with ties to the smallest index (the project's label convention). */
-export function argmax(a: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-}
+/** argmax with ties to the smallest index (the project's label convention): core's. */
+export { argmax };
 
 /** The Bayes classifier of the clean mixture: the class of highest posterior probability at x. */
 export const bayesLabel = (m: GaussianMixture, x: ArrayLike<number>): number => argmax(classPosterior(m, x));

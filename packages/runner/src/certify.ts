@@ -78,10 +78,7 @@ export function certifyImage(
   wanted: readonly number[],
   onDraws?: (done: number) => void,
 ): TE.TaskEither<RunError, CertifyRow[]> {
-  return async () => {
-    const result = await certifyImageCosted(pipeline, settings, sample, idx, wanted, onDraws)();
-    return E.isLeft(result) ? result : E.right(result.right.rows);
-  };
+  return TE.map((result: ImageResult) => result.rows)(certifyImageCosted(pipeline, settings, sample, idx, wanted, onDraws));
 }
 
 /**

@@ -2,7 +2,7 @@
 // `sequentialLook`, the very rule `certifySequential` applies) driven here so that several methods on shared draws
 // stop one by one, and several images' rounds share model calls (see coalesce.ts).
 import { either as E } from 'fp-ts';
-import { type SequentialRule, type SequentialStopReason, nextRoundSize, normalQuantile, sequentialLook, sequentialRule } from '@densepure/core';
+import { type SequentialRule, type SequentialStopReason, argmax, nextRoundSize, normalQuantile, sequentialLook, sequentialRule } from '@densepure/core';
 import { wrapClassifier } from '@densepure/classifiers';
 import { type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
 import { coalescedClassifier, coalescedDenoiser } from './coalesce.js';
@@ -32,12 +32,6 @@ export interface SequentialImageSettings {
   /** Most draws per sampler call. */
   readonly chunk: number;
 }
-
-const argmax = (counts: ArrayLike<number>): number => {
-  let best = 0;
-  for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
-  return best;
-};
 
 /**
  * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
