@@ -9,10 +9,12 @@
 // The issue's benchmark:         node bench/adaptive.bench.mjs --images 50 --N 10000 --densepure-images 20 --densepure-N 2000
 // Flags: --images, --N (fixed N = the first sequential cap), --densepure-images, --densepure-N (default: the same),
 //        --cap (default 100000; 0 skips that run), --methods dds,densepure, --sigmas 0.25,0.5, --workers, --batch,
-//        --group (images certified at once in sequential mode), --json <file> (all numbers, machine-readable).
+//        --group (images certified at once in sequential mode), --json <file> (all numbers, machine-readable),
+//        --dir <folder> (keep the runs' TSVs there: a rerun after an interruption resumes each run where it stopped
+//        and a finished cell is read back, not rerun; default: a temporary folder, removed at the end).
 // Prints tables; no assertions (speed targets live here, never in tests).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCertify } from '../dist/index.js';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '100' },
     group: { type: 'string', default: '8' },
     json: { type: 'string' },
+    dir: { type: 'string' },
   },
 });
 const N0 = 100;
@@ -47,11 +50,16 @@ const METHODS = {
 };
 const cap = Number(values.cap);
 const workers = Number(values.workers);
-const dir = mkdtempSync(join(tmpdir(), 'densepure-adaptive-bench-'));
+const keep = values.dir !== undefined;
+if (keep) mkdirSync(values.dir, { recursive: true });
+const dir = keep ? values.dir : mkdtempSync(join(tmpdir(), 'densepure-adaptive-bench-'));
 
 async function run(name, method, sigma, images, n, mode) {
   const skip = Math.floor(DATASET_SIZE / images);
   const out = join(dir, `${name}.tsv`);
+  // A cell finished by an earlier (interrupted) invocation is read back with the wall time it took then.
+  const done = join(dir, `${name}.result.json`);
+  if (keep && existsSync(done)) return JSON.parse(readFileSync(done, 'utf8'));
   const started = performance.now();
   const result = await runCertify({
     models: { denoiser: 'default', classifier: 'default', workers },
@@ -67,7 +75,13 @@ async function run(name, method, sigma, images, n, mode) {
   })();
   if (result._tag === 'Left') throw new Error(result.left.message);
   const [r] = result.right;
-  return { rows: r.rows, cost: r.cost, seconds: (performance.now() - started) / 1000 };
+  // Rows resumed from an interrupted invocation: fixed-N images run one after another, so their own times add up to
+  // the wall time they took; sequential images overlap (grouped), so such a cell is marked as resumed instead.
+  const resumed = r.rows.slice(0, r.resumedRows);
+  const earlier = mode === undefined ? resumed.reduce((t, row) => t + row.time, 0) : 0;
+  const cell = { rows: r.rows, cost: r.cost, seconds: (performance.now() - started) / 1000 + earlier, partialWall: mode !== undefined && r.resumedRows > 0, loadAtEnd: loadavg() };
+  if (keep) writeFileSync(done, `${JSON.stringify(cell)}\n`);
+  return cell;
 }
 
 const accuracy = (rows, radius) => rows.filter((r) => r.correct === 1 && r.radius >= radius).length / rows.length;
@@ -86,8 +100,8 @@ for (const key of values.methods.split(',')) {
     const radii = RADII[sigma];
     if (radii === undefined) throw new Error(`no radii for sigma ${sigma}; known: ${Object.keys(RADII).join(', ')}`);
     const sequential = { kind: 'sequential', radii, group: Number(values.group) };
-    const tag = `${key}-sigma${sigma}`;
-    const fixed = await run(`${tag}-fixed`, m.method, sigma, m.images, m.N);
+    const tag = `${key}-sigma${sigma}-images${m.images}`;
+    const fixed = await run(`${tag}-fixed-${m.N}`, m.method, sigma, m.images, m.N);
     const adaptive = await run(`${tag}-sequential-${m.N}`, m.method, sigma, m.images, m.N, sequential);
     const paper = cap > 0 ? await run(`${tag}-sequential-${cap}`, m.method, sigma, m.images, cap, sequential) : null;
     const perDraw = fixed.cost.meanEvaluations.denoiser / (N0 + m.N);
@@ -97,7 +111,7 @@ for (const key of values.methods.split(',')) {
     console.log(`${'run'.padEnd(30)}${columns.map((r) => `r=${r}`.padStart(7)).join('')}  ${'draws/img'.padStart(10)}  ${'den.evals/img'.padStart(14)}  ${'wall s'.padStart(8)}  ratio (evals)`);
     const line = (name, r, ratio) =>
       console.log(
-        `${name.padEnd(30)}${columns.map((c) => pct(accuracy(r.rows, c))).map((s) => s.padStart(7)).join('')}  ${int(r.cost.meanDraws.selection + r.cost.meanDraws.estimation).padStart(10)}  ${int(r.cost.meanEvaluations.denoiser).padStart(14)}  ${r.seconds.toFixed(1).padStart(8)}  ${ratio}`,
+        `${(r.partialWall ? `${name} (resumed: wall is part)` : name).padEnd(30)}${columns.map((c) => pct(accuracy(r.rows, c))).map((s) => s.padStart(7)).join('')}  ${int(r.cost.meanDraws.selection + r.cost.meanDraws.estimation).padStart(10)}  ${int(r.cost.meanEvaluations.denoiser).padStart(14)}  ${r.seconds.toFixed(1).padStart(8)}  ${ratio}`,
       );
     line(`fixed N = ${m.N}`, fixed, '');
     line(`sequential, cap ${m.N}`, adaptive, `${(fixed.cost.meanEvaluations.denoiser / adaptive.cost.meanEvaluations.denoiser).toFixed(1)}x fewer`);
@@ -112,4 +126,4 @@ for (const key of values.methods.split(',')) {
   }
 }
 if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
-rmSync(dir, { recursive: true, force: true });
+if (!keep) rmSync(dir, { recursive: true, force: true });
