@@ -1,7 +1,7 @@
 // `densepure certify`: flags -> RunSpec -> @densepure/runner runCertify, with a progress bar on stderr.
 import { type RunError, type RunResult, describeMethod, describeRunError, methodSlug, runCertify } from '@densepure/runner';
 import { either as E } from 'fp-ts';
-import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, modeFromFlags, must } from './flags.js';
+import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags, must } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
 import { queueSchedulerFromFlags } from './queue.js';
 import { VERSION } from './version.js';
@@ -21,11 +21,12 @@ export interface CertifyFlags extends ModelFlags, MethodFlags, ModeFlags {
 export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<RunResult & { description: string }> {
   const method = must(methodFromFlags(o));
   const mode = must(modeFromFlags(o));
+  const maxDrawsPerJob = must(drawSplitFromFlags(o, mode));
   const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}${mode.kind === 'sequential' ? '-sequential' : ''}.tsv`;
   let progress: Progress | null = null;
   // With a queue, Ctrl-C ends the coordinator like a local run (bin.ts): rows so far stay, the jobs stay queued.
   const scheduler =
-    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }) }, o.progress);
+    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }, o.progress);
   try {
     const results = await runCertify(
       { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, ...(mode.kind === 'sequential' ? { mode } : {}), provenance: { tool: 'densepure', version: VERSION, command: argv } },

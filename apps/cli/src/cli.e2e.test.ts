@@ -181,6 +181,9 @@ describe('densepure CLI (built binary, plain node)', () => {
       it('--group without radii', () => expectNothingWritten(['--group', '4'], /--group applies to sequential certification only/));
       it('--radii and --max-radius together', () => expectNothingWritten(['--radii', '0.25', '--max-radius', '1'], /--radii or --max-radius, not both/));
       it('--mode sequential without radii', () => expectNothingWritten(['--mode', 'sequential'], /needs the radii to certify/));
+      it('--max-draws-per-job with sequential radii', () =>
+        expectNothingWritten(['--radii', '0.25', '--queue', 'redis://127.0.0.1:1/0', '--max-draws-per-job', '50'], /--max-draws-per-job applies to fixed N only/));
+      it('--max-draws-per-job without --queue', () => expectNothingWritten(['--max-draws-per-job', '50'], /--max-draws-per-job splits queued jobs: give --queue/));
     });
 
     it('unwritable output', () => {

@@ -111,6 +111,14 @@ export function modeFromFlags(flags: ModeFlags): E.Either<Failure, CertifyMode> 
   return E.right({ kind: 'sequential', radii, ...(flags.group === undefined ? {} : { group: flags.group }) });
 }
 
+/** `--max-draws-per-job`: only with `--queue`, and only for fixed N (a sequential image decides after each round). */
+export function drawSplitFromFlags(flags: { readonly queue?: string; readonly maxDrawsPerJob?: number }, mode: CertifyMode): E.Either<Failure, number | undefined> {
+  if (flags.maxDrawsPerJob === undefined) return E.right(undefined);
+  if (flags.queue === undefined) return usage('--max-draws-per-job splits queued jobs: give --queue redis://HOST:PORT/DB too, or drop it');
+  if (mode.kind === 'sequential') return usage('--max-draws-per-job applies to fixed N only: sequential certification decides after each round of draws, so each image is one job; drop --max-draws-per-job');
+  return E.right(flags.maxDrawsPerJob);
+}
+
 /** The method the flags name: `--denoiser none` is plain smoothing, `--one-shot` DDS, else DensePure with K votes. */
 export function methodFromFlags(flags: MethodFlags & Pick<ModelFlags, 'denoiser'>): E.Either<Failure, Method> {
   if (flags.denoiser === 'none') {

@@ -45,7 +45,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       const result = await certifyCommand(o, process.argv.slice(2));
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
-      process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.denoiserEvalsPerDraw} denoiser evaluations per draw\n`);
+      process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.method.kind === 'densepure' ? `at most ${result.denoiserEvalsPerDraw} denoiser evaluations per draw (every vote run to the end; the decided-vote stop runs fewer: the mean is below)` : `${result.denoiserEvalsPerDraw} denoiser evaluations per draw`}\n`);
       printSummary(result.summary);
       process.stdout.write(`${formatCost(result.cost)}; per row: ${result.costFile}\n`);
     });

@@ -15,6 +15,8 @@ export type QueueError =
   | { readonly kind: 'queue-bad-result'; readonly message: string; readonly idx: number; readonly part: number }
   /** The coordinator was stopped (a signal) before the last item; what was written stays, a rerun resumes. */
   | { readonly kind: 'queue-interrupted'; readonly message: string; readonly done: number; readonly of: number }
+  /** A setting the queue cannot honour for this run (named as the library names it; the apps translate). */
+  | { readonly kind: 'queue-bad-setting'; readonly message: string; readonly setting: string }
   /** The caller's handler for an ordered item failed (e.g. writing a row). */
   | { readonly kind: 'queue-consumer-failed'; readonly message: string; readonly idx: number; readonly cause: unknown };
 

@@ -27,6 +27,12 @@ const rowCostSchema = z.looseObject({
 
 export const costPath = (tsvPath: string): string => `${tsvPath}.cost`;
 
+/** A cost record that came from elsewhere (a cost file's line, a queue worker's answer); null when it is not one. */
+export function parseRowCost(value: unknown): RowCost | null {
+  const parsed = rowCostSchema.safeParse(value);
+  return parsed.success ? (parsed.data as RowCost) : null;
+}
+
 /** Mean cost per image over the rows that have one. */
 export interface CostSummary {
   readonly images: number;
@@ -51,9 +57,9 @@ export function parseCosts(text: string): RowCost[] {
   for (let i = 0; i < lines.length - 1; i++) {
     if (lines[i]!.trim() === '') continue;
     try {
-      const parsed = rowCostSchema.safeParse(JSON.parse(lines[i]!));
-      if (!parsed.success) break;
-      out.push(parsed.data as RowCost);
+      const cost = parseRowCost(JSON.parse(lines[i]!));
+      if (cost === null) break;
+      out.push(cost);
     } catch {
       break;
     }

@@ -12,7 +12,7 @@ export {
   type ImageResult,
   runCertify,
 } from './certify.js';
-export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, readCosts, summarizeCosts } from './accounting.js';
+export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
 export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './sequential.js';
 export {

@@ -1,7 +1,7 @@
 // The real certify path through the queue, in process: @densepure/runner's runCertify with queueScheduler and
 // certifyWorkers on the shipped MNIST models. Two methods on shared draws (DDS and plain smoothing), whole
 // images and split draw ranges: the same TSV rows and sidecar identity as a local run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -41,6 +41,7 @@ const spec = (tag: string): RunSpec => ({
 });
 const rowsOf = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
 const identityOf = (path: string): unknown => JSON.parse(readFileSync(`${path}.json`, 'utf8')).identity;
+const costsOf = (path: string): unknown[] => readFileSync(`${path}.cost`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 describe('runCertify through the queue (real models)', () => {
   it('shared draws, whole images and split draw ranges: the rows and identities of a local run', async () => {
@@ -56,10 +57,37 @@ describe('runCertify through the queue (real models)', () => {
       for (const m of ['dds', 'smoothing']) {
         expect(rowsOf(join(work, `${tag}-${m}.tsv`))).toEqual(rowsOf(join(work, `local-${m}.tsv`)));
         expect(identityOf(join(work, `${tag}-${m}.tsv`))).toEqual(identityOf(join(work, `local-${m}.tsv`)));
+        // Costs too: draws and evaluations per image, whole or added up over the split jobs.
+        expect(costsOf(join(work, `${tag}-${m}.tsv`))).toEqual(costsOf(join(work, `local-${m}.tsv`)));
       }
       const served = await Promise.all(workers);
       // 3 images: one job each, or 10 + 30 draws in ranges of at most 12 = 1 + 3 jobs each.
       expect(served.reduce((s, r) => s + (E.isRight(r) ? r.right.jobs : 0), 0)).toBe(maxDrawsPerJob === undefined ? 3 : 12);
     }
+  });
+
+  it('sequential mode: each image one job, the rows and costs (rounds, stop, bound) of a local run; split draws refused', async () => {
+    const sequential = (tag: string): RunSpec => ({
+      ...spec(tag),
+      runs: [{ method: { kind: 'dds' }, out: join(work, `${tag}-dds.tsv`) }],
+      n: 300,
+      mode: { kind: 'sequential', radii: [0.25, 0.5] },
+    });
+    const local = await runCertify(sequential('seq-local'))();
+    expect(E.isRight(local), E.isLeft(local) ? local.left.message : '').toBe(true);
+    const connection = parseQueueUrl(redis.url);
+    if (E.isLeft(connection)) throw new Error(connection.left.message);
+    const worker = certifyWorker({ connection: connection.right, name: 'seq', threads: 1, tuning, idleExitMs: 1500 })();
+    const queued = await runCertify(sequential('seq-queued'), {}, queueScheduler({ connection: connection.right, tuning }))();
+    expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
+    await worker;
+    expect(rowsOf(join(work, 'seq-queued-dds.tsv'))).toEqual(rowsOf(join(work, 'seq-local-dds.tsv')));
+    const costs = costsOf(join(work, 'seq-queued-dds.tsv'));
+    expect(costs).toEqual(costsOf(join(work, 'seq-local-dds.tsv')));
+    expect(costs.every((c) => typeof (c as { stop?: unknown }).stop === 'string')).toBe(true);
+
+    const split = await runCertify(sequential('seq-split'), {}, queueScheduler({ connection: connection.right, tuning, maxDrawsPerJob: 50 }))();
+    expect(E.isLeft(split) && split.left.kind).toBe('queue-bad-setting');
+    expect(existsSync(join(work, 'seq-split-dds.tsv'))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // `densepure certify --queue`: the runner's certify loop (identity, resume, TSVs, sidecars) with its images
 // certified by queue workers instead of in this process.
 import { either as E } from 'fp-ts';
-import type { CertifyRow, ImageScheduler } from '@densepure/runner';
+import type { CertifyRow, ImageScheduler, RowCost } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import { collect } from '../coordinator.js';
 import { certifyFromCounts, mergeDraws, planDraws } from '../draws.js';
@@ -34,14 +34,26 @@ export const queueScheduler =
     const numClasses = pipeline.group.members[0]!.numClasses;
     const draws = planDraws(spec.n0, spec.n, o.maxDrawsPerJob);
     const whole = draws.length === 1;
+    if (!whole && spec.mode?.kind === 'sequential')
+      return E.left({
+        kind: 'queue-bad-setting',
+        setting: 'maxDrawsPerJob',
+        message: `splitting an image's draws over several jobs applies to fixed N only: sequential certification decides after each round of draws, so each image is one job; leave the split (${o.maxDrawsPerJob} draws per job) unset`,
+      });
     const partsOf = (wanted: readonly number[]): CertifyPart[] => (whole ? [{ wanted }] : draws.map((d) => ({ wanted, ranges: d.ranges })));
     const items = pending.map((p) => ({ idx: p.idx, parts: partsOf(p.wanted) }));
     const partsByIdx = new Map(items.map((i) => [i.idx, i.parts]));
-    const toRows = async (idx: number, answers: readonly CertifyAnswer[], seconds: number): Promise<CertifyRow[]> => {
-      if (whole) return [...(answers[0] as ImageAnswer).rows];
+    const toResult = async (idx: number, answers: readonly CertifyAnswer[], seconds: number): Promise<{ rows: CertifyRow[]; costs: RowCost[] }> => {
+      if (whole) return { rows: [...(answers[0] as ImageAnswer).rows], costs: [...(answers[0] as ImageAnswer).costs] };
       const { label } = pipeline.dataset.get(idx);
       const parts = partsByIdx.get(idx)!;
-      return Promise.all(
+      // The jobs' evaluations add up to the image's: each draw was evaluated in exactly one job.
+      const evaluations = { denoiser: 0, classifier: 0 };
+      for (const a of answers as readonly DrawsAnswer[]) {
+        evaluations.denoiser += a.evaluations.denoiser;
+        evaluations.classifier += a.evaluations.classifier;
+      }
+      const rows = await Promise.all(
         parts[0]!.wanted.map(async (_, w) => {
           const merged = mergeDraws(draws, answers.map((a) => (a as DrawsAnswer).counts[w]!), spec.n0, spec.n, numClasses);
           if (E.isLeft(merged)) throw new Error(`image ${idx}: ${merged.left}`);
@@ -50,6 +62,7 @@ export const queueScheduler =
           return { idx, label, predict, radius: result.kind === 'certified' ? result.radius : 0, correct: predict === label ? 1 : 0, seconds } as CertifyRow;
         }),
       );
+      return { rows, costs: rows.map(() => ({ idx, draws: { selection: spec.n0, estimation: spec.n }, evaluations: { ...evaluations } })) };
     };
     const collected = await collect<CertifyPart, CertifyAnswer>({
       connection: o.connection,
@@ -60,7 +73,8 @@ export const queueScheduler =
       parseResult: (value, idx, part) => parseCertifyAnswer(value, idx, partsByIdx.get(idx)![part]!, numClasses),
       onItem: async (idx, results) => {
         const seconds = results.reduce((s, r) => s + r.seconds, 0);
-        emit(idx, await toRows(idx, results.map((r) => r.value), seconds));
+        const { rows, costs } = await toResult(idx, results.map((r) => r.value), seconds);
+        emit(idx, rows, costs);
       },
       ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
       ...(o.signal === undefined ? {} : { signal: o.signal }),

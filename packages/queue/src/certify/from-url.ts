@@ -54,10 +54,11 @@ const QUEUE_KINDS: ReadonlySet<string> = new Set<QueueError['kind']>([
   'queue-bad-result',
   'queue-consumer-failed',
   'queue-interrupted',
+  'queue-bad-setting',
 ]);
 
 export const isQueueError = (e: unknown): e is QueueError =>
   typeof e === 'object' && e !== null && QUEUE_KINDS.has((e as { readonly kind?: unknown }).kind as string);
 
 /** A queue error as an app prints it: a bad address is the user's to fix (exit 2), anything else exits 1. */
-export const queueFailure = (e: QueueError): Failure => ({ kind: 'failure', message: e.message, exitCode: e.kind === 'queue-url-invalid' ? 2 : 1 });
+export const queueFailure = (e: QueueError): Failure => ({ kind: 'failure', message: e.message, exitCode: e.kind === 'queue-url-invalid' || e.kind === 'queue-bad-setting' ? 2 : 1 });

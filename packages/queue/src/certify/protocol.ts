@@ -1,6 +1,6 @@
 // What travels through the queue for a certify run: the spec a worker opens its pipeline from, the run identity
 // it must match, one job per image (or per image and draw range) and the worker's answer.
-import type { CertifyRow, Method, RunIdentity, RunSpec } from '@densepure/runner';
+import { type CertifyRow, type Method, type RowCost, type RunIdentity, type RunSpec, parseRowCost } from '@densepure/runner';
 import type { DrawRange, DrawsResult } from '../draws.js';
 import { parseDrawsResult } from '../draws.js';
 
@@ -27,14 +27,22 @@ export interface CertifyPart {
   readonly ranges?: readonly DrawRange[];
 }
 
-/** A whole image: its rows, one per wanted method (computed by the runner's certifyImage). */
+/** A whole image: its rows and their costs, one each per wanted method (the runner's certifyImageCosted). */
 export interface ImageAnswer {
   readonly rows: readonly CertifyRow[];
+  readonly costs: readonly RowCost[];
 }
 
-/** Some draw ranges of an image: per wanted method, per range, per class vote counts. */
+/** Images through each model for one job (shared by the wanted methods, whose draws are shared). */
+export interface JobEvaluations {
+  readonly denoiser: number;
+  readonly classifier: number;
+}
+
+/** Some draw ranges of an image: per wanted method, per range, per class vote counts; and what they cost. */
 export interface DrawsAnswer {
   readonly counts: readonly DrawsResult[];
+  readonly evaluations: JobEvaluations;
 }
 
 export type CertifyAnswer = ImageAnswer | DrawsAnswer;
@@ -49,11 +57,18 @@ const isRow = (r: unknown, idx: number): r is CertifyRow => {
 export function parseCertifyAnswer(value: unknown, idx: number, part: CertifyPart, numClasses: number): CertifyAnswer | null {
   if (value === null || typeof value !== 'object') return null;
   if (part.ranges === undefined) {
-    const rows = (value as ImageAnswer).rows;
-    return Array.isArray(rows) && rows.length === part.wanted.length && rows.every((r) => isRow(r, idx)) ? { rows } : null;
+    const { rows, costs } = value as ImageAnswer;
+    if (!Array.isArray(rows) || rows.length !== part.wanted.length || !rows.every((r) => isRow(r, idx))) return null;
+    if (!Array.isArray(costs) || costs.length !== part.wanted.length) return null;
+    const parsedCosts = costs.map(parseRowCost);
+    return parsedCosts.every((c) => c !== null && c.idx === idx) ? { rows, costs: parsedCosts as RowCost[] } : null;
   }
-  const counts = (value as DrawsAnswer).counts;
-  if (!Array.isArray(counts) || counts.length !== part.wanted.length) return null;
+  const { counts, evaluations } = value as DrawsAnswer;
+  if (!Array.isArray(counts) || counts.length !== part.wanted.length || !isEvaluations(evaluations)) return null;
   const parsed = counts.map((c) => parseDrawsResult(c, { ranges: part.ranges! }, numClasses));
-  return parsed.every((c) => c !== null) ? { counts: parsed as DrawsResult[] } : null;
+  return parsed.every((c) => c !== null) ? { counts: parsed as DrawsResult[], evaluations: { denoiser: evaluations.denoiser, classifier: evaluations.classifier } } : null;
 }
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const isEvaluations = (e: unknown): e is JobEvaluations =>
+  e !== null && typeof e === 'object' && isCount((e as JobEvaluations).denoiser) && isCount((e as JobEvaluations).classifier);

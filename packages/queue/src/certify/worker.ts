@@ -1,13 +1,13 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type Pipeline, certifyImage, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
+import { type Pipeline, certifyImageCosted, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import type { DrawsResult } from '../draws.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { RunRecord } from '../registry.js';
 import { type ServeSummary, type WorkHandler, type WorkerEvent, serve } from '../worker.js';
-import { type CertifyAnswer, type CertifyPart, type WorkerSpec, queueIdentity } from './protocol.js';
+import { type CertifyAnswer, type CertifyPart, type DrawsAnswer, type WorkerSpec, queueIdentity } from './protocol.js';
 
 export interface CertifyWorkerOptions {
   readonly connection: QueueConnection;
@@ -33,9 +33,10 @@ const runBackend = (run: RunRecord): string | undefined => {
 };
 
 /** Counts of every wanted method over each range, calling the methods' samplers side by side as certify does. */
-async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<DrawsResult[]> {
+async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<DrawsAnswer> {
   const { image } = pipeline.dataset.get(idx);
-  const samplers = pipeline.group.samplers(image, idx, part.wanted);
+  const tally = { denoiser: 0, classifier: 0 };
+  const samplers = pipeline.group.samplers(image, idx, part.wanted, tally);
   const batch = drawsPerBatch(spec.batch, spec.methods, workers);
   const counts = part.wanted.map(() => [] as number[][]);
   for (const range of part.ranges!) {
@@ -47,7 +48,7 @@ async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number,
     }
     for (const [w, s] of sums.entries()) counts[w]!.push(s);
   }
-  return counts.map((c) => ({ counts: c }));
+  return { counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } };
 }
 
 /**
@@ -79,10 +80,10 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       identity,
       dispose: () => pipeline.dispose(),
       compute: async (idx, part) => {
-        if (part.ranges !== undefined) return { counts: await countDraws(pipeline, local, workers, idx, part) };
-        const rows = await certifyImage(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
-        if (E.isLeft(rows)) throw new Error(rows.left.message);
-        return { rows: rows.right };
+        if (part.ranges !== undefined) return countDraws(pipeline, local, workers, idx, part);
+        const result = await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
+        if (E.isLeft(result)) throw new Error(result.left.message);
+        return result.right;
       },
     });
   };
