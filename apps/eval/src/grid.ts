@@ -8,9 +8,11 @@ import { registeredBackends } from '@densepure/backend';
 import {
   type CostSummary,
   type ImageScheduler,
+  type ModelCache,
   type RunError,
   type RunSpec,
   type RunSummary,
+  createModelCache,
   formatDuration,
   inspectPriorRun,
   makeParents,
@@ -153,7 +155,9 @@ export function runGrid<L = never>(x: Experiment, options: RunGridOptions<L>): T
     } catch (cause) {
       return E.left({ kind: 'io', path: dir, message: `cannot create results folder ${dir}: ${cause instanceof Error ? cause.message : String(cause)}` });
     }
-    const result = await runCells(x, options, dir, cells, states, perCell.right, log);
+    // Every cell's run opens its models from one cache: each model is opened once for the whole grid.
+    const cache = createModelCache();
+    const result = await runCells(x, options, dir, cells, states, perCell.right, log, cache).finally(() => cache.dispose());
     // A grid that failed before writing anything leaves no empty folder behind.
     if (E.isLeft(result) && !dirExisted && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
     return result;
@@ -168,6 +172,7 @@ async function runCells<L>(
   states: readonly CellState[],
   perCell: number,
   log: (line: string) => void,
+  cache: ModelCache,
 ): Promise<E.Either<EvalError | L, GridResult>> {
   const totalRows = perCell * cells.length;
   let rowsDone = 0;
@@ -214,7 +219,7 @@ async function runCells<L>(
         const what = row.predict === -1 ? 'abstain' : `predict ${row.predict} radius ${row.radius.toFixed(3)} ${row.correct === 1 ? 'correct' : 'wrong'}`;
         log(`${tagOf(pending[member]!.cell)} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
       },
-    }, options.scheduler)();
+    }, options.scheduler, cache)();
     if (E.isLeft(outcomes)) return outcomes;
     for (const [i, result] of outcomes.right.entries()) {
       const { cell, out } = pending[i]!;

@@ -20,7 +20,7 @@ import { certify } from '@densepure/core';
 import { readDpds } from '@densepure/datasets';
 import { makeMethodGroup } from '@densepure/voting';
 import { classifierPath, denoiserPath, testSetPath } from '@densepure/zoo-mnist';
-import { runCertify } from '../dist/index.js';
+import { createModelCache, runCertify } from '../dist/index.js';
 
 const ort = createRequire(import.meta.resolve('@densepure/backend-onnx'))('onnxruntime-node');
 const { values } = parseArgs({
@@ -93,10 +93,12 @@ const timedDenoiser = {
 const timedClassifier = { ...wrapped, labels: (x, n) => timed(wrapped.labels(x, n), 'classifier') };
 const group = must(makeMethodGroup(timedDenoiser, timedClassifier, { sigma, seed: 0, batchSize: batch, methods: [{ kind: 'dds' }] }));
 // (c) runner: the whole runCertify of one image (opens the models and the dataset, writes the TSV and sidecar):
-// what certify.bench's images/s sees, fixed costs included.
+// what certify.bench's images/s sees, fixed costs included; (d) the same with the models kept open in a
+// ModelCache across runs (an eval grid, a queue worker).
 const dir = mkdtempSync(join(tmpdir(), 'densepure-overhead-'));
+const cache = createModelCache();
 let runnerRuns = 0;
-async function runRunner() {
+async function runRunner(withCache) {
   const result = await runCertify({
     models: { denoiser: 'default', classifier: 'default', workers: 0, threads },
     dataset: { spec: 'default', skip: imageIndex, max: imageIndex },
@@ -107,7 +109,7 @@ async function runRunner() {
     n0: batch,
     n: batch * (batches - 1),
     alpha: 0.001,
-  })();
+  }, {}, undefined, withCache)();
   if (result._tag === 'Left') throw new Error(result.left.message);
 }
 
@@ -125,30 +127,33 @@ const timeOf = async (f) => {
 await runPipeline(); // warm-up both (the pipeline first: it captures the inputs)
 await runBare();
 await runRunner();
+await runRunner(cache);
 Object.assign(bare, { denoiser: 0, classifier: 0 });
 Object.assign(pipe, { denoiser: 0, classifier: 0 });
 
 const draws = batch * batches;
 console.log(`overhead bench: DDS, batch ${batch}, ${batches} batches (${draws} draws) per side, ${rounds} rounds ABBA; onnx threads ${threads}; ${cpus().length} cores; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log('round  bare images/s  pipeline images/s  runner images/s  pipeline/bare  runner/bare');
+console.log('round  bare images/s  pipeline images/s  runner images/s  runner (open) images/s  pipeline/bare  runner/bare  runner (open)/bare');
 const ratios = [];
 const runnerRatios = [];
-const totals = { bare: 0, pipeline: 0, runner: 0 };
-const sides = { bare: runBare, pipeline: runPipeline, runner: runRunner };
+const openRatios = [];
+const totals = { bare: 0, pipeline: 0, runner: 0, open: 0 };
+const sides = { bare: runBare, pipeline: runPipeline, runner: () => runRunner(), open: () => runRunner(cache) };
 for (let r = 0; r < rounds; r++) {
-  const order = r % 2 === 0 ? ['bare', 'pipeline', 'runner'] : ['runner', 'pipeline', 'bare'];
+  const order = r % 2 === 0 ? ['bare', 'pipeline', 'runner', 'open'] : ['open', 'runner', 'pipeline', 'bare'];
   const ms = {};
   for (const side of order) ms[side] = await timeOf(sides[side]);
   for (const side of order) totals[side] += ms[side];
   ratios.push(ms.bare / ms.pipeline);
   runnerRatios.push(ms.bare / ms.runner);
+  openRatios.push(ms.bare / ms.open);
   const rate = (side) => ((draws * 1000) / ms[side]).toFixed(0);
   console.log(
-    `${String(r + 1).padStart(5)}  ${rate('bare').padStart(13)}  ${rate('pipeline').padStart(17)}  ${rate('runner').padStart(15)}  ${(ms.bare / ms.pipeline).toFixed(3).padStart(13)}  ${(ms.bare / ms.runner).toFixed(3).padStart(11)}`,
+    `${String(r + 1).padStart(5)}  ${rate('bare').padStart(13)}  ${rate('pipeline').padStart(17)}  ${rate('runner').padStart(15)}  ${rate('open').padStart(22)}  ${(ms.bare / ms.pipeline).toFixed(3).padStart(13)}  ${(ms.bare / ms.runner).toFixed(3).padStart(11)}  ${(ms.bare / ms.open).toFixed(3).padStart(18)}`,
   );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(3);
-console.log(`pipeline / bare: median ${median(ratios)}, overall ${(totals.bare / totals.pipeline).toFixed(3)}; runner / bare: median ${median(runnerRatios)}, overall ${(totals.bare / totals.runner).toFixed(3)}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`pipeline / bare: median ${median(ratios)}, overall ${(totals.bare / totals.pipeline).toFixed(3)}; runner / bare: median ${median(runnerRatios)}, overall ${(totals.bare / totals.runner).toFixed(3)}; runner (models open) / bare: median ${median(openRatios)}, overall ${(totals.bare / totals.open).toFixed(3)}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const per = (x) => ((x * 1000) / (draws * rounds)).toFixed(1).padStart(8);
 const rest = totals.pipeline - pipe.denoiser - pipe.classifier;
 console.log('breakdown, us per draw      bare  pipeline     extra');
@@ -185,4 +190,5 @@ const idleBareUs = 1e6 / idleDenoiser + 1e6 / idleClassifier;
 const ownUs = (overheadMs * 1000) / draws;
 console.log(`idle estimate with bare ${idleDenoiser} + ${idleClassifier} images/s (${idleBareUs.toFixed(0)} us per draw): pipeline / bare ${(idleBareUs / (idleBareUs + ownUs)).toFixed(3)}`);
 rmSync(dir, { recursive: true, force: true });
+await cache.dispose();
 await Promise.all([bareDenoiser.release(), bareClassifier.release(), denoiser.dispose(), classifier.dispose()]);

@@ -13,6 +13,7 @@ import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js
 import { acquireOutputLocks, takeoverNotes } from './lock.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
 import { type Method, describeMethod, methodSlug } from './method.js';
+import type { ModelCache } from './model-cache.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
 import { certifyImageSequential, coalescedGroup } from './sequential.js';
 import { DEFAULT_GROUP, type RunSpec, checkRunSpec, drawsPerBatch } from './spec.js';
@@ -201,9 +202,10 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
 /**
  * Runs CERTIFY for every run of the spec over its slice. Checks the spec and the outputs, opens the models once,
  * refuses to resume an output written with another identity, then certifies the images some run still lacks
- * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`.
+ * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`. Several runs in one
+ * process can share a {@link ModelCache} so each model is opened once.
  */
-export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, scheduler?: ImageScheduler<L>): TE.TaskEither<RunError | L, RunResult[]> {
+export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, scheduler?: ImageScheduler<L>, cache?: ModelCache): TE.TaskEither<RunError | L, RunResult[]> {
   return async () => {
     const checked = checkRunSpec(spec);
     if (E.isLeft(checked)) return checked;
@@ -216,7 +218,7 @@ export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, s
     if (E.isLeft(locks)) return locks;
     try {
       for (const note of takeoverNotes(locks.right)) hooks.onNote?.(note);
-      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) })();
+      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) }, cache)();
       if (E.isLeft(opened)) return opened;
       const pipeline = opened.right;
       try {

@@ -44,6 +44,7 @@ export {
   storedSidecarSchema,
 } from './identity.js';
 export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
+export { type ModelCache, createModelCache } from './model-cache.js';
 export { type BackendNote, type Pipeline, type PipelineSpec, openDatasetSpec, openPipeline, registerInstalledBackends, resolveModelSpec, sliceIndices } from './pipeline.js';
 export { PREDICT_HEADER, type PredictHooks, type PredictResult, type PredictRow, runPredict } from './predict.js';
 export { type CertifyMode, DEFAULT_GROUP, radiiUpTo, sequentialIdentity } from './spec.js';

@@ -7,6 +7,7 @@ import type { TimestepRule } from '@densepure/core';
 import { type MethodGroup, type VarianceMode, makeMethodGroup } from '@densepure/voting';
 import * as zoo from '@densepure/zoo-mnist';
 import type { RunError } from './errors.js';
+import type { ModelCache } from './model-cache.js';
 import { type Method, needsDenoiser } from './method.js';
 import type { ModelsSpec, SliceSpec } from './spec.js';
 
@@ -74,9 +75,10 @@ const loadOptions = (m: ModelsSpec): LoadOptions & { backend?: string } => ({
 
 /**
  * Opens the dataset and models once and builds the methods' base classifiers (the denoiser is loaded only when
- * a method needs it). Every failure is a RunError saying what to fix; what was opened is closed again.
+ * a method needs it). Every failure is a RunError saying what to fix; what was opened is closed again. With a
+ * `cache`, models and dataset come from it and stay open when the pipeline is disposed.
  */
-export function openPipeline(spec: PipelineSpec): TE.TaskEither<RunError, Pipeline> {
+export function openPipeline(spec: PipelineSpec, cache?: ModelCache): TE.TaskEither<RunError, Pipeline> {
   return async () => {
     await registerInstalledBackends();
     const { models } = spec;
@@ -84,19 +86,22 @@ export function openPipeline(spec: PipelineSpec): TE.TaskEither<RunError, Pipeli
       const registered = registeredBackends().map((b) => b.name);
       return E.left({ kind: 'unknown-backend', name: models.backend, registered, message: `unknown backend '${models.backend}': registered backends are ${registered.join(', ')}` });
     }
-    const dataset = await openDatasetSpec(spec.dataset.spec)();
+    const dataset = await (cache === undefined ? openDatasetSpec(spec.dataset.spec) : cache.dataset(spec.dataset.spec, openDatasetSpec(spec.dataset.spec)))();
     if (E.isLeft(dataset)) return dataset;
     const options = loadOptions(models);
-    const classifier = await loadClassifier(resolveModelSpec('classifier', models.classifier), options)();
+    const classifierPath = resolveModelSpec('classifier', models.classifier);
+    const classifier = await (cache === undefined ? loadClassifier(classifierPath, options) : cache.classifier(classifierPath, options))();
     if (E.isLeft(classifier)) return E.left(modelLoad('classifier', classifier.left));
     let denoiser: Denoiser | null = null;
     const dispose = async (): Promise<void> => {
+      if (cache !== undefined) return;
       await classifier.right.dispose();
       await denoiser?.dispose();
     };
     const built = await (async (): Promise<E.Either<RunError, Pipeline>> => {
       if (spec.methods.some(needsDenoiser)) {
-        const loaded = await loadDenoiser(resolveModelSpec('denoiser', models.denoiser), options)();
+        const denoiserPath = resolveModelSpec('denoiser', models.denoiser);
+        const loaded = await (cache === undefined ? loadDenoiser(denoiserPath, options) : cache.denoiser(denoiserPath, options))();
         if (E.isLeft(loaded)) return E.left(modelLoad('denoiser', loaded.left));
         denoiser = loaded.right;
       }

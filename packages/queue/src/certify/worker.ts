@@ -1,8 +1,7 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type Pipeline, certifyImageCosted, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
+import { type ModelCache, type Pipeline, certifyImageCosted, createModelCache, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
-import type { DrawsResult } from '../draws.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { RunRecord } from '../registry.js';
@@ -58,7 +57,7 @@ async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number,
  */
 export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError, ServeSummary> {
   const workers = o.workers ?? 0;
-  const prepare = (run: RunRecord): TE.TaskEither<string, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
+  const prepareWith = (cache: ModelCache) => (run: RunRecord): TE.TaskEither<string, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
     const spec = run.spec as WorkerSpec;
     const backend = o.backend ?? spec.models.backend ?? runBackend(run);
     const { device: _device, threads: _threads, ...shared } = spec.models;
@@ -70,7 +69,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       ...(o.threads === undefined ? {} : { threads: o.threads }),
     };
     const local: WorkerSpec = { ...spec, models };
-    const opened = await openPipeline({ ...local, methods: spec.methods })();
+    const opened = await openPipeline({ ...local, methods: spec.methods }, cache)();
     if (E.isLeft(opened)) return E.left(opened.left.message);
     const pipeline = opened.right;
     const identity = queueIdentity(
@@ -87,13 +86,21 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       },
     });
   };
-  return serve<CertifyPart, CertifyAnswer>({
-    connection: o.connection,
-    prepare,
-    ...(o.name === undefined ? {} : { name: o.name }),
-    ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
-    ...(o.signal === undefined ? {} : { signal: o.signal }),
-    ...(o.idleExitMs === undefined ? {} : { idleExitMs: o.idleExitMs }),
-    ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
-  });
+  return async () => {
+    // Runs after one another (an eval grid's cells) that name the same models share their open sessions.
+    const cache = createModelCache();
+    try {
+      return await serve<CertifyPart, CertifyAnswer>({
+        connection: o.connection,
+        prepare: prepareWith(cache),
+        ...(o.name === undefined ? {} : { name: o.name }),
+        ...(o.tuning === undefined ? {} : { tuning: o.tuning }),
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+        ...(o.idleExitMs === undefined ? {} : { idleExitMs: o.idleExitMs }),
+        ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
+      })();
+    } finally {
+      await cache.dispose();
+    }
+  };
 }
