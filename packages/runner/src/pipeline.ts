@@ -4,7 +4,7 @@ import { type BackendError, type Classifier, type Denoiser, type LoadOptions, fo
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
 import { type Dataset, type DatasetError, openDataset, selectIndices } from '@densepure/datasets';
 import type { TimestepRule } from '@densepure/core';
-import { type MethodGroup, type VarianceMode, makeMethodGroup } from '@densepure/voting';
+import { type MethodGroup, type MethodGroupConfig, type VarianceMode, makeMethodGroup } from '@densepure/voting';
 import * as zoo from '@densepure/zoo-mnist';
 import type { RunError } from './errors.js';
 import type { ModelCache } from './model-cache.js';
@@ -51,6 +51,8 @@ export interface Pipeline {
   readonly imageClassifier: ImageClassifier;
   /** `group.members[i]` is the base classifier of `methods[i]`. */
   readonly group: MethodGroup;
+  /** What `group` was built with: another group on the same models (merged calls) uses it to count the same. */
+  readonly groupConfig: MethodGroupConfig;
   readonly methods: readonly Method[];
   dispose(): Promise<void>;
 }
@@ -116,7 +118,7 @@ export function openPipeline(spec: PipelineSpec, cache?: ModelCache): TE.TaskEit
           message: `the classifier has ${classes} classes but the dataset has ${dataset.right.numClasses}; use a classifier for this dataset`,
         });
       }
-      const group = makeMethodGroup(denoiser, wrapped.right, {
+      const groupConfig: MethodGroupConfig = {
         sigma: spec.sigma,
         seed: spec.seed,
         methods: spec.methods,
@@ -124,9 +126,10 @@ export function openPipeline(spec: PipelineSpec, cache?: ModelCache): TE.TaskEit
         concurrency: Math.max(1, models.workers),
         ...(spec.variance === undefined ? {} : { variance: spec.variance }),
         ...(spec.timestepRule === undefined ? {} : { timestepRule: spec.timestepRule }),
-      });
+      };
+      const group = makeMethodGroup(denoiser, wrapped.right, groupConfig);
       if (E.isLeft(group)) return E.left({ kind: 'method-config', error: group.left, message: group.left.message });
-      return E.right({ dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, methods: spec.methods, dispose });
+      return E.right({ dataset: dataset.right, denoiser, classifier: classifier.right, imageClassifier: wrapped.right, group: group.right, groupConfig, methods: spec.methods, dispose });
     })();
     if (E.isLeft(built)) await dispose();
     return built;

@@ -92,15 +92,7 @@ export function coalescedGroup(pipeline: Pipeline, spec: RunSpec): E.Either<RunE
   const options = { batchSize: spec.batch, concurrency: Math.max(1, spec.models.workers) };
   const classifier = wrapClassifier(coalescedClassifier(pipeline.classifier, options), pipeline.dataset.shape);
   if (E.isLeft(classifier)) return E.left({ kind: 'model-load', role: 'classifier', error: classifier.left, message: `classifier: ${classifier.left.message}` });
-  const group = makeMethodGroup(pipeline.denoiser === null ? null : coalescedDenoiser(pipeline.denoiser, options), classifier.right, {
-    sigma: spec.sigma,
-    seed: spec.seed,
-    methods: pipeline.methods,
-    batchSize: spec.batch,
-    concurrency: options.concurrency,
-    // Exactly pipeline.ts's configuration (so the counts are the same): keep the two in step.
-    ...(spec.variance === undefined ? {} : { variance: spec.variance }),
-    ...(spec.timestepRule === undefined ? {} : { timestepRule: spec.timestepRule }),
-  });
+  // The pipeline group's own configuration, so the counts are the same.
+  const group = makeMethodGroup(pipeline.denoiser === null ? null : coalescedDenoiser(pipeline.denoiser, options), classifier.right, pipeline.groupConfig);
   return E.isLeft(group) ? E.left({ kind: 'method-config', error: group.left, message: group.left.message }) : E.right(group.right);
 }
