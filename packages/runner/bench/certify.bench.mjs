@@ -1,9 +1,12 @@
 // Time per certified image on the shipped MNIST models, for the settings the README quotes.
 // Usage: node bench/certify.bench.mjs [--images 3] [--N 1000] [--workers 0,2] [--methods smoothing,dds,densepure-K5-b5,paper-shared]
+//        [--mode fixed|sequential]   (sequential: radii 0.25, 0.5, 0.75, 1 at sigma 0.5, N the cap; images grouped)
 // `paper-shared` certifies experiments/mnist-paper.yaml's five methods together on shared draws (one RunSpec, five runs).
+// Workers: 0 runs the models on the main thread, w >= 1 in w worker threads (one session each). Each run's time
+// includes opening its models (as a CLI run does). Denoiser evaluations are as made (the decided-vote stop counts).
 // Prints a table; no assertions (speed targets live here, never in tests).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCertify } from '../dist/index.js';
@@ -15,9 +18,12 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '0' },
     batch: { type: 'string', default: '100' },
     methods: { type: 'string', default: 'smoothing,dds,densepure-K5-b5' },
+    mode: { type: 'string', default: 'fixed' },
   },
 });
 const images = Number(values.images);
+if (!['fixed', 'sequential'].includes(values.mode)) throw new Error(`--mode must be fixed or sequential, got ${values.mode}`);
+const mode = values.mode === 'sequential' ? { mode: { kind: 'sequential', radii: [0.25, 0.5, 0.75, 1] } } : {};
 const N = Number(values.N);
 const dir = mkdtempSync(join(tmpdir(), 'densepure-bench-'));
 
@@ -31,8 +37,8 @@ const methods = {
 // The mnist-paper grid at one sigma: smoothing, DDS, DensePure K = 1, 5, 10 (b = 2, DensePure spacing) on the same draws.
 const paperShared = [methods.smoothing, methods.dds, ...[1, 5, 10].map((votes) => ({ kind: 'densepure', votes, steps: 2, spacing: 'densepure' }))];
 
-console.log(`certify bench: ${images} images (skip 400), sigma 0.5, N0 100, N ${N}, batch ${values.batch}; ${cpus().length} cores (${cpus()[0]?.model})`);
-console.log('method              workers  s/image  denoiser evals/s  images');
+console.log(`certify bench: ${images} images (skip 400), sigma 0.5, N0 100, ${values.mode === 'sequential' ? `sequential (radii 0.25-1), cap N ${N}` : `N ${N}`}, batch ${values.batch}; ${cpus().length} cores (${cpus()[0]?.model}); load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log('method              workers  s/image  images/s  denoiser evals/image  denoiser evals/s  images');
 for (const name of values.methods.split(',')) {
   for (const workers of values.workers.split(',').map(Number)) {
     const m = methods[name];
@@ -50,14 +56,15 @@ for (const name of values.methods.split(',')) {
       n0: 100,
       n: N,
       alpha: 0.001,
+      ...mode,
     })();
     if (result._tag === 'Left') throw new Error(result.left.message);
     const rows = result.right[0].rows.length;
-    const evalsPerDraw = m === undefined ? JSON.parse(readFileSync(result.right[0].sidecar, 'utf8')).sharedDraws.denoiserEvalsPerDraw : result.right[0].denoiserEvalsPerDraw;
     const seconds = (performance.now() - started) / 1000 / rows;
-    const evals = evalsPerDraw * (100 + N);
+    // Measured per image (the `.cost` lines); with shared draws every run records the shared evaluation.
+    const evals = result.right[0].cost.meanEvaluations.denoiser;
     console.log(
-      `${name.padEnd(20)}${String(workers).padStart(7)}  ${seconds.toFixed(2).padStart(7)}  ${(evals / seconds).toFixed(0).padStart(16)}  ${String(rows).padStart(6)}`,
+      `${name.padEnd(20)}${String(workers).padStart(7)}  ${seconds.toFixed(2).padStart(7)}  ${(1 / seconds).toFixed(3).padStart(8)}  ${evals.toFixed(0).padStart(20)}  ${(evals / seconds).toFixed(0).padStart(16)}  ${String(rows).padStart(6)}`,
     );
   }
 }
