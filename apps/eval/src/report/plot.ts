@@ -1,8 +1,6 @@
 // Certified accuracy vs radius, one step curve per series (method, sigma): a Vega-Lite spec compiled to Vega,
-// rendered headless to SVG (renderer 'none', no canvas needed), then rasterised to PNG with sharp.
-import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+// drawn to SVG and PNG by @densepure/plot.
+import type { TopLevelSpec } from '@densepure/plot';
 import type { Series } from './load.js';
 
 export interface PlotPoint {
@@ -101,17 +99,4 @@ export function plotSpec(series: readonly Series[], radii: readonly number[], ti
   };
 }
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const compiled = compile(spec);
-  const view = new vega.View(vega.parse(compiled.spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** Rasterises the SVG at `scale` (2 = 144 dpi for a 72 dpi SVG) on white. */
-export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer();
-}
+export { renderSvg, svgToPng } from '@densepure/plot';

@@ -1,8 +1,5 @@
-// The study's pictures: Vega-Lite specs compiled to Vega, rendered headless to SVG (renderer 'none'), rasterised
-// with sharp (the approach of apps/eval's report, copied rather than imported: packages do not import apps).
-import sharp from 'sharp';
-import * as vega from 'vega';
-import { type TopLevelSpec, compile } from 'vega-lite';
+// The study's pictures: Vega-Lite specs, drawn to SVG and PNG by @densepure/plot (as the eval report's are).
+import type { TopLevelSpec } from '@densepure/plot';
 import { argmax, bayesLabel } from '../mixture.js';
 import { scheduleAlphasCumprod } from '../onnx-models.js';
 import { posterior } from '../posterior.js';
@@ -174,16 +171,4 @@ export function accuracySpec(e: Experiment, results: readonly SigmaResult[]): To
   };
 }
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** Rasterises the SVG at `scale` (2 = 144 dpi for a 72 dpi SVG) on white. */
-export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer();
-}
+export { renderSvg, svgToPng } from '@densepure/plot';
