@@ -10,8 +10,9 @@
 // Flags: --images, --N (fixed N = the first sequential cap), --densepure-images, --densepure-N (default: the same),
 //        --cap (default 100000; 0 skips that run), --methods dds,densepure, --sigmas 0.25,0.5, --workers, --batch,
 //        --group (images certified at once in sequential mode), --json <file> (all numbers, machine-readable),
-//        --dir <folder> (`node bench/adaptive-summary.mjs --dir <folder>` tabulates them; keep the runs' TSVs there: a rerun after an interruption resumes each run where it stopped
-//        and a finished cell is read back, not rerun; default: a temporary folder, removed at the end).
+//        --dir <folder> (keep the runs' TSVs there: a rerun after an interruption resumes each run where it stopped
+//        and a finished cell is read back, not rerun; `node bench/adaptive-summary.mjs --dir <folder>` tabulates
+//        them; default: a temporary folder, removed at the end).
 // Prints tables; no assertions (speed targets live here, never in tests).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
