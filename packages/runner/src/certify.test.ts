@@ -1,24 +1,19 @@
 // runCertify on the tiny 1x4x4 models: with several methods on shared draws, every run's TSV and identity are
 // those of the method certified alone.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_CLASSES, TINY_PIXELS, writeTinyModels } from '@densepure/backend/testing';
-import { encodeDpds } from '@densepure/datasets';
 import { type RunError, type RunResult, type RunSpec, type RunTarget, describeRunError, runCertify } from './index.js';
+import { writeTinyRun } from './test-util/tiny-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-shared-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let common: Omit<RunSpec, 'runs'>;
 
 beforeAll(async () => {
-  const models = await writeTinyModels(join(work, 'models'));
-  const images = 3;
-  const pixels = Float32Array.from({ length: images * TINY_PIXELS }, (_, i) => ((i * 37) % 256) / 255);
-  const dataset = join(work, 'tiny.bin');
-  writeFileSync(dataset, encodeDpds(pixels, Uint8Array.from([0, 1, 2]), [1, 4, 4], TINY_CLASSES));
+  const { models, dataset } = await writeTinyRun(work, [0, 1, 2]);
   common = {
     models: { denoiser: models.denoiser, classifier: models.classifier, workers: 0 },
     dataset: { spec: dataset, skip: 1 },

@@ -1,13 +1,13 @@
 // A ModelCache opens each model and dataset once for several runs in one process, gives the rows of runs that
 // open their own, keeps no failed load, and closes everything on dispose.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_CLASSES, TINY_PIXELS, writeTinyModels } from '@densepure/backend/testing';
-import { encodeDpds } from '@densepure/datasets';
+import { writeTinyModels } from '@densepure/backend/testing';
 import { type ModelCache, type RunSpec, createModelCache, runCertify } from './index.js';
+import { writeTinyRun } from './test-util/tiny-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-model-cache-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -15,10 +15,7 @@ let models: { denoiser: string; classifier: string };
 let dataset: string;
 
 beforeAll(async () => {
-  models = await writeTinyModels(join(work, 'models'));
-  const pixels = Float32Array.from({ length: 3 * TINY_PIXELS }, (_, i) => ((i * 29) % 256) / 255);
-  dataset = join(work, 'tiny.bin');
-  writeFileSync(dataset, encodeDpds(pixels, Uint8Array.from([0, 1, 2]), [1, 4, 4], TINY_CLASSES));
+  ({ models, dataset } = await writeTinyRun(work, [0, 1, 2], 29));
 });
 
 const spec = (out: string, sigma: number, denoiser = models.denoiser): RunSpec => ({

@@ -1,15 +1,15 @@
 // Sequential CERTIFY through runCertify on the tiny 1x4x4 models: rows equal core's certifySequential on the same
 // sampler, do not depend on how many images share model calls, methods on shared draws stop one by one with the
 // rows they have alone, costs are recorded per row, and bad sequential settings write nothing.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_CLASSES, TINY_PIXELS, writeTinyModels } from '@densepure/backend/testing';
+import { TINY_CLASSES } from '@densepure/backend/testing';
 import { certifySequential, drawsToCertify } from '@densepure/core';
-import { encodeDpds } from '@densepure/datasets';
 import { type RunError, type RunResult, type RunSpec, type RunTarget, describeRunError, openPipeline, parseCosts, runCertify } from './index.js';
+import { writeTinyRun } from './test-util/tiny-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-seq-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -17,10 +17,7 @@ let common: Omit<RunSpec, 'runs'>;
 const images = 5;
 
 beforeAll(async () => {
-  const models = await writeTinyModels(join(work, 'models'));
-  const pixels = Float32Array.from({ length: images * TINY_PIXELS }, (_, i) => ((i * 37) % 256) / 255);
-  const dataset = join(work, 'tiny.bin');
-  writeFileSync(dataset, encodeDpds(pixels, Uint8Array.from([0, 1, 2, 0, 1]), [1, 4, 4], TINY_CLASSES));
+  const { models, dataset } = await writeTinyRun(work, [0, 1, 2, 0, 1]);
   common = {
     models: { denoiser: models.denoiser, classifier: models.classifier, workers: 0 },
     dataset: { spec: dataset, skip: 1 },
