@@ -39,8 +39,9 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/ground-truth': ['makeMixture', 'posterior', 'epsilonOnnx', 'bayesClassifierOnnx', 'writeGroundTruthModels', 'checkPosterior', 'sampleReverseChain'],
   '@densepure/zoo-mnist': ['denoiserPath', 'classifierPath', 'testSetPath'],
   '@densepure/plot': ['renderSvg', 'svgToPng'],
-  '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'createModelCache', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'describeRunError', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
-  '@densepure/queue': ['collect', 'serve', 'parseQueueUrl', 'probeRedis', 'queueScheduler', 'queueSchedulerFromUrl', 'certifyWorker', 'planDraws', 'mergeDraws', 'certifyFromCounts'],
+  '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'createModelCache', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'runErrorMessage', 'planDraws', 'mergeDraws', 'imageFromParts', 'modeOf', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
+  '@densepure/queue': ['collect', 'serve', 'parseQueueUrl', 'probeRedis', 'queueScheduler', 'queueSchedulerFromUrl', 'certifyWorker'],
+  '@densepure/app-kit': ['registerInstalledBackends', 'shippedCatalog', 'runFailure', 'queueFailure', 'exitCodeOf', 'outcomeRecorder', 'exitOnSignals'],
   '@densepure/cli': ['main', 'buildProgram'],
   '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'describeEvalError', 'main'],
 };

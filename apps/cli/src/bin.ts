@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { exitOnSignals } from '@densepure/runner';
+import { exitOnSignals } from '@densepure/app-kit';
 import { main } from './main.js';
 
 // `densepure ... | head -1`: a closed pipe ends the process quietly, as Unix tools do (what was written stays written).

@@ -1,7 +1,9 @@
 // `densepure certify`: flags -> RunSpec -> @densepure/runner runCertify, with a progress bar on stderr.
-import { type RunError, type RunResult, describeMethod, describeRunError, methodSlug, runCertify } from '@densepure/runner';
 import { either as E } from 'fp-ts';
-import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags, must } from './flags.js';
+import { type Failure, failureOf, shippedCatalog } from '@densepure/app-kit';
+import type { QueueError } from '@densepure/queue';
+import { type ImageScheduler, type RunResult, describeMethod, methodSlug, runCertify } from '@densepure/runner';
+import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
 import { queueSchedulerFromFlags } from './queue.js';
 import { VERSION } from './version.js';
@@ -18,42 +20,57 @@ export interface CertifyFlags extends ModelFlags, MethodFlags, ModeFlags {
   readonly maxDrawsPerJob?: number;
 }
 
-export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<RunResult & { description: string }> {
-  const method = must(methodFromFlags(o));
-  const mode = must(modeFromFlags(o));
-  const maxDrawsPerJob = must(drawSplitFromFlags(o, mode));
-  const out = o.out ?? `results/certify-${methodSlug(method)}-sigma${o.sigma}${mode.kind === 'sequential' ? '-sequential' : ''}.tsv`;
+export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<E.Either<Failure, RunResult & { description: string }>> {
+  const method = methodFromFlags(o);
+  if (E.isLeft(method)) return method;
+  const mode = modeFromFlags(o);
+  if (E.isLeft(mode)) return mode;
+  const maxDrawsPerJob = drawSplitFromFlags(o, mode.right);
+  if (E.isLeft(maxDrawsPerJob)) return maxDrawsPerJob;
+  const out = o.out ?? `results/certify-${methodSlug(method.right)}-sigma${o.sigma}${mode.right.kind === 'sequential' ? '-sequential' : ''}.tsv`;
   let progress: Progress | null = null;
   // With a queue, Ctrl-C ends the coordinator like a local run (bin.ts): rows so far stay, the jobs stay queued.
-  const scheduler =
-    o.queue === undefined ? undefined : await queueSchedulerFromFlags({ queue: o.queue, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }, o.progress);
+  let scheduler: ImageScheduler<QueueError> | undefined;
+  if (o.queue !== undefined) {
+    const queued = await queueSchedulerFromFlags({ queue: o.queue, ...(maxDrawsPerJob.right === undefined ? {} : { maxDrawsPerJob: maxDrawsPerJob.right }) }, o.progress);
+    if (E.isLeft(queued)) return queued;
+    scheduler = queued.right;
+  }
   try {
-    const results = await runCertify(
-      { ...baseSpecFromFlags(o), runs: [{ method, out }], n0: o.N0, n: o.N, alpha: o.alpha, ...(mode.kind === 'sequential' ? { mode } : {}), provenance: { tool: 'densepure', version: VERSION, command: argv } },
+    const results = await runCertify<QueueError>(
       {
-        onStart: (start) => {
-          if (o.progress !== 'none') {
-            // Say which runtime actually runs (and any device fallback) before the long part starts.
-            for (const m of start.models) process.stderr.write(`${m.kind} ${m.name}: ${m.runtime}\n`);
-            if (start.resumedImages > 0) process.stderr.write(`resuming ${out} after ${start.resumedImages} complete images\n`);
-          }
-          // With a queue, the cluster's progress lines replace the local bar.
-          progress = createProgress(scheduler === undefined ? o.progress : 'none', start.images, start.resumedImages, start.drawsPerImage);
-        },
-        onDraws: (done) => progress?.draws(done),
-        onRow: (_run, row) => progress?.image(row),
-        onNote: (line) => process.stderr.write(`${line}\n`),
+        ...baseSpecFromFlags(o),
+        runs: [{ method: method.right, out }],
+        n0: o.N0,
+        n: o.N,
+        alpha: o.alpha,
+        ...(mode.right.kind === 'sequential' ? { mode: mode.right } : {}),
+        provenance: { tool: 'densepure', version: VERSION, command: argv },
       },
-      scheduler,
+      {
+        catalog: shippedCatalog,
+        ...(scheduler === undefined ? {} : { scheduler }),
+        hooks: {
+          onStart: (start) => {
+            if (o.progress !== 'none') {
+              // Say which runtime actually runs (and any device fallback) before the long part starts.
+              for (const m of start.models) process.stderr.write(`${m.kind} ${m.name}: ${m.runtime}\n`);
+              if (start.resumedImages > 0) process.stderr.write(`resuming ${out} after ${start.resumedImages} complete images\n`);
+            }
+            // With a queue, the cluster's progress lines replace the local bar.
+            progress = createProgress(scheduler === undefined ? o.progress : 'none', start.images, start.resumedImages, start.drawsPerImage);
+          },
+          onDraws: (done) => progress?.draws(done),
+          onRow: (_run, row) => progress?.image(row),
+          onNote: (line) => process.stderr.write(`${line}\n`),
+        },
+      },
     )();
-    if (E.isLeft(results)) {
-      // Only a queued run can end in a queue error, and then the queue package is loaded already.
-      const q = scheduler === undefined ? null : await import('@densepure/queue');
-      throw q !== null && q.isQueueError(results.left) ? q.queueFailure(results.left) : describeRunError(results.left as RunError, flagOf);
-    }
+    if (E.isLeft(results)) return E.left(failureOf(results.left, flagOf));
     const [result] = results.right;
-    return { ...result!, description: describeMethod(method) };
+    return E.right({ ...result!, description: describeMethod(method.right) });
   } finally {
     (progress as Progress | null)?.stop();
   }
 }
+

@@ -2,8 +2,9 @@ import { renameSync, rmSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import sharp from 'sharp';
 import { formatBackendError } from '@densepure/backend';
-import { type Method, acquireOutputLock, ensureWritable, openPipeline, orFail, takeoverNotes } from '@densepure/runner';
-import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags, must } from './flags.js';
+import { type Outcome, runFailure, runtimeFailure, shippedCatalog } from '@densepure/app-kit';
+import { type Method, acquireOutputLock, ensureWritable, openPipeline, takeoverNotes } from '@densepure/runner';
+import { type MethodFlags, type ModelFlags, baseSpecFromFlags, flagOf, methodFromFlags } from './flags.js';
 
 export interface DenoiseOptions extends ModelFlags, Omit<MethodFlags, 'max'> {
   readonly png: string;
@@ -17,23 +18,28 @@ export interface DenoiseOptions extends ModelFlags, Omit<MethodFlags, 'max'> {
  * A PNG grid, one column per image: the clean image, the noisy input (x + sigma * noise, clipped for display)
  * and `rows` purified samples (different votes of draw 0). Written to a temp file and renamed into place.
  */
-export async function runDenoise(o: DenoiseOptions): Promise<void> {
-  const method = must(methodFromFlags(o));
+export async function runDenoise(o: DenoiseOptions): Promise<Outcome> {
+  const method = methodFromFlags(o);
+  if (E.isLeft(method)) return method;
   const tmp = `${o.png}.partial.png`;
   // Before any model runs: the PNG's folder takes new files (the lock proves it) and no other run writes it.
-  orFail(ensureWritable(o.png, ['.partial.png', '.lock']), () => '--png');
-  const lock = orFail(acquireOutputLock(o.png), () => '--png');
+  const writable = ensureWritable(o.png, ['.partial.png', '.lock']);
+  if (E.isLeft(writable)) return E.left(runFailure(writable.left, () => '--png'));
+  const lock = acquireOutputLock(o.png);
+  if (E.isLeft(lock)) return E.left(runFailure(lock.left, () => '--png'));
   try {
-    for (const note of takeoverNotes([lock])) process.stderr.write(`${note}\n`);
-    await drawGrid(o, method, tmp);
+    for (const note of takeoverNotes([lock.right])) process.stderr.write(`${note}\n`);
+    return await drawGrid(o, method.right, tmp);
   } finally {
     rmSync(tmp, { force: true });
-    lock.release();
+    lock.right.release();
   }
 }
 
-async function drawGrid(o: DenoiseOptions, method: Method, tmp: string): Promise<void> {
-  const pipeline = orFail(await openPipeline({ ...baseSpecFromFlags(o), methods: [method] })(), flagOf);
+async function drawGrid(o: DenoiseOptions, method: Method, tmp: string): Promise<Outcome> {
+  const opened = await openPipeline({ ...baseSpecFromFlags(o), methods: [method] }, { catalog: shippedCatalog })();
+  if (E.isLeft(opened)) return E.left(runFailure(opened.left, flagOf));
+  const pipeline = opened.right;
   const base = pipeline.group.members[0]!;
   try {
     const [c, h, w] = pipeline.dataset.shape;
@@ -59,24 +65,23 @@ async function drawGrid(o: DenoiseOptions, method: Method, tmp: string): Promise
       put(image, 0, col);
       for (let vote = 0; vote < o.rows; vote++) {
         const r = await base.purify(image, idx, { firstDraw: 0, count: 1 }, vote);
-        if (E.isLeft(r)) throw { kind: 'failure', exitCode: 1, message: `model run: ${formatBackendError(r.left)}` };
+        if (E.isLeft(r)) return E.left(runtimeFailure(`model run: ${formatBackendError(r.left)}`));
         if (vote === 0) put(r.right.noisy, 1, col);
         put(r.right.purified, 2 + vote, col);
       }
     }
-    await sharp(grid, { raw: { width, height, channels: c as 1 | 3 } })
-      .resize(width * o.scale, height * o.scale, { kernel: 'nearest' })
-      .png()
-      .toFile(tmp)
-      .catch((cause: unknown) => {
-        throw { kind: 'failure', exitCode: 1, message: `cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}` };
-      });
+    const cannotWrite = (cause: unknown): Outcome => E.left(runtimeFailure(`cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}`));
     try {
+      await sharp(grid, { raw: { width, height, channels: c as 1 | 3 } })
+        .resize(width * o.scale, height * o.scale, { kernel: 'nearest' })
+        .png()
+        .toFile(tmp);
       renameSync(tmp, o.png);
     } catch (cause) {
-      throw { kind: 'failure', exitCode: 1, message: `cannot write ${o.png}: ${cause instanceof Error ? cause.message : String(cause)}` };
+      return cannotWrite(cause);
     }
     process.stdout.write(`wrote ${o.png}: rows clean / noisy (sigma ${o.sigma}) / ${o.rows} purified sample(s); ${method.kind}${base.tStar === undefined ? '' : `, t* = ${base.tStar}`}\n`);
+    return E.right(undefined);
   } finally {
     await pipeline.dispose();
   }

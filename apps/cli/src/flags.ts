@@ -1,7 +1,8 @@
 // Commander flags -> a typed run spec. The only place that knows how the command line spells things.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { either as E } from 'fp-ts';
-import { type CertifyMode, type Failure, type Method, type ModelsSpec, type RunSpec, type Setting, radiiUpTo } from '@densepure/runner';
+import { type Failure, usageFailure } from '@densepure/app-kit';
+import { type CertifyMode, type Method, type ModelsSpec, type RunSpec, type Setting, radiiUpTo } from '@densepure/runner';
 
 export const parseNumber = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -79,7 +80,7 @@ export interface MethodFlags {
   readonly max?: number;
 }
 
-const usage = (message: string): E.Either<Failure, never> => E.left({ kind: 'failure', message, exitCode: 2 });
+const usage = (message: string): E.Either<Failure, never> => E.left(usageFailure(message));
 
 /** Sequential CERTIFY's flags (certify only). */
 export function addModeOptions(cmd: Command): Command {
@@ -154,9 +155,3 @@ export const baseSpecFromFlags = (o: ModelFlags & MethodFlags): Omit<RunSpec, 'r
   ...(o.variance === undefined ? {} : { variance: o.variance as NonNullable<RunSpec['variance']> }),
   ...(o.tStar === undefined ? {} : { timestepRule: o.tStar as NonNullable<RunSpec['timestepRule']> }),
 });
-
-/** The Right, or its Failure thrown to main's reportFailure. */
-export function must<A>(result: E.Either<Failure, A>): A {
-  if (E.isLeft(result)) throw result.left;
-  return result.right;
-}

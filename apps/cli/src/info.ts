@@ -10,7 +10,8 @@ import {
   resolveModel,
   smokeRun,
 } from '@densepure/backend';
-import { type Failure, openDatasetSpec, registerInstalledBackends, resolveModelSpec } from '@densepure/runner';
+import { type Outcome, registerInstalledBackends, runtimeFailure, shippedCatalog } from '@densepure/app-kit';
+import { openDatasetSpec } from '@densepure/runner';
 import { VERSION } from './version.js';
 
 export interface InfoOptions {
@@ -50,10 +51,10 @@ const failed = (d: unknown): boolean => typeof d === 'object' && d !== null && '
 
 /**
  * Backends (with what each would run on and why others are missing), then model and dataset metadata. With
- * `models`, checks each named model (manifest, sha256, graph, one run) instead of the configured pair. Throws a
- * Failure (exit 1) after printing when anything did not load.
+ * `models`, checks each named model (manifest, sha256, graph, one run) instead of the configured pair. A failure
+ * (exit 1) after printing when anything did not load.
  */
-export async function runInfo(o: InfoOptions, models: readonly string[] = []): Promise<void> {
+export async function runInfo(o: InfoOptions, models: readonly string[] = []): Promise<Outcome> {
   const missing = await registerInstalledBackends();
   const backends = await Promise.all(
     registeredBackends().map(async (b) => ({ name: b.name, priority: b.priority, formats: b.formats, ...(await b.probe()) })),
@@ -63,9 +64,9 @@ export async function runInfo(o: InfoOptions, models: readonly string[] = []): P
   if (models.length > 0) {
     for (const m of models) sections.push([m, await describeAny(m, opts)]);
   } else {
-    sections.push(['denoiser', o.denoiser === 'none' ? null : await describeModel(() => loadDenoiser(resolveModelSpec('denoiser', o.denoiser), opts)())]);
-    sections.push(['classifier', await describeModel(() => loadClassifier(resolveModelSpec('classifier', o.classifier), opts)())]);
-    const ds = await openDatasetSpec(o.dataset)();
+    sections.push(['denoiser', o.denoiser === 'none' ? null : await describeModel(() => loadDenoiser(shippedCatalog.model('denoiser', o.denoiser), opts)())]);
+    sections.push(['classifier', await describeModel(() => loadClassifier(shippedCatalog.model('classifier', o.classifier), opts)())]);
+    const ds = await openDatasetSpec(o.dataset, shippedCatalog)();
     sections.push([
       'dataset',
       E.isLeft(ds)
@@ -91,10 +92,7 @@ export async function runInfo(o: InfoOptions, models: readonly string[] = []): P
     for (const [name, d] of sections) lines.push(`${name}:`, indentJson(d));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (bad.length > 0) {
-    const failure: Failure = { kind: 'failure', exitCode: 1, message: `${bad.join(', ')} did not load or run (reason above)` };
-    throw failure;
-  }
+  return bad.length > 0 ? E.left(runtimeFailure(`${bad.join(', ')} did not load or run (reason above)`)) : E.right(undefined);
 }
 
 const indentJson = (v: unknown): string => JSON.stringify(v, null, 2).replace(/^/gm, '  ');

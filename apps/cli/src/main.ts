@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import Table from 'cli-table3';
-import { type CostSummary, type RunSummary, exitCodeOf } from '@densepure/runner';
+import { either as E } from 'fp-ts';
+import { type OutcomeRecorder, exitCodeOf, outcomeRecorder, registerInstalledBackends } from '@densepure/app-kit';
+import { type CostSummary, type RunSummary } from '@densepure/runner';
 import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
 import { addMethodOptions, addModeOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
@@ -25,7 +27,7 @@ export function formatCost(cost: CostSummary): string {
   return `mean per image (${cost.images} images): ${r(draws)} draws (${r(cost.meanDraws.selection)} selection + ${r(cost.meanDraws.estimation)} estimation), ${r(cost.meanEvaluations.denoiser)} denoiser and ${r(cost.meanEvaluations.classifier)} classifier evaluations`;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Command {
   const program = new Command('densepure')
     .description('Certify the L2 robustness of image classifiers with diffusion-model purification (DensePure, DDS) and randomized smoothing.')
     .version(VERSION)
@@ -42,13 +44,16 @@ export function buildProgram(): Command {
     .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'none']).default('auto'))
     .option('--queue <url>', 'redis://HOST:PORT/DB: spread the images over `densepure worker`s through this Redis (same rows, resumable)')
     .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws (default: one job per image)', parseWhole('--max-draws-per-job', 1))
-    .action(async (o) => {
-      const result = await certifyCommand(o, process.argv.slice(2));
+    .action(outcomes.action(async (o) => {
+      const certified = await certifyCommand(o, process.argv.slice(2));
+      if (E.isLeft(certified)) return certified;
+      const result = certified.right;
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
       process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.method.kind === 'densepure' ? `at most ${result.denoiserEvalsPerDraw} denoiser evaluations per draw (every vote run to the end; the decided-vote stop runs fewer: the mean is below)` : `${result.denoiserEvalsPerDraw} denoiser evaluations per draw`}\n`);
       printSummary(result.summary);
       process.stdout.write(`${formatCost(result.cost)}; per row: ${result.costFile}\n`);
-    });
+      return E.right(undefined);
+    }));
 
   addMethodOptions(addModelOptions(program.command('predict').description("Cohen et al.'s PREDICT: a label or abstain per image (two-sided binomial test)")))
     .option('--N <n>', 'draws per image', parseWhole('--N', 1), 1000)
@@ -56,9 +61,7 @@ export function buildProgram(): Command {
     .option('--skip <n>', 'every skip-th image', parseWhole('--skip', 1), 1)
     .option('--max <n>', 'stop at this dataset index', parseWhole('--max', 1))
     .option('--out <path>', 'output TSV: idx label predict correct time (written whole at the end)')
-    .action(async (o) => {
-      await predictCommand(o);
-    });
+    .action(outcomes.action(predictCommand));
 
   addMethodOptions(addModelOptions(program.command('denoise').description('picture of clean / noisy / purified samples (PNG grid)')))
     .requiredOption('--png <path>', 'output PNG')
@@ -66,9 +69,7 @@ export function buildProgram(): Command {
     .option('--skip <n>', 'every skip-th image', parseWhole('--skip', 1), 1)
     .option('--rows <n>', 'purified samples (votes) per image', parseWhole('--rows', 1), 2)
     .option('--scale <n>', 'pixel upscaling for viewing', parseWhole('--scale', 1), 3)
-    .action(async (o) => {
-      await runDenoise(o);
-    });
+    .action(outcomes.action(runDenoise));
 
   program
     .command('worker')
@@ -81,9 +82,7 @@ export function buildProgram(): Command {
     .option('--name <name>', 'this worker in progress lines and refusals (default: host:pid)')
     .option('--idle-exit <s>', 'exit once no run has been open for this many seconds (default: serve until stopped)', parseWhole('--idle-exit', 1))
     .addOption(new Option('--progress <mode>', 'log lines on stderr').choices(['auto', 'none']).default('auto'))
-    .action(async (o) => {
-      await workerCommand(o);
-    });
+    .action(outcomes.action(workerCommand));
 
   program
     .command('info')
@@ -94,22 +93,26 @@ export function buildProgram(): Command {
     .option('--dataset <spec>', 'dataset to describe', 'default')
     .option('--backend <name>', 'load the models with this backend')
     .option('--json', 'machine-readable output', false)
-    .action(async (models: string[], o) => {
-      await runInfo(o, models);
-    });
+    .action(outcomes.action((models: string[], o) => runInfo(o, models)));
 
-  registerManifestCommand(program);
+  registerManifestCommand(program, outcomes);
 
   return program;
 }
 
 /**
  * Runs the CLI and returns the exit code instead of exiting, so tests can call it: 0 for success, help and
- * version; 2 for usage errors (commander has printed them); else the code of the failure (see @densepure/runner
- * describeRunError).
+ * version; 2 for usage errors (commander has printed them); else the code of the failure the command returned
+ * (@densepure/app-kit: 2 for input to change, 1 for files, models or the machine).
  */
-export const main = (argv: readonly string[]): Promise<number> =>
-  exitCodeOf(
-    () => buildProgram().parseAsync([...argv], { from: 'user' }),
+export async function main(argv: readonly string[]): Promise<number> {
+  await registerInstalledBackends();
+  const outcomes = outcomeRecorder();
+  return exitCodeOf(
+    async () => {
+      await buildProgram(outcomes).parseAsync([...argv], { from: 'user' });
+      return outcomes.outcome;
+    },
     (error) => (error instanceof CommanderError ? (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2) : undefined),
   );
+}

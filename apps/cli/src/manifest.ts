@@ -7,12 +7,8 @@ import { type Command, Option } from 'commander';
 import { either as E } from 'fp-ts';
 import { type ManifestRequest, type ModelManifest, formatBackendError, manifestPathFor, manifestText } from '@densepure/backend';
 import { describeOnnxModel } from '@densepure/backend-onnx';
-import type { Failure } from '@densepure/runner';
+import { type Failure, type Outcome, type OutcomeRecorder, runtimeFailure, usageFailure } from '@densepure/app-kit';
 import { parseNumber, parseWhole } from './flags.js';
-
-/** Thrown out of the command to the runner's reportFailure: exit 2 for flags to change, 1 for the model or files. */
-const usageError = (message: string): Failure => ({ kind: 'failure', message, exitCode: 2 });
-const failure = (message: string): Failure => ({ kind: 'failure', message, exitCode: 1 });
 
 export interface ManifestOptions {
   readonly kind: 'denoiser' | 'classifier';
@@ -33,23 +29,24 @@ export interface ManifestOptions {
   readonly print: boolean;
 }
 
-const numberList = (flag: string, text: string): number[] => {
+const numberList = (flag: string, text: string): E.Either<Failure, number[]> => {
   const values = text.split(',').map((s) => Number(s.trim()));
-  if (text.trim() === '' || values.some((v) => !Number.isFinite(v))) throw usageError(`${flag} must be comma-separated numbers, got '${text}'`);
-  return values;
+  return text.trim() === '' || values.some((v) => !Number.isFinite(v)) ? E.left(usageFailure(`${flag} must be comma-separated numbers, got '${text}'`)) : E.right(values);
 };
 
 /** Flags -> the library's request; usage errors (exit 2) for flags that do not fit the kind. */
-export async function manifestRequest(o: ManifestOptions): Promise<ManifestRequest> {
+export async function manifestRequest(o: ManifestOptions): Promise<E.Either<Failure, ManifestRequest>> {
   const denoiserOnly = (['schedule', 'T', 'betaStart', 'betaEnd', 'learnedVariance'] as const).filter((k) => o[k] !== undefined);
   const classifierOnly = (['classes', 'numClasses', 'mean', 'std', 'resize'] as const).filter((k) => o[k] !== undefined);
-  if (o.kind === 'classifier' && denoiserOnly.length > 0) throw usageError(`--${denoiserOnly[0]} applies to --kind denoiser only`);
-  if (o.kind === 'denoiser' && classifierOnly.length > 0) throw usageError(`--${classifierOnly[0]} applies to --kind classifier only`);
+  if (o.kind === 'classifier' && denoiserOnly.length > 0) return E.left(usageFailure(`--${denoiserOnly[0]} applies to --kind denoiser only`));
+  if (o.kind === 'denoiser' && classifierOnly.length > 0) return E.left(usageFailure(`--${classifierOnly[0]} applies to --kind classifier only`));
   let valueRange: [number, number] | undefined;
   if (o.valueRange !== undefined) {
     const v = numberList('--value-range', o.valueRange);
-    if (v.length !== 2 || !(v[0]! < v[1]!)) throw usageError(`--value-range must be 'low,high' with low < high, e.g. -1,1 or 0,1; got '${o.valueRange}'`);
-    valueRange = [v[0]!, v[1]!];
+    if (E.isLeft(v)) return v;
+    const [low, high] = v.right;
+    if (v.right.length !== 2 || !(low! < high!)) return E.left(usageFailure(`--value-range must be 'low,high' with low < high, e.g. -1,1 or 0,1; got '${o.valueRange}'`));
+    valueRange = [low!, high!];
   }
   const base = {
     ...(o.name === undefined ? {} : { name: o.name }),
@@ -58,9 +55,9 @@ export async function manifestRequest(o: ManifestOptions): Promise<ManifestReque
   };
   if (o.kind === 'denoiser') {
     if (o.schedule === undefined || o.T === undefined) {
-      throw usageError('a denoiser manifest needs --schedule (linear or cosine) and --T (the number of diffusion steps it was trained with)');
+      return E.left(usageFailure('a denoiser manifest needs --schedule (linear or cosine) and --T (the number of diffusion steps it was trained with)'));
     }
-    return {
+    return E.right({
       kind: 'denoiser',
       ...base,
       diffusion: {
@@ -70,27 +67,35 @@ export async function manifestRequest(o: ManifestOptions): Promise<ManifestReque
         ...(o.betaEnd === undefined ? {} : { betaEnd: o.betaEnd }),
         ...(o.learnedVariance === undefined ? {} : { learnedVariance: o.learnedVariance }),
       },
-    };
+    });
   }
-  if ((o.mean === undefined) !== (o.std === undefined)) throw usageError('give --mean and --std together (or neither when the graph normalises itself)');
+  if ((o.mean === undefined) !== (o.std === undefined)) return E.left(usageFailure('give --mean and --std together (or neither when the graph normalises itself)'));
   let classNames: string[] | undefined;
   if (o.classes !== undefined) {
     let text: string;
     try {
       text = await readFile(o.classes, 'utf8');
     } catch {
-      throw failure(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`);
+      return E.left(runtimeFailure(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`));
     }
     classNames = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   }
-  return {
+  let normalization: { mean: number[]; std: number[] } | undefined;
+  if (o.mean !== undefined) {
+    const mean = numberList('--mean', o.mean);
+    if (E.isLeft(mean)) return mean;
+    const std = numberList('--std', o.std!);
+    if (E.isLeft(std)) return std;
+    normalization = { mean: mean.right, std: std.right };
+  }
+  return E.right({
     kind: 'classifier',
     ...base,
     ...(o.numClasses === undefined ? {} : { numClasses: o.numClasses }),
     ...(classNames === undefined ? {} : { classNames }),
-    ...(o.mean === undefined ? {} : { normalization: { mean: numberList('--mean', o.mean), std: numberList('--std', o.std!) } }),
+    ...(normalization === undefined ? {} : { normalization }),
     ...(o.resize === undefined ? {} : { resize: o.resize }),
-  };
+  });
 }
 
 const summary = (m: ModelManifest): string =>
@@ -99,27 +104,28 @@ const summary = (m: ModelManifest): string =>
     : `classifier ${m.channels}x${m.imageSize}x${m.imageSize} -> ${m.numClasses} classes${m.normalization === undefined ? '' : ', normalised outside the graph'}${m.resize === undefined ? '' : `, ${m.resize} resize`}`;
 
 /** Checks the model against the declarations and writes `<model stem>.json` beside it (atomically). */
-export async function runManifest(model: string, o: ManifestOptions): Promise<{ path: string; manifest: ModelManifest }> {
-  if (extname(model).toLowerCase() !== '.onnx') throw usageError(`densepure manifest reads ONNX models (.onnx); got '${model}'`);
+export async function runManifest(model: string, o: ManifestOptions): Promise<E.Either<Failure, { path: string; manifest: ModelManifest }>> {
+  if (extname(model).toLowerCase() !== '.onnx') return E.left(usageFailure(`densepure manifest reads ONNX models (.onnx); got '${model}'`));
   const request = await manifestRequest(o);
-  const described = await describeOnnxModel(model, request)();
-  if (E.isLeft(described)) throw failure(formatBackendError(described.left));
+  if (E.isLeft(request)) return request;
+  const described = await describeOnnxModel(model, request.right)();
+  if (E.isLeft(described)) return E.left(runtimeFailure(formatBackendError(described.left)));
   const manifest = described.right.manifest;
   const path = manifestPathFor(model);
   if (o.print) {
     process.stdout.write(manifestText(manifest));
-    return { path, manifest };
+    return E.right({ path, manifest });
   }
-  if (existsSync(path) && !o.force) throw failure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`);
+  if (existsSync(path) && !o.force) return E.left(runtimeFailure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`));
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, manifestText(manifest));
   await rename(tmp, path);
   process.stdout.write(`wrote ${path}: ${summary(manifest)}, sha256 ${manifest.sha256.slice(0, 12)}…\ncheck it with: densepure info ${path}\n`);
-  return { path, manifest };
+  return E.right({ path, manifest });
 }
 
 /** Adds `densepure manifest` to the program. */
-export function registerManifestCommand(program: Command): void {
+export function registerManifestCommand(program: Command, outcomes: OutcomeRecorder): void {
   program
     .command('manifest')
     .description("check an ONNX model against what you declare about it (one run on a random input) and write its manifest beside it")
@@ -141,7 +147,5 @@ export function registerManifestCommand(program: Command): void {
     .addOption(new Option('--resize <mode>', 'classifier: resizing of other-size images to its input').choices(['bilinear', 'bicubic-antialias']))
     .option('--force', 'replace an existing manifest', false)
     .option('--print', 'print the manifest instead of writing it', false)
-    .action(async (model: string, o: ManifestOptions) => {
-      await runManifest(model, o);
-    });
+    .action(outcomes.action(async (model: string, o: ManifestOptions): Promise<Outcome> => E.map(() => undefined)(await runManifest(model, o))));
 }

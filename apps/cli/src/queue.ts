@@ -1,6 +1,7 @@
 // `--queue` and `densepure worker`: flags -> @densepure/queue options. Loaded only when a queue is named, so a
 // plain certify never loads BullMQ.
 import { either as E } from 'fp-ts';
+import { type Failure, type Outcome, queueFailure, shippedCatalog } from '@densepure/app-kit';
 import type { ImageScheduler } from '@densepure/runner';
 import type { QueueError } from '@densepure/queue';
 
@@ -10,15 +11,17 @@ export interface QueueFlags {
 }
 
 /** The scheduler that sends a certify run's images to the queue; cluster progress and refusals on stderr. */
-export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none'): Promise<ImageScheduler<QueueError>> {
+export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 'none'): Promise<E.Either<Failure, ImageScheduler<QueueError>>> {
   const q = await import('@densepure/queue');
-  const scheduler = await q.queueSchedulerFromUrl(o.queue, {
-    log: (line) => progress !== 'none' && void process.stderr.write(`${line}\n`),
+  const log = (line: string): void => void (progress !== 'none' && process.stderr.write(`${line}\n`));
+  const queued = await q.queueSchedulerFromUrl(o.queue, {
+    log,
     warn: (line) => void process.stderr.write(`${line}\n`),
     ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }),
   })();
-  if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
-  return scheduler.right;
+  if (E.isLeft(queued)) return E.left(queueFailure(queued.left));
+  log(`queue ${queued.right.url}: waiting for workers (start them with: densepure worker --queue ${queued.right.url})`);
+  return E.right(queued.right.scheduler);
 }
 
 export interface WorkerFlags {
@@ -33,10 +36,10 @@ export interface WorkerFlags {
 }
 
 /** `densepure worker`: serves queued runs until stopped (SIGINT/SIGTERM: after the job in progress; twice: at once). */
-export async function workerCommand(o: WorkerFlags): Promise<void> {
+export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
   const q = await import('@densepure/queue');
   const connection = q.parseQueueUrl(o.queue);
-  if (E.isLeft(connection)) throw q.queueFailure(connection.left);
+  if (E.isLeft(connection)) return E.left(queueFailure(connection.left));
   const url = connection.right.url;
   const stop = new AbortController();
   const onSignal = (): void => {
@@ -54,6 +57,7 @@ export async function workerCommand(o: WorkerFlags): Promise<void> {
       connection: connection.right,
       signal: stop.signal,
       workers: o.workers,
+      catalog: shippedCatalog,
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.backend === undefined ? {} : { backend: o.backend }),
       ...(o.device === undefined ? {} : { device: o.device }),
@@ -69,8 +73,9 @@ export async function workerCommand(o: WorkerFlags): Promise<void> {
         else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
       },
     })();
-    if (E.isLeft(served)) throw q.queueFailure(served.left);
+    if (E.isLeft(served)) return E.left(queueFailure(served.left));
     say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
+    return E.right(undefined);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

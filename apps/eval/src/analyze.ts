@@ -2,7 +2,8 @@
 // analyze.py computes for it: `(df["correct"] & (df["radius"] >= r)).mean()`, printed as Python prints floats.
 import { parseArgs } from 'node:util';
 import { either as E, function as F } from 'fp-ts';
-import { type CertifyRow, DEFAULT_RADII, type RunError, certifiedAccuracy, describeRunError, parseCohenTsv, readText, reportFailure } from '@densepure/runner';
+import { reportFailure, runFailure, usageFailure } from '@densepure/app-kit';
+import { type CertifyRow, DEFAULT_RADII, type RunError, certifiedAccuracy, parseCohenTsv, readText } from '@densepure/runner';
 import { parseRadii, pyFloat } from './format.js';
 
 export interface AnalyzeResult {
@@ -47,17 +48,17 @@ export function analyzeMain(args: readonly string[], out: (text: string) => void
   try {
     parsed = parseArgs({ args: [...args], options: { radii: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
-    return reportFailure({ kind: 'failure', exitCode: 2, message: `${error instanceof Error ? error.message : String(error)}\n(run with --help for usage)` });
+    return reportFailure(usageFailure(`${error instanceof Error ? error.message : String(error)}\n(run with --help for usage)`));
   }
   if (parsed.values.help === true) {
     out(USAGE);
     return 0;
   }
-  if (parsed.positionals.length !== 1) return reportFailure({ kind: 'failure', exitCode: 2, message: `analyze takes one file, got ${parsed.positionals.length}\n${USAGE}` });
+  if (parsed.positionals.length !== 1) return reportFailure(usageFailure(`analyze takes one file, got ${parsed.positionals.length}\n${USAGE}`));
   const radii = parsed.values.radii === undefined ? E.right([...DEFAULT_RADII]) : parseRadii(parsed.values.radii, '--radii');
-  if (E.isLeft(radii)) return reportFailure({ kind: 'failure', exitCode: 2, message: radii.left.message });
+  if (E.isLeft(radii)) return reportFailure(usageFailure(radii.left.message));
   const result = analyzeFile(parsed.positionals[0]!, radii.right);
-  if (E.isLeft(result)) return reportFailure(describeRunError(result.left));
+  if (E.isLeft(result)) return reportFailure(runFailure(result.left));
   out(formatAnalysis(result.right));
   return 0;
 }

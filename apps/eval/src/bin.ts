@@ -6,7 +6,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 // Ctrl-C or kill: the exit hooks remove the output locks of the cells in progress.
-(await import('@densepure/runner')).exitOnSignals();
+(await import('@densepure/app-kit')).exitOnSignals();
 
 const argv = process.argv.slice(2);
 // `analyze` reads one TSV: it loads neither commander nor the report's renderer (sharp, vega).

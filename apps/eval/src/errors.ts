@@ -1,5 +1,7 @@
 // Every error densepure-eval can return, and the one place that turns them into messages and exit codes.
-import { type Failure, type RunError, type Setting, describeRunError } from '@densepure/runner';
+import { type Failure, failureOf, runtimeFailure, usageFailure } from '@densepure/app-kit';
+import type { QueueError } from '@densepure/queue';
+import type { RunError, Setting } from '@densepure/runner';
 import type { ExperimentError } from './experiment.js';
 
 export type EvalError =
@@ -37,20 +39,20 @@ const gridProblem = (e: RunError): string =>
       ? `${e.path} exists but has no sidecar ${e.sidecar}: not a densepure run; move it away`
       : e.message;
 
-export function describeEvalError(error: EvalError): Failure {
-  const failure = (message: string, exitCode: 1 | 2): Failure => ({ kind: 'failure', message, exitCode });
+/** A grid's error as the app ends with it; a queued grid may also end with the queue's error. */
+export function describeEvalError(error: EvalError | QueueError): Failure {
   switch (error.kind) {
     case 'invalid-experiment':
     case 'unknown-grid-backends':
     case 'empty-slice':
-      return failure(error.message, 2);
+      return usageFailure(error.message);
     case 'experiment-unreadable':
-      return failure(error.message, 1);
+      return runtimeFailure(error.message);
     case 'no-matching-cells':
-      return failure(`--cells '${error.filter}' matches no cell of ${error.experiment}; ids look like ${error.example}`, 2);
+      return usageFailure(`--cells '${error.filter}' matches no cell of ${error.experiment}; ids look like ${error.example}`);
     case 'grid-changed':
-      return failure(`cannot continue the grid in ${error.dir}:\n  ${error.problems.map(gridProblem).join('\n  ')}`, 1);
+      return runtimeFailure(`cannot continue the grid in ${error.dir}:\n  ${error.problems.map(gridProblem).join('\n  ')}`);
     default:
-      return describeRunError(error, (s) => EXPERIMENT_KEYS[s]);
+      return failureOf(error, (s) => EXPERIMENT_KEYS[s]);
   }
 }

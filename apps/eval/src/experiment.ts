@@ -6,7 +6,7 @@ import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { validateSequentialOptions } from '@densepure/core';
-import { type CertifyMode, type Method, DEFAULT_GROUP, describeRunError, methodSlug, radiiUpTo } from '@densepure/runner';
+import { type CertifyMode, type Method, DEFAULT_GROUP, methodSlug, radiiUpTo, runErrorMessage } from '@densepure/runner';
 
 export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
@@ -155,7 +155,7 @@ function sequentialProblems(x: Experiment): string[] {
     if (mode.kind !== 'sequential') continue;
     const checked = validateSequentialOptions({ sigma, n0: x.certify.N0, nMax: x.certify.N, alpha: x.certify.alpha, radii: mode.radii, numClasses: 2, batchSize: 1 });
     if (checked._tag === 'Left') {
-      const { message } = describeRunError({ kind: 'sequential-setting', error: checked.left, message: checked.left.message }, (s) => SEQUENTIAL_KEYS[s] ?? s);
+      const message = runErrorMessage({ kind: 'sequential-setting', error: checked.left, message: checked.left.message }, (s) => SEQUENTIAL_KEYS[s] ?? s);
       problems.push(`  sigma ${sigma}: ${message}`);
     }
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Failure } from '@densepure/runner';
+import type { Failure } from '@densepure/app-kit';
 import { describeEvalError } from './errors.js';
 import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
 import { type GridResult, type RunGridOptions, cellPath, runGrid as runGridTask } from './grid.js';

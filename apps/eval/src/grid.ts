@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { either as E, taskEither as TE } from 'fp-ts';
+import { registerInstalledBackends, shippedCatalog } from '@densepure/app-kit';
 import { registeredBackends } from '@densepure/backend';
 import {
   type CostSummary,
@@ -16,9 +17,7 @@ import {
   formatDuration,
   inspectPriorRun,
   makeParents,
-  openDatasetSpec,
   readCosts,
-  registerInstalledBackends,
   runCertify,
   sliceIndices,
   specIdentity,
@@ -111,8 +110,8 @@ async function checkBackends(x: Experiment): Promise<E.Either<EvalError, void>> 
 
 /** Images per cell: the experiment's slice of its dataset. */
 async function imagesPerCell(x: Experiment): Promise<E.Either<EvalError, number>> {
-  const dataset = await openDatasetSpec(x.dataset.spec)();
-  if (E.isLeft(dataset)) return E.left(dataset.left.kind === 'dataset' ? { ...dataset.left, message: `dataset.spec: ${dataset.left.error.message}` } : dataset.left);
+  const dataset = await shippedCatalog.dataset(x.dataset.spec)();
+  if (E.isLeft(dataset)) return E.left({ kind: 'dataset', error: dataset.left, message: `dataset.spec: ${dataset.left.message}` });
   const indices = sliceIndices(dataset.right, x.dataset);
   if (E.isLeft(indices)) return indices;
   if (indices.right.length === 0) return E.left({ kind: 'empty-slice', message: `dataset: skip ${x.dataset.skip} and max ${x.dataset.max ?? '-'} select no image` });
@@ -213,13 +212,18 @@ async function runCells<L>(
     }
     if (pending.length === 0) continue;
     const outcomes = await runCertify(cellSpec(x, pending, options.argv), {
-      onRow: (member, row, done, total) => {
-        rowsDone += 1;
-        rowsThisSession += 1;
-        const what = row.predict === -1 ? 'abstain' : `predict ${row.predict} radius ${row.radius.toFixed(3)} ${row.correct === 1 ? 'correct' : 'wrong'}`;
-        log(`${tagOf(pending[member]!.cell)} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
+      hooks: {
+        onRow: (member, row, done, total) => {
+          rowsDone += 1;
+          rowsThisSession += 1;
+          const what = row.predict === -1 ? 'abstain' : `predict ${row.predict} radius ${row.radius.toFixed(3)} ${row.correct === 1 ? 'correct' : 'wrong'}`;
+          log(`${tagOf(pending[member]!.cell)} image ${done}/${total} idx ${row.idx} label ${row.label}: ${what} (${row.seconds.toFixed(1)} s) | ${gridLine()}`);
+        },
       },
-    }, options.scheduler, cache)();
+      cache,
+      catalog: shippedCatalog,
+      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+    })();
     if (E.isLeft(outcomes)) return outcomes;
     for (const [i, result] of outcomes.right.entries()) {
       const { cell, out } = pending[i]!;

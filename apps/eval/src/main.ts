@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { DEFAULT_RADII, exitCodeOf } from '@densepure/runner';
+import { type Failure, type Outcome, type OutcomeRecorder, exitCodeOf, outcomeRecorder, queueFailure, registerInstalledBackends } from '@densepure/app-kit';
+import { DEFAULT_RADII } from '@densepure/runner';
 import { analyzeMain } from './analyze.js';
-import { type EvalError, describeEvalError } from './errors.js';
+import { describeEvalError } from './errors.js';
 import { type Experiment, expandGrid, readExperiment } from './experiment.js';
 import { parseRadii } from './format.js';
 import { type GridResult, type RunGridOptions, cellPath, runGrid } from './grid.js';
@@ -22,20 +23,13 @@ const wholeOption = (name: string) => (value: string): number => {
 };
 
 /** `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). After Ctrl-C a rerun resumes. */
-async function runGridQueued(experiment: Experiment, options: RunGridOptions, url: string, maxDrawsPerJob: number | undefined): Promise<GridResult> {
+async function runGridQueued(experiment: Experiment, options: RunGridOptions, url: string, maxDrawsPerJob: number | undefined): Promise<E.Either<Failure, GridResult>> {
   const q = await import('@densepure/queue');
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const scheduler = await q.queueSchedulerFromUrl(url, { log, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
-  if (E.isLeft(scheduler)) throw q.queueFailure(scheduler.left);
-  const result = await runGrid(experiment, { ...options, scheduler: scheduler.right })();
-  if (E.isLeft(result)) throw q.isQueueError(result.left) ? q.queueFailure(result.left) : describeEvalError(result.left as EvalError);
-  return result.right;
-}
-
-/** The Right, or the Failure its EvalError describes, thrown to main's reportFailure. */
-function must<A>(result: E.Either<EvalError, A>): A {
-  if (E.isLeft(result)) throw describeEvalError(result.left);
-  return result.right;
+  const queued = await q.queueSchedulerFromUrl(url, { log, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
+  if (E.isLeft(queued)) return E.left(queueFailure(queued.left));
+  log(`queue ${queued.right.url}: waiting for workers (start them with: densepure worker --queue ${queued.right.url})`);
+  return E.mapLeft(describeEvalError)(await runGrid(experiment, { ...options, scheduler: queued.right.scheduler })());
 }
 
 const f3 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));
@@ -60,7 +54,7 @@ export function formatGridSummary(result: GridResult): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-export function buildProgram(): Command {
+export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Command {
   const program = new Command('densepure-eval')
     .description('Run grids of certify experiments (plain Gaussian smoothing vs diffusion denoised smoothing vs DensePure) and report certified accuracy.')
     .version(VERSION)
@@ -76,17 +70,23 @@ export function buildProgram(): Command {
     .option('--dry-run', 'check the file and list the cells and their output files without running anything', false)
     .option('--queue <url>', 'redis://HOST:PORT/DB: certify each cell on `densepure worker`s through this Redis (same rows, resumable)')
     .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws', wholeOption('--max-draws-per-job'))
-    .action(async (file: string, o: { results: string; dryRun: boolean; cells?: string; queue?: string; maxDrawsPerJob?: number }) => {
-      const experiment = must(readExperiment(file));
-      if (o.dryRun) {
-        for (const cell of expandGrid(experiment)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.name), cell)}\n`);
-        return;
-      }
-      const options = { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) };
-      const result = o.queue === undefined ? must(await runGrid(experiment, options)()) : await runGridQueued(experiment, options, o.queue, o.maxDrawsPerJob);
-      process.stdout.write(`${formatGridSummary(result)}\n`);
-      process.stdout.write(`results in ${result.dir}; tables and plots: densepure-eval report ${result.dir}\n`);
-    });
+    .action(
+      outcomes.action(async (file: string, o: { results: string; dryRun: boolean; cells?: string; queue?: string; maxDrawsPerJob?: number }): Promise<Outcome> => {
+        const experiment = readExperiment(file);
+        if (E.isLeft(experiment)) return E.left(describeEvalError(experiment.left));
+        if (o.dryRun) {
+          for (const cell of expandGrid(experiment.right)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.right.name), cell)}\n`);
+          return E.right(undefined);
+        }
+        const options = { resultsRoot: o.results, argv: ['densepure-eval', ...process.argv.slice(2)], ...(o.cells === undefined ? {} : { cells: o.cells }) };
+        const result =
+          o.queue === undefined ? E.mapLeft(describeEvalError)(await runGrid(experiment.right, options)()) : await runGridQueued(experiment.right, options, o.queue, o.maxDrawsPerJob);
+        if (E.isLeft(result)) return result;
+        process.stdout.write(`${formatGridSummary(result.right)}\n`);
+        process.stdout.write(`results in ${result.right.dir}; tables and plots: densepure-eval report ${result.right.dir}\n`);
+        return E.right(undefined);
+      }),
+    );
 
   program
     .command('report')
@@ -95,13 +95,18 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'output folder (default: <results>/report)')
     .option('--radii <list>', `radii of the tables, comma-separated (default ${DEFAULT_RADII.join(',')})`, radiiOption)
     .option('--title <text>', 'title of the plot and page')
-    .action(async (dir: string, o: { out?: string; radii?: number[]; title?: string }) => {
-      // Loaded here: the renderer (vega, sharp) is for reports only.
-      const { buildReport } = await import('./report/index.js');
-      const report = must(await buildReport({ resultsDir: dir, outDir: o.out, radii: o.radii, title: o.title })());
-      for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-      process.stdout.write(`${report.series.length} series -> ${report.outDir}\n${report.files.map((f) => `  ${f}`).join('\n')}\n`);
-    });
+    .action(
+      outcomes.action(async (dir: string, o: { out?: string; radii?: number[]; title?: string }): Promise<Outcome> => {
+        // Loaded here: the renderer (vega, sharp) is for reports only.
+        const { buildReport } = await import('./report/index.js');
+        const built = await buildReport({ resultsDir: dir, outDir: o.out, radii: o.radii, title: o.title })();
+        if (E.isLeft(built)) return E.left(describeEvalError(built.left));
+        const report = built.right;
+        for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+        process.stdout.write(`${report.series.length} series -> ${report.outDir}\n${report.files.map((f) => `  ${f}`).join('\n')}\n`);
+        return E.right(undefined);
+      }),
+    );
 
   program
     .command('analyze')
@@ -120,5 +125,10 @@ const printedByCommander = (error: unknown): number | undefined =>
 export async function main(argv: readonly string[]): Promise<number> {
   // Listed in the program's help, run without it (see analyzeMain).
   if (argv[0] === 'analyze') return analyzeMain(argv.slice(1));
-  return exitCodeOf(() => buildProgram().parseAsync([...argv], { from: 'user' }), printedByCommander);
+  await registerInstalledBackends();
+  const outcomes = outcomeRecorder();
+  return exitCodeOf(async () => {
+    await buildProgram(outcomes).parseAsync([...argv], { from: 'user' });
+    return outcomes.outcome;
+  }, printedByCommander);
 }

@@ -6,5 +6,4 @@ export { type ClusterProgress, type WorkerThroughput, ClusterMeter, formatCluste
 export { type RunRecord } from './registry.js';
 export { type CollectOptions, type CollectSummary, type QueueItem, collect } from './coordinator.js';
 export { type ServeOptions, type ServeSummary, type WorkHandler, type WorkerEvent, serve } from './worker.js';
-export { type DrawRange, type DrawsPart, type DrawsResult, type PhaseCounts, certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from './draws.js';
 export * from './certify/index.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunError, type RunResult, type RunSpec, type RunTarget, describeRunError, runCertify } from './index.js';
+import { type RunError, type RunResult, type RunSpec, type RunTarget, isSpecError, runCertify, runErrorMessage } from './index.js';
 import { writeTinyRun } from './test-util/tiny-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-shared-'));
@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 const rows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
 const certified = async (spec: RunSpec, hooks = {}): Promise<RunResult[]> => {
-  const r = await runCertify(spec, hooks)();
+  const r = await runCertify(spec, { hooks })();
   if (E.isLeft(r)) throw new Error(r.left.message);
   return r.right;
 };
@@ -72,7 +72,7 @@ describe('runCertify with shared draws', () => {
   it('refuses two runs writing the same file before anything is written', async () => {
     const out = join(work, 'twice', 'a.tsv');
     const error = await failure({ ...common, runs: [{ method: { kind: 'densepure', votes: 1, steps: 2 }, out }, { method: { kind: 'densepure', votes: 2, steps: 2 }, out }] });
-    expect(describeRunError(error).exitCode).toBe(2);
+    expect(isSpecError(error)).toBe(true);
     expect(error.message).toMatch(/same file .*a\.tsv/);
     expect(existsSync(out)).toBe(false);
   });
@@ -80,7 +80,8 @@ describe('runCertify with shared draws', () => {
   it('names settings without CLI flags, and lets the app spell them', async () => {
     const error = await failure({ ...common, n0: 500, n: 100, runs: [{ method: { kind: 'dds' }, out: join(work, 'n0.tsv') }] });
     expect(error.message).toBe('N0 (500) must not exceed N (100): N0 draws only pick the class, N draws certify it');
-    expect(describeRunError(error, (s) => `--${s}`)).toEqual({ kind: 'failure', exitCode: 2, message: '--N0 (500) must not exceed --N (100): N0 draws only pick the class, N draws certify it' });
+    expect(isSpecError(error)).toBe(true);
+    expect(runErrorMessage(error, (s) => `--${s}`)).toBe('--N0 (500) must not exceed --N (100): N0 draws only pick the class, N draws certify it');
     expect((await failure({ ...common, sigma: 0, runs: [{ method: { kind: 'dds' }, out: join(work, 's.tsv') }] })).message).toBe('sigma must be a positive number, got 0');
   });
 });

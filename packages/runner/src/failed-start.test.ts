@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, type Classifier, getBackend, registerBackend, runtimeFailure } from '@densepure/backend';
 import { TINY_CLASSES, TINY_PIXELS, writeTinyModels } from '@densepure/backend/testing';
 import { encodeDpds } from '@densepure/datasets';
-import { type RunSpec, registerInstalledBackends, runCertify } from './index.js';
+import { type RunSpec, runCertify } from './index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-failed-start-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const dataset = join(work, 'tiny.bin');
   writeFileSync(dataset, encodeDpds(pixels, Uint8Array.from([0, 1, 2]), [1, 4, 4], TINY_CLASSES));
   common = { models: { denoiser: models.denoiser, classifier: models.classifier, workers: 0 }, dataset: { spec: dataset, skip: 1 }, sigma: 0.5, seed: 3, batch: 12, n0: 4, n: 20, alpha: 0.001 };
-  await registerInstalledBackends();
+  await import('@densepure/backend-onnx');
   const onnx = getBackend('onnx')!;
   const flaky: Backend = {
     name: 'flaky',
@@ -83,7 +83,7 @@ describe('a failed start leaves nothing that blocks a rerun', () => {
     const out = join(work, 'later.tsv');
     failing = false;
     const spec: RunSpec = { ...common, models: { ...common.models, backend: 'flaky' }, runs: [{ method: smoothing, out }] };
-    const r = await runCertify(spec, { onRow: () => (failing = true) })();
+    const r = await runCertify(spec, { hooks: { onRow: () => (failing = true) } })();
     expect(E.isLeft(r)).toBe(true);
     expect(dataLines(out)).toBe(1);
     expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).status).toBe('failed');

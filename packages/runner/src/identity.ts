@@ -9,7 +9,8 @@ import type { Dataset } from '@densepure/datasets';
 import { type IdentityDifference, type RunError, formatDifferences } from './errors.js';
 import { sidecarPath, readText } from './files.js';
 import { type Method, methodSlug, votesOf } from './method.js';
-import { type RunSpec, sequentialIdentity } from './spec.js';
+import { MODE_IDENTITY_FIELDS, modeOf } from './modes/index.js';
+import type { RunSpec } from './spec.js';
 import { type CertifyRow, parseCohenTsv } from './tsv.js';
 
 export const identitySchema = z.object({
@@ -35,8 +36,8 @@ export const identitySchema = z.object({
   classifierManifestSha256: z.string(),
   /** The dataset file's sha256, or its source when the format records none. */
   datasetSha256: z.string(),
-  /** Sequential CERTIFY only (absent for fixed N, whose identity stays as it was): the radii and the stop rule; N is the cap. */
-  sequential: z.object({ radii: z.array(z.number()), bound: z.string(), minRound: z.number(), roundGrowth: z.number() }).optional(),
+  /** What the certify mode adds (none for fixed N, whose identity stays as it was; sequential: radii and stop rule). */
+  ...MODE_IDENTITY_FIELDS,
 });
 
 export type RunIdentity = z.output<typeof identitySchema>;
@@ -63,7 +64,7 @@ export function specIdentity(spec: IdentitySettings, method: Method): SpecIdenti
     variance: spec.variance ?? 'auto',
     ...(spec.timestepRule === undefined || spec.timestepRule === 'nearest' ? {} : { tStarRule: spec.timestepRule }),
     ...(spec.models.backend === undefined ? {} : { backend: spec.models.backend }),
-    ...(spec.mode?.kind === 'sequential' ? { sequential: sequentialIdentity(spec.mode) } : {}),
+    ...modeOf(spec.mode).identity(),
   };
 }
 

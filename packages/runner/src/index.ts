@@ -1,36 +1,30 @@
-// @densepure/runner: the run engine both apps drive. See README.md.
+// @densepure/runner: the run engine the apps drive. It loads no backend and knows no shipped model: the apps'
+// composition root registers backends and passes a Catalog. See README.md.
+export { type CertifyHooks, type RunOptions, type RunResult, type RunStart, runCertify } from './run.js';
+export { type ImageResult, type ImageSettings, type ImageTask, certifyImage, certifyImageCosted } from './image.js';
+export { type CertifyPending, type ImageScheduler, type PendingImage, type SchedulerContext, concurrently, inTurn, localScheduler } from './schedule.js';
 export {
-  type CertifyHooks,
-  type ImageScheduler,
-  type ImageSettings,
-  type PendingImage,
-  type RunResult,
-  type RunStart,
-  type SchedulerContext,
-  certifyImage,
-  certifyImageCosted,
-  type ImageResult,
-  runCertify,
-} from './certify.js';
+  type CountedParts,
+  type DrawRange,
+  type DrawsPart,
+  type DrawsResult,
+  type PartsError,
+  type PhaseCounts,
+  certifyFromCounts,
+  countDrawRanges,
+  imageFromParts,
+  mergeDraws,
+  parseDrawsResult,
+  planDraws,
+} from './modes/fixed-parts.js';
+export { type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, modeOf, sequentialIdentity } from './modes/index.js';
 export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
-export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './sequential.js';
-export {
-  type Failure,
-  type IdentityDifference,
-  type RunError,
-  type Setting,
-  describeRunError,
-  isFailure,
-  orFail,
-  exitCodeOf,
-  reportFailure,
-  formatDifferences,
-  invalidSetting,
-  unexpectedFailure,
-} from './errors.js';
+export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';
+export { type IdentityDifference, type RunError, type Setting, formatDifferences, invalidSetting, isSpecError, runErrorMessage } from './errors.js';
+export { type Catalog, type ModelRole, pathCatalog } from './catalog.js';
 export { NAME_MAX, RowLog, ensureWritable, makeParents, readText, sidecarPath, tempPathFor, writeFileAtomic, writeJsonAtomic } from './files.js';
-export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, exitOnSignals, lockPath, takeoverNotes } from './lock.js';
+export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, lockPath, takeoverNotes } from './lock.js';
 export {
   type PriorRun,
   type RunIdentity,
@@ -45,9 +39,8 @@ export {
 } from './identity.js';
 export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
 export { type ModelCache, createModelCache } from './model-cache.js';
-export { type BackendNote, type Pipeline, type PipelineSpec, openDatasetSpec, openPipeline, registerInstalledBackends, resolveModelSpec, sliceIndices } from './pipeline.js';
+export { type Pipeline, type PipelineSources, type PipelineSpec, openDatasetSpec, openPipeline, sliceIndices } from './pipeline.js';
 export { PREDICT_HEADER, type PredictHooks, type PredictResult, type PredictRow, runPredict } from './predict.js';
-export { type CertifyMode, DEFAULT_GROUP, radiiUpTo, sequentialIdentity } from './spec.js';
-export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch } from './spec.js';
+export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch, radiiUpTo } from './spec.js';
 export * from './tsv.js';
 export { VERSION } from './version.js';

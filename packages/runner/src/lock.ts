@@ -138,11 +138,3 @@ export function acquireOutputLocks(outs: readonly string[]): E.Either<RunError, 
 /** A line for each stale lock that was taken over, for the apps to print. */
 export const takeoverNotes = (locks: readonly OutputLock[]): string[] =>
   locks.flatMap((l) => (l.takenOver === undefined ? [] : [`took over the stale lock ${basename(l.path)} of pid ${l.takenOver.pid} (started ${l.takenOver.startedAt}), which is no longer running`]));
-
-/**
- * For apps: turns SIGINT, SIGTERM and SIGHUP into an exit with the shell's code (128 + signal number), so the
- * exit hook removes the locks still held. (A run killed with -9 leaves its lock; the next run takes it over.)
- */
-export function exitOnSignals(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) process.once(signal, () => process.exit(code));
-}

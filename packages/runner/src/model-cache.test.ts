@@ -31,7 +31,7 @@ const spec = (out: string, sigma: number, denoiser = models.denoiser): RunSpec =
 });
 const rows = (out: string): string[][] => readFileSync(join(work, out), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
 const ok = async (s: RunSpec, cache?: ModelCache): Promise<void> => {
-  const r = await runCertify(s, {}, undefined, cache)();
+  const r = await runCertify(s, { cache })();
   if (E.isLeft(r)) throw new Error(r.left.message);
 };
 
@@ -54,13 +54,13 @@ describe('ModelCache', () => {
     expect(cache.size).toBe(3);
     await cache.dispose();
     expect(cache.size).toBe(0);
-    await expect(runCertify(spec('c.tsv', 0.5), {}, undefined, cache)()).rejects.toThrow(/after dispose/);
+    await expect(runCertify(spec('c.tsv', 0.5), { cache })()).rejects.toThrow(/after dispose/);
   });
 
   it('keeps no failed load: the same name is tried again by the next run', async () => {
     const cache = createModelCache();
     const missing = join(work, 'later', 'tiny-denoiser.onnx');
-    const failed = await runCertify(spec('missing.tsv', 0.5, missing), {}, undefined, cache)();
+    const failed = await runCertify(spec('missing.tsv', 0.5, missing), { cache })();
     expect(E.isLeft(failed) && failed.left.kind).toBe('model-load');
     // The dataset and classifier opened before the denoiser failed stay; the denoiser is not remembered.
     expect(cache.size).toBe(2);

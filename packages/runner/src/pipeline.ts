@@ -1,41 +1,19 @@
-// Opens what a run needs — backends, dataset, models — and builds the base classifiers of its methods.
+// Opens what a run needs — dataset and models, through the catalog and the registered backends — and builds the
+// base classifiers of its methods.
 import { either as E, taskEither as TE } from 'fp-ts';
 import { type BackendError, type Classifier, type Denoiser, type LoadOptions, formatBackendError, getBackend, loadClassifier, loadDenoiser, registeredBackends } from '@densepure/backend';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
-import { type Dataset, type DatasetError, openDataset, selectIndices } from '@densepure/datasets';
+import { type Dataset, type DatasetError, selectIndices } from '@densepure/datasets';
 import type { TimestepRule } from '@densepure/core';
 import { type MethodGroup, type MethodGroupConfig, type VarianceMode, makeMethodGroup } from '@densepure/voting';
-import * as zoo from '@densepure/zoo-mnist';
+import { type Catalog, pathCatalog } from './catalog.js';
 import type { RunError } from './errors.js';
 import type { ModelCache } from './model-cache.js';
 import { type Method, needsDenoiser } from './method.js';
 import type { ModelsSpec, SliceSpec } from './spec.js';
 
-/** A backend package that could not be imported, and why. */
-export interface BackendNote {
-  readonly name: string;
-  readonly note: string;
-}
-
-/** Imports every backend package that is installed; they register themselves. Missing ones are noted, not fatal. */
-export async function registerInstalledBackends(): Promise<BackendNote[]> {
-  const notes: BackendNote[] = [];
-  await import('@densepure/backend-onnx');
-  try {
-    await import('@densepure/backend-tfjs' as string);
-  } catch (cause) {
-    notes.push({ name: 'tfjs', note: `@densepure/backend-tfjs not loadable: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}` });
-  }
-  return notes;
-}
-
-/** 'default' names the shipped MNIST zoo. */
-export const resolveModelSpec = (role: 'denoiser' | 'classifier', spec: string): string =>
-  spec === 'default' ? (role === 'denoiser' ? zoo.denoiserPath : zoo.classifierPath) : spec;
-
-/** Opens a dataset spec ('default' = the shipped MNIST test split, with its class names). */
-export const openDatasetSpec = (spec: string): TE.TaskEither<RunError, Dataset> =>
-  TE.mapLeft(datasetError)(() => (spec === 'default' ? openDataset(zoo.testSetPath, zoo.classNames) : openDataset(spec)));
+/** Opens a dataset spec through the catalog. */
+export const openDatasetSpec = (spec: string, catalog: Catalog = pathCatalog): TE.TaskEither<RunError, Dataset> => TE.mapLeft(datasetError)(catalog.dataset(spec));
 
 /** The dataset indices of a slice, as Cohen et al.'s certify.py visits them. */
 export const sliceIndices = (dataset: Dataset, slice: SliceSpec): E.Either<RunError, number[]> =>
@@ -75,23 +53,30 @@ const loadOptions = (m: ModelsSpec): LoadOptions & { backend?: string } => ({
   workers: m.workers,
 });
 
+/** Where a pipeline's models and dataset come from: the catalog (default: specs are paths) and a cache to share them. */
+export interface PipelineSources {
+  readonly catalog?: Catalog;
+  readonly cache?: ModelCache;
+}
+
 /**
  * Opens the dataset and models once and builds the methods' base classifiers (the denoiser is loaded only when
  * a method needs it). Every failure is a RunError saying what to fix; what was opened is closed again. With a
  * `cache`, models and dataset come from it and stay open when the pipeline is disposed.
  */
-export function openPipeline(spec: PipelineSpec, cache?: ModelCache): TE.TaskEither<RunError, Pipeline> {
+export function openPipeline(spec: PipelineSpec, sources: PipelineSources = {}): TE.TaskEither<RunError, Pipeline> {
   return async () => {
-    await registerInstalledBackends();
     const { models } = spec;
+    const { cache, catalog = pathCatalog } = sources;
     if (models.backend !== undefined && getBackend(models.backend) === undefined) {
       const registered = registeredBackends().map((b) => b.name);
       return E.left({ kind: 'unknown-backend', name: models.backend, registered, message: `unknown backend '${models.backend}': registered backends are ${registered.join(', ')}` });
     }
-    const dataset = await (cache === undefined ? openDatasetSpec(spec.dataset.spec) : cache.dataset(spec.dataset.spec, openDatasetSpec(spec.dataset.spec)))();
+    const openData = openDatasetSpec(spec.dataset.spec, catalog);
+    const dataset = await (cache === undefined ? openData : cache.dataset(spec.dataset.spec, openData))();
     if (E.isLeft(dataset)) return dataset;
     const options = loadOptions(models);
-    const classifierPath = resolveModelSpec('classifier', models.classifier);
+    const classifierPath = catalog.model('classifier', models.classifier);
     const classifier = await (cache === undefined ? loadClassifier(classifierPath, options) : cache.classifier(classifierPath, options))();
     if (E.isLeft(classifier)) return E.left(modelLoad('classifier', classifier.left));
     let denoiser: Denoiser | null = null;
@@ -102,7 +87,7 @@ export function openPipeline(spec: PipelineSpec, cache?: ModelCache): TE.TaskEit
     };
     const built = await (async (): Promise<E.Either<RunError, Pipeline>> => {
       if (spec.methods.some(needsDenoiser)) {
-        const denoiserPath = resolveModelSpec('denoiser', models.denoiser);
+        const denoiserPath = catalog.model('denoiser', models.denoiser);
         const loaded = await (cache === undefined ? loadDenoiser(denoiserPath, options) : cache.denoiser(denoiserPath, options))();
         if (E.isLeft(loaded)) return E.left(modelLoad('denoiser', loaded.left));
         denoiser = loaded.right;

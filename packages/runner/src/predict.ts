@@ -6,6 +6,7 @@ import { BackendFailure } from '@densepure/voting';
 import { type RunError, ioError, modelRunError } from './errors.js';
 import { ensureWritable } from './files.js';
 import { acquireOutputLock, takeoverNotes } from './lock.js';
+import type { Catalog } from './catalog.js';
 import { openPipeline, sliceIndices } from './pipeline.js';
 import { type PredictSpec, checkPredictSpec, drawsPerBatch } from './spec.js';
 import { formatElapsed } from './tsv.js';
@@ -39,7 +40,7 @@ export interface PredictHooks {
   readonly onNote?: (line: string) => void;
 }
 
-export function runPredict(spec: PredictSpec, hooks: PredictHooks = {}): TE.TaskEither<RunError, PredictResult> {
+export function runPredict(spec: PredictSpec, hooks: PredictHooks = {}, catalog?: Catalog): TE.TaskEither<RunError, PredictResult> {
   return async () => {
     const checked = checkPredictSpec(spec);
     if (E.isLeft(checked)) return checked;
@@ -51,16 +52,16 @@ export function runPredict(spec: PredictSpec, hooks: PredictHooks = {}): TE.Task
     if (E.isLeft(lock)) return lock;
     try {
       for (const note of takeoverNotes([lock.right])) hooks.onNote?.(note);
-      return await predictAll(spec, hooks);
+      return await predictAll(spec, hooks, catalog);
     } finally {
       lock.right.release();
     }
   };
 }
 
-async function predictAll(spec: PredictSpec, hooks: PredictHooks): Promise<E.Either<RunError, PredictResult>> {
+async function predictAll(spec: PredictSpec, hooks: PredictHooks, catalog: Catalog | undefined): Promise<E.Either<RunError, PredictResult>> {
   const { out, method } = spec.run;
-  const opened = await openPipeline({ ...spec, methods: [method] })();
+  const opened = await openPipeline({ ...spec, methods: [method] }, catalog === undefined ? {} : { catalog })();
   if (E.isLeft(opened)) return opened;
   const pipeline = opened.right;
   const partial = `${out}.partial`;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { selectIndices } from '@densepure/datasets';
+import * as zoo from '@densepure/zoo-mnist';
 import { type Method } from './method.js';
 import { openPipeline } from './pipeline.js';
 
@@ -34,8 +35,8 @@ const Z_CRITICAL = 3.29; // two-sided 0.001
 
 async function tsAccuracy(method: Method, sigma: number, images: number): Promise<{ correct: number; n: number }> {
   const opened = await openPipeline({
-    models: { denoiser: 'default', classifier: 'default', workers: 0 },
-    dataset: { spec: 'default' },
+    models: { denoiser: zoo.denoiserPath, classifier: zoo.classifierPath, workers: 0 },
+    dataset: { spec: zoo.testSetPath },
     methods: [method],
     sigma,
     seed: 12345,

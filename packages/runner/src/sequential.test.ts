@@ -8,7 +8,7 @@ import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CLASSES } from '@densepure/backend/testing';
 import { certifySequential, drawsToCertify } from '@densepure/core';
-import { type RunError, type RunResult, type RunSpec, type RunTarget, describeRunError, openPipeline, parseCosts, runCertify } from './index.js';
+import { type RunError, type RunResult, type RunSpec, type RunTarget, isSpecError, openPipeline, runErrorMessage, parseCosts, runCertify } from './index.js';
 import { writeTinyRun } from './test-util/tiny-run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-seq-'));
@@ -107,9 +107,8 @@ describe('sequential runCertify', () => {
     const out = join(dir, 'x.tsv');
     const check = async (mode: RunSpec['mode'], n: number, pattern: RegExp): Promise<RunError> => {
       const error = await failure({ ...common, n, mode, runs: [{ method: dds, out }] });
-      const described = describeRunError(error, (s) => `--${s}`);
-      expect(described.exitCode).toBe(2);
-      expect(described.message).toMatch(pattern);
+      expect(isSpecError(error)).toBe(true);
+      expect(runErrorMessage(error, (s) => `--${s}`)).toMatch(pattern);
       expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
       return error;
     };

@@ -1,9 +1,19 @@
 // A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
 import { either as E } from 'fp-ts';
-import { type TimestepRule, DEFAULT_MIN_ROUND, DEFAULT_ROUND_GROWTH, validateSequentialOptions } from '@densepure/core';
+import type { TimestepRule } from '@densepure/core';
 import type { VarianceMode } from '@densepure/voting';
 import { type RunError, invalidSetting } from './errors.js';
 import { type Method, votesOf } from './method.js';
+import { type CertifyMode, modeOf } from './modes/index.js';
+
+export type { CertifyMode } from './modes/index.js';
+
+/** The radii `maxRadius` stands for: 0.25, 0.5, ... below it, then it. */
+export function radiiUpTo(maxRadius: number): number[] {
+  const radii: number[] = [];
+  for (let k = 1; k * 0.25 < maxRadius - 1e-12; k++) radii.push(k * 0.25);
+  return [...radii, maxRadius];
+}
 
 /** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or 'default' (the shipped MNIST zoo). */
 export interface ModelsSpec {
@@ -38,36 +48,6 @@ export interface Provenance {
   readonly version: string;
   readonly command?: readonly string[];
 }
-
-/**
- * How CERTIFY spends its estimation draws.
- * - `fixed` (the default): Cohen et al.'s N draws and a Clopper-Pearson bound, for every image.
- * - `sequential`: draws in rounds with an anytime-valid confidence sequence (@densepure/core
- *   `certifySequential`), stopping once the largest of `radii` is certified or clearly out of reach;
- *   the run's `n` is then the cap on estimation draws. `group`: images certified at once, their rounds sharing
- *   model calls (speed only; default {@link DEFAULT_GROUP}).
- */
-export type CertifyMode =
-  | { readonly kind: 'fixed' }
-  | { readonly kind: 'sequential'; readonly radii: readonly number[]; readonly group?: number };
-
-/** Images certified at once in sequential mode (their model calls are merged into full batches). */
-export const DEFAULT_GROUP = 8;
-
-/** The radii `maxRadius` stands for: 0.25, 0.5, ... below it, then it. */
-export function radiiUpTo(maxRadius: number): number[] {
-  const radii: number[] = [];
-  for (let k = 1; k * 0.25 < maxRadius - 1e-12; k++) radii.push(k * 0.25);
-  return [...radii, maxRadius];
-}
-
-/** The fixed sequential rule a run records in its identity (core's defaults; the bound's level is alpha). */
-export const sequentialIdentity = (mode: Extract<CertifyMode, { kind: 'sequential' }>) => ({
-  radii: [...mode.radii],
-  bound: 'beta-binomial mixture confidence sequence',
-  minRound: DEFAULT_MIN_ROUND,
-  roundGrowth: DEFAULT_ROUND_GROWTH,
-});
 
 /**
  * A certify run: one or more methods at one sigma over one dataset slice. Several methods share their noise
@@ -124,7 +104,7 @@ export function checkRunSpec(spec: RunSpec): E.Either<RunError, RunSpec> {
     whole('N', spec.n, 1) ??
     (spec.n0 > spec.n ? ({ kind: 'n0-exceeds-n', n0: spec.n0, n: spec.n, message: `N0 (${spec.n0}) must not exceed N (${spec.n}): N0 draws only pick the class, N draws certify it` } as const) : null) ??
     checkCommon(spec, spec.runs.map((r) => r.method)) ??
-    checkMode(spec);
+    modeOf(spec.mode).validate(spec);
   if (problem !== null) return E.left(problem);
   const outs = spec.runs.map((r) => r.out);
   const twice = outs.find((o, i) => outs.indexOf(o) !== i);
@@ -132,26 +112,9 @@ export function checkRunSpec(spec: RunSpec): E.Either<RunError, RunSpec> {
   return E.right(spec);
 }
 
-/** Sequential mode: radii positive and increasing, each reachable within the cap N at this alpha (core's checks). */
-function checkMode(spec: RunSpec): RunError | null {
-  const mode = spec.mode;
-  if (mode === undefined || mode.kind === 'fixed') return null;
-  if (mode.group !== undefined) {
-    const bad = whole('group', mode.group, 1);
-    if (bad !== null) return bad;
-  }
-  const checked = validateSequentialOptions({ sigma: spec.sigma, n0: spec.n0, nMax: spec.n, alpha: spec.alpha, radii: mode.radii, numClasses: 2, batchSize: spec.batch });
-  return checked._tag === 'Left' ? { kind: 'sequential-setting', error: checked.left, message: checked.left.message } : null;
-}
-
 export function checkPredictSpec(spec: PredictSpec): E.Either<RunError, PredictSpec> {
   const problem = checkCommon(spec, [spec.run.method]);
   return problem === null ? E.right(spec) : E.left(problem);
 }
 
-/**
- * Draws per CERTIFY/PREDICT batch: `batch` counts images per model call, and a DensePure draw runs K reverse
- * chains, so floor(batch / K) draws fill one call; with workers, that many calls go out at once.
- */
-export const drawsPerBatch = (batch: number, methods: readonly Method[], workers: number): number =>
-  Math.max(1, Math.floor(batch / Math.max(1, ...methods.map(votesOf)))) * Math.max(1, workers);
+export { drawsPerBatch } from './batch.js';

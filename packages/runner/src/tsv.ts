@@ -45,6 +45,12 @@ export function parseElapsed(text: string): number {
  * One row. Radius is written with 6 decimals (Cohen writes 3 significant digits; 6 decimals keeps backend
  * comparisons at 1e-3 meaningful and parses the same way in pandas).
  */
+/** A Cohen row: `label` certified with `radius`, or abstain (radius null: predict -1, radius 0). */
+export function certifyRow(sample: { readonly label: number }, idx: number, label: number, radius: number | null, seconds: number): CertifyRow {
+  const predict = radius === null ? -1 : label;
+  return { idx, label: sample.label, predict, radius: radius ?? 0, correct: predict === sample.label ? 1 : 0, seconds };
+}
+
 export function formatRow(row: CertifyRow): string {
   return `${row.idx}\t${row.label}\t${row.predict}\t${row.radius.toFixed(6)}\t${row.correct}\t${formatElapsed(row.seconds)}`;
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '@densepure/backend-onnx';
 import { type RunSpec, runCertify } from '@densepure/runner';
+import * as zoo from '@densepure/zoo-mnist';
 import { parseQueueUrl } from '../connection.js';
 import type { QueueTuning } from '../jobs.js';
 import { type TestRedis, startTestRedis } from '../testing/index.js';
@@ -26,8 +28,8 @@ afterAll(async () => {
 });
 
 const spec = (tag: string): RunSpec => ({
-  models: { denoiser: 'default', classifier: 'default', workers: 0, threads: 1 },
-  dataset: { spec: 'default', skip: 700 },
+  models: { denoiser: zoo.denoiserPath, classifier: zoo.classifierPath, workers: 0, threads: 1 },
+  dataset: { spec: zoo.testSetPath, skip: 700 },
   runs: [
     { method: { kind: 'dds' }, out: join(work, `${tag}-dds.tsv`) },
     { method: { kind: 'smoothing' }, out: join(work, `${tag}-smoothing.tsv`) },
@@ -52,7 +54,7 @@ describe('runCertify through the queue (real models)', () => {
     for (const maxDrawsPerJob of [undefined, 12]) {
       const tag = `queued-${maxDrawsPerJob ?? 'whole'}`;
       const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, threads: 1, tuning, idleExitMs: 1500 })());
-      const queued = await runCertify(spec(tag), {}, queueScheduler({ connection: connection.right, tuning, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }))();
+      const queued = await runCertify(spec(tag), { scheduler: queueScheduler({ connection: connection.right, tuning, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }) })();
       expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
       for (const m of ['dds', 'smoothing']) {
         expect(rowsOf(join(work, `${tag}-${m}.tsv`))).toEqual(rowsOf(join(work, `local-${m}.tsv`)));
@@ -78,7 +80,7 @@ describe('runCertify through the queue (real models)', () => {
     const connection = parseQueueUrl(redis.url);
     if (E.isLeft(connection)) throw new Error(connection.left.message);
     const worker = certifyWorker({ connection: connection.right, name: 'seq', threads: 1, tuning, idleExitMs: 1500 })();
-    const queued = await runCertify(sequential('seq-queued'), {}, queueScheduler({ connection: connection.right, tuning }))();
+    const queued = await runCertify(sequential('seq-queued'), { scheduler: queueScheduler({ connection: connection.right, tuning }) })();
     expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
     await worker;
     expect(rowsOf(join(work, 'seq-queued-dds.tsv'))).toEqual(rowsOf(join(work, 'seq-local-dds.tsv')));
@@ -86,7 +88,7 @@ describe('runCertify through the queue (real models)', () => {
     expect(costs).toEqual(costsOf(join(work, 'seq-local-dds.tsv')));
     expect(costs.every((c) => typeof (c as { stop?: unknown }).stop === 'string')).toBe(true);
 
-    const split = await runCertify(sequential('seq-split'), {}, queueScheduler({ connection: connection.right, tuning, maxDrawsPerJob: 50 }))();
+    const split = await runCertify(sequential('seq-split'), { scheduler: queueScheduler({ connection: connection.right, tuning, maxDrawsPerJob: 50 }) })();
     expect(E.isLeft(split) && split.left.kind).toBe('queue-bad-setting');
     expect(existsSync(join(work, 'seq-split-dds.tsv'))).toBe(false);
   });

@@ -1,10 +1,9 @@
 // `densepure certify --queue`: the runner's certify loop (identity, resume, TSVs, sidecars) with its images
 // certified by queue workers instead of in this process.
 import { either as E } from 'fp-ts';
-import type { CertifyRow, ImageScheduler, RowCost } from '@densepure/runner';
+import { type ImageResult, type ImageScheduler, imageFromParts, modeOf, planDraws } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import { collect } from '../coordinator.js';
-import { certifyFromCounts, mergeDraws, planDraws } from '../draws.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { ClusterProgress } from '../progress.js';
@@ -34,35 +33,21 @@ export const queueScheduler =
     const numClasses = pipeline.group.members[0]!.numClasses;
     const draws = planDraws(spec.n0, spec.n, o.maxDrawsPerJob);
     const whole = draws.length === 1;
-    if (!whole && spec.mode?.kind === 'sequential')
+    if (!whole && !modeOf(spec.mode).countsAdd)
       return E.left({
         kind: 'queue-bad-setting',
         setting: 'maxDrawsPerJob',
-        message: `splitting an image's draws over several jobs applies to fixed N only: sequential certification decides after each round of draws, so each image is one job; leave the split (${o.maxDrawsPerJob} draws per job) unset`,
+        message: `splitting an image's draws over several jobs applies to fixed N only: ${modeOf(spec.mode).kind} certification decides after each round of draws, so each image is one job; leave the split (${o.maxDrawsPerJob} draws per job) unset`,
       });
     const partsOf = (wanted: readonly number[]): CertifyPart[] => (whole ? [{ wanted }] : draws.map((d) => ({ wanted, ranges: d.ranges })));
     const items = pending.map((p) => ({ idx: p.idx, parts: partsOf(p.wanted) }));
     const partsByIdx = new Map(items.map((i) => [i.idx, i.parts]));
-    const toResult = async (idx: number, answers: readonly CertifyAnswer[], seconds: number): Promise<{ rows: CertifyRow[]; costs: RowCost[] }> => {
+    const toResult = async (idx: number, answers: readonly CertifyAnswer[], seconds: number): Promise<ImageResult> => {
       if (whole) return { rows: [...(answers[0] as ImageAnswer).rows], costs: [...(answers[0] as ImageAnswer).costs] };
-      const { label } = pipeline.dataset.get(idx);
-      const parts = partsByIdx.get(idx)!;
-      // The jobs' evaluations add up to the image's: each draw was evaluated in exactly one job.
-      const evaluations = { denoiser: 0, classifier: 0 };
-      for (const a of answers as readonly DrawsAnswer[]) {
-        evaluations.denoiser += a.evaluations.denoiser;
-        evaluations.classifier += a.evaluations.classifier;
-      }
-      const rows = await Promise.all(
-        parts[0]!.wanted.map(async (_, w) => {
-          const merged = mergeDraws(draws, answers.map((a) => (a as DrawsAnswer).counts[w]!), spec.n0, spec.n, numClasses);
-          if (E.isLeft(merged)) throw new Error(`image ${idx}: ${merged.left}`);
-          const result = await certifyFromCounts(merged.right, spec);
-          const predict = result.kind === 'certified' ? result.label : -1;
-          return { idx, label, predict, radius: result.kind === 'certified' ? result.radius : 0, correct: predict === label ? 1 : 0, seconds } as CertifyRow;
-        }),
-      );
-      return { rows, costs: rows.map(() => ({ idx, draws: { selection: spec.n0, estimation: spec.n }, evaluations: { ...evaluations } })) };
+      const image = await imageFromParts(spec, pipeline.dataset.get(idx), idx, numClasses, draws, answers as readonly DrawsAnswer[], seconds);
+      // The parts were checked against their draw ranges as they came in (parseCertifyAnswer), so they tile the image.
+      if (E.isLeft(image)) throw new Error(image.left.message);
+      return image.right;
     };
     const collected = await collect<CertifyPart, CertifyAnswer>({
       connection: o.connection,

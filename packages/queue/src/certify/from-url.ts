@@ -1,7 +1,7 @@
-// What both apps need to put a certify run on a queue: an address -> a checked connection -> a scheduler that
-// logs the cluster's progress, and queue errors as the apps' Failures.
+// What an app needs to put a certify run on a queue: an address -> a checked connection -> a scheduler that logs
+// the cluster's progress.
 import { either as E, taskEither as TE } from 'fp-ts';
-import type { Failure, ImageScheduler } from '@densepure/runner';
+import type { ImageScheduler } from '@densepure/runner';
 import { parseQueueUrl, probeRedis } from '../connection.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
@@ -18,11 +18,18 @@ export interface QueueSchedulerSettings {
   readonly signal?: AbortSignal;
 }
 
+/** A checked queue and the scheduler that sends a run's images to it. */
+export interface QueuedScheduler {
+  /** The address as normalised (password hidden). */
+  readonly url: string;
+  readonly scheduler: ImageScheduler<QueueError>;
+}
+
 /**
  * Parses a redis:// address and checks that Redis answers (a clear error within seconds, before any model is
  * opened), then returns the scheduler for runCertify.
  */
-export function queueSchedulerFromUrl(url: string, s: QueueSchedulerSettings = {}): TE.TaskEither<QueueError, ImageScheduler<QueueError>> {
+export function queueSchedulerFromUrl(url: string, s: QueueSchedulerSettings = {}): TE.TaskEither<QueueError, QueuedScheduler> {
   return async () => {
     const connection = parseQueueUrl(url);
     if (E.isLeft(connection)) return connection;
@@ -30,9 +37,9 @@ export function queueSchedulerFromUrl(url: string, s: QueueSchedulerSettings = {
     if (E.isLeft(reachable)) return reachable;
     const log = s.log ?? (() => undefined);
     const warn = s.warn ?? log;
-    log(`queue ${connection.right.url}: waiting for workers (start them with: densepure worker --queue ${connection.right.url})`);
-    return E.right(
-      queueScheduler({
+    return E.right({
+      url: connection.right.url,
+      scheduler: queueScheduler({
         connection: connection.right,
         onProgress: (p) => log(formatClusterProgress(p)),
         onRefusal: (_worker, message) => warn(`warning: ${message}`),
@@ -41,7 +48,7 @@ export function queueSchedulerFromUrl(url: string, s: QueueSchedulerSettings = {
         ...(s.tuning === undefined ? {} : { tuning: s.tuning }),
         ...(s.signal === undefined ? {} : { signal: s.signal }),
       }),
-    );
+    });
   };
 }
 
@@ -60,5 +67,3 @@ const QUEUE_KINDS: ReadonlySet<string> = new Set<QueueError['kind']>([
 export const isQueueError = (e: unknown): e is QueueError =>
   typeof e === 'object' && e !== null && QUEUE_KINDS.has((e as { readonly kind?: unknown }).kind as string);
 
-/** A queue error as an app prints it: a bad address is the user's to fix (exit 2), anything else exits 1. */
-export const queueFailure = (e: QueueError): Failure => ({ kind: 'failure', message: e.message, exitCode: e.kind === 'queue-url-invalid' || e.kind === 'queue-bad-setting' ? 2 : 1 });

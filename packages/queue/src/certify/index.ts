@@ -1,4 +1,4 @@
 export { type QueuedCertifyOptions, queueScheduler } from './coordinator.js';
 export { type CertifyWorkerOptions, certifyWorker } from './worker.js';
 export { type CertifyAnswer, type CertifyPart, type WorkerSpec, parseCertifyAnswer, queueIdentity, workerSpecOf } from './protocol.js';
-export { type QueueSchedulerSettings, isQueueError, queueFailure, queueSchedulerFromUrl } from './from-url.js';
+export { type QueuedScheduler, type QueueSchedulerSettings, isQueueError, queueSchedulerFromUrl } from './from-url.js';

@@ -1,8 +1,6 @@
 // What travels through the queue for a certify run: the spec a worker opens its pipeline from, the run identity
 // it must match, one job per image (or per image and draw range) and the worker's answer.
-import { type CertifyRow, type Method, type RowCost, type RunIdentity, type RunSpec, parseRowCost } from '@densepure/runner';
-import type { DrawRange, DrawsResult } from '../draws.js';
-import { parseDrawsResult } from '../draws.js';
+import { type CertifyRow, type CountedParts, type DrawRange, type Method, type RowCost, type RunIdentity, type RunSpec, parseDrawsResult, parseRowCost } from '@densepure/runner';
 
 /** The run as a worker needs it: the RunSpec without output paths and provenance, the methods in run order. */
 export type WorkerSpec = Omit<RunSpec, 'runs' | 'provenance'> & { readonly methods: readonly Method[] };
@@ -33,17 +31,8 @@ export interface ImageAnswer {
   readonly costs: readonly RowCost[];
 }
 
-/** Images through each model for one job (shared by the wanted methods, whose draws are shared). */
-export interface JobEvaluations {
-  readonly denoiser: number;
-  readonly classifier: number;
-}
-
-/** Some draw ranges of an image: per wanted method, per range, per class vote counts; and what they cost. */
-export interface DrawsAnswer {
-  readonly counts: readonly DrawsResult[];
-  readonly evaluations: JobEvaluations;
-}
+/** Some draw ranges of an image: per wanted method, per range, per class vote counts; and what they cost (the runner's countDrawRanges). */
+export type DrawsAnswer = CountedParts;
 
 export type CertifyAnswer = ImageAnswer | DrawsAnswer;
 
@@ -66,9 +55,9 @@ export function parseCertifyAnswer(value: unknown, idx: number, part: CertifyPar
   const { counts, evaluations } = value as DrawsAnswer;
   if (!Array.isArray(counts) || counts.length !== part.wanted.length || !isEvaluations(evaluations)) return null;
   const parsed = counts.map((c) => parseDrawsResult(c, { ranges: part.ranges! }, numClasses));
-  return parsed.every((c) => c !== null) ? { counts: parsed as DrawsResult[], evaluations: { denoiser: evaluations.denoiser, classifier: evaluations.classifier } } : null;
+  return parsed.every((c) => c !== null) ? { counts: parsed as CountedParts['counts'], evaluations: { denoiser: evaluations.denoiser, classifier: evaluations.classifier } } : null;
 }
 
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-const isEvaluations = (e: unknown): e is JobEvaluations =>
-  e !== null && typeof e === 'object' && isCount((e as JobEvaluations).denoiser) && isCount((e as JobEvaluations).classifier);
+const isEvaluations = (e: unknown): e is CountedParts['evaluations'] =>
+  e !== null && typeof e === 'object' && isCount((e as CountedParts['evaluations']).denoiser) && isCount((e as CountedParts['evaluations']).classifier);

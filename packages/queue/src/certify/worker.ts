@@ -1,12 +1,12 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type ModelCache, type Pipeline, certifyImageCosted, createModelCache, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
+import { type Catalog, type ModelCache, countDrawRanges, certifyImageCosted, createModelCache, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { RunRecord } from '../registry.js';
 import { type ServeSummary, type WorkHandler, type WorkerEvent, serve } from '../worker.js';
-import { type CertifyAnswer, type CertifyPart, type DrawsAnswer, type WorkerSpec, queueIdentity } from './protocol.js';
+import { type CertifyAnswer, type CertifyPart, type WorkerSpec, queueIdentity } from './protocol.js';
 
 export interface CertifyWorkerOptions {
   readonly connection: QueueConnection;
@@ -23,6 +23,8 @@ export interface CertifyWorkerOptions {
   /** Stop once no run has been open for this long, ms (default: serve until stopped). */
   readonly idleExitMs?: number;
   readonly onEvent?: (event: WorkerEvent) => void;
+  /** What the runs' model and dataset specs name on this machine (default: paths). */
+  readonly catalog?: Catalog;
 }
 
 /** The backend the run was computed with, read from its identity (one method, or several under `<slug>.`). */
@@ -30,25 +32,6 @@ const runBackend = (run: RunRecord): string | undefined => {
   const found = Object.entries(run.identity).find(([k]) => k === 'backend' || k.endsWith('.backend'))?.[1];
   return typeof found === 'string' ? found : undefined;
 };
-
-/** Counts of every wanted method over each range, calling the methods' samplers side by side as certify does. */
-async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<DrawsAnswer> {
-  const { image } = pipeline.dataset.get(idx);
-  const tally = { denoiser: 0, classifier: 0 };
-  const samplers = pipeline.group.samplers(image, idx, part.wanted, tally);
-  const batch = drawsPerBatch(spec.batch, spec.methods, workers);
-  const counts = part.wanted.map(() => [] as number[][]);
-  for (const range of part.ranges!) {
-    const sums = part.wanted.map(() => new Array<number>(pipeline.group.members[0]!.numClasses).fill(0));
-    for (let first = range.first; first < range.first + range.count; first += batch) {
-      const req = { firstDraw: first, count: Math.min(batch, range.first + range.count - first) };
-      const got = await Promise.all(samplers.map((s) => s(req)));
-      for (const [w, g] of got.entries()) for (let c = 0; c < sums[w]!.length; c++) sums[w]![c]! += g[c]!;
-    }
-    for (const [w, s] of sums.entries()) counts[w]!.push(s);
-  }
-  return { counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } };
-}
 
 /**
  * Serves queued certify runs: for each run, opens the models and dataset its spec names (paths as seen on this
@@ -69,7 +52,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       ...(o.threads === undefined ? {} : { threads: o.threads }),
     };
     const local: WorkerSpec = { ...spec, models };
-    const opened = await openPipeline({ ...local, methods: spec.methods }, cache)();
+    const opened = await openPipeline({ ...local, methods: spec.methods }, { cache, ...(o.catalog === undefined ? {} : { catalog: o.catalog }) })();
     if (E.isLeft(opened)) return E.left(opened.left.message);
     const pipeline = opened.right;
     const identity = queueIdentity(
@@ -79,7 +62,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       identity,
       dispose: () => pipeline.dispose(),
       compute: async (idx, part) => {
-        if (part.ranges !== undefined) return countDraws(pipeline, local, workers, idx, part);
+        if (part.ranges !== undefined) return countDrawRanges(pipeline, local, idx, part.wanted, part.ranges);
         const result = await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
         if (E.isLeft(result)) throw new Error(result.left.message);
         return result.right;

@@ -6,7 +6,7 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import { certify, philox4x32_10 } from '@densepure/core';
 import type { QueueConnection } from '../connection.js';
 import { type CollectSummary, collect } from '../coordinator.js';
-import { type DrawRange, type DrawsPart, type DrawsResult, certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from '../draws.js';
+import { type DrawRange, type DrawsPart, type DrawsResult, certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from '@densepure/runner';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { ClusterProgress } from '../progress.js';
@@ -124,7 +124,7 @@ export function runStandInCoordinator(o: StandInCoordinatorOptions): TE.TaskEith
         parseResult: (value, _idx, part) => parseDrawsResult(value, parts[part]!, c.numClasses),
         onItem: async (idx, results) => {
           const merged = mergeDraws(parts, results.map((r) => r.value), c.n0, c.n, c.numClasses);
-          if (E.isLeft(merged)) throw new Error(merged.left);
+          if (E.isLeft(merged)) throw new Error(merged.left.message);
           const row = toRow(idx, c.numClasses, await certifyFromCounts(merged.right, c));
           writeSync(fd, `${formatStandInRow(row)}\n`);
           fsyncSync(fd);

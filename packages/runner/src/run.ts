@@ -1,22 +1,23 @@
-// Cohen et al.'s CERTIFY over a dataset slice, for one method or several on shared noise draws: each method
-// writes its Cohen TSV row by row (fsync'd) and a JSON sidecar, and a rerun resumes after the last complete row.
+// A certify run's lifecycle and files: check the spec and outputs, lock them, open the models, refuse to resume
+// another identity, hand the pending images to a scheduler, and write each method's Cohen TSV row by row
+// (fsync'd), its cost lines and its JSON sidecar; a rerun resumes after the last complete row.
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform } from 'node:os';
 import { either as E, taskEither as TE } from 'fp-ts';
 import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
-import { certify } from '@densepure/core';
-import type { Sample } from '@densepure/datasets';
-import { BackendFailure, type BaseClassifier, type EvaluationTally, type MethodGroup } from '@densepure/voting';
+import type { BaseClassifier } from '@densepure/voting';
 import { CostLog, type CostSummary, type RowCost, costPath, summarizeCosts } from './accounting.js';
-import { type RunError, modelRunError } from './errors.js';
+import type { Catalog } from './catalog.js';
+import type { RunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
 import { acquireOutputLocks, takeoverNotes } from './lock.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
 import { type Method, describeMethod, methodSlug } from './method.js';
 import type { ModelCache } from './model-cache.js';
+import { modeOf } from './modes/index.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
-import { certifyImageSequential, coalescedGroup } from './sequential.js';
-import { DEFAULT_GROUP, type RunSpec, checkRunSpec, drawsPerBatch } from './spec.js';
+import { type ImageScheduler, localScheduler } from './schedule.js';
+import { type RunSpec, checkRunSpec } from './spec.js';
 import { type CertifyRow, type RunSummary, summarize } from './tsv.js';
 import { VERSION } from './version.js';
 
@@ -56,90 +57,6 @@ export interface RunResult {
   readonly denoiserEvalsPerDraw: number;
 }
 
-/** CERTIFY's settings for one image, as a RunSpec gives them. */
-export type ImageSettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'batch' | 'mode'> & { readonly models: Pick<RunSpec['models'], 'workers'> };
-
-/** One image's rows (one per wanted method) and what each cost. */
-export interface ImageResult {
-  readonly rows: CertifyRow[];
-  readonly costs: RowCost[];
-}
-
-/**
- * Certifies one image with an open pipeline for the methods listed in `wanted` (indices into
- * `pipeline.methods`), on shared draws. Returns one row per wanted method, in that order; a row's time is the
- * wall time of the shared evaluation. The unit of work of the run loop, and of anything that schedules images
- * itself (a queue worker). Fixed N or sequential, as `settings.mode` says.
- */
-export function certifyImage(
-  pipeline: Pipeline,
-  settings: ImageSettings,
-  sample: Sample,
-  idx: number,
-  wanted: readonly number[],
-  onDraws?: (done: number) => void,
-): TE.TaskEither<RunError, CertifyRow[]> {
-  return TE.map((result: ImageResult) => result.rows)(certifyImageCosted(pipeline, settings, sample, idx, wanted, onDraws));
-}
-
-/**
- * {@link certifyImage} with each row's cost (draws, model evaluations). `group` is the method group to evaluate
- * with (default `pipeline.group`; the run loop passes one whose model calls are merged across images).
- */
-export function certifyImageCosted(
-  pipeline: Pipeline,
-  settings: ImageSettings,
-  sample: Sample,
-  idx: number,
-  wanted: readonly number[],
-  onDraws?: (done: number) => void,
-  group: MethodGroup = pipeline.group,
-): TE.TaskEither<RunError, ImageResult> {
-  return async () => {
-    const started = performance.now();
-    const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
-    const batchSize = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
-    const numClasses = group.members[0]!.numClasses;
-    const row = (label: number, radius: number | null, seconds: number): CertifyRow => {
-      const predict = radius === null ? -1 : label;
-      return { idx, label: sample.label, predict, radius: radius ?? 0, correct: predict === sample.label ? 1 : 0, seconds };
-    };
-    try {
-      const mode = settings.mode;
-      if (mode !== undefined && mode.kind === 'sequential') {
-        const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk: batchSize }, sample.image, idx, wanted, tally);
-        const seconds = (performance.now() - started) / 1000;
-        return E.right({
-          rows: outcomes.map((o) => row(o.label, o.radius, seconds)),
-          costs: outcomes.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
-        });
-      }
-      const samplers = group.samplers(sample.image, idx, wanted, tally);
-      const results = await Promise.all(
-        wanted.map((_, w) =>
-          certify(samplers[w]!, {
-            sigma: settings.sigma,
-            n0: settings.n0,
-            n: settings.n,
-            alpha: settings.alpha,
-            batchSize,
-            numClasses,
-            onBatch: w === 0 && onDraws !== undefined ? (p) => onDraws(p.phase === 'selection' ? p.doneInPhase : settings.n0 + p.doneInPhase) : undefined,
-          }),
-        ),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      return E.right({
-        rows: results.map((result) => row(result.kind === 'certified' ? result.label : -1, result.kind === 'certified' ? result.radius : null, seconds)),
-        costs: results.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
-      });
-    } catch (cause) {
-      if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
-      throw cause;
-    }
-  };
-}
-
 interface OpenRun {
   readonly out: string;
   readonly sidecar: string;
@@ -170,18 +87,7 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
     reverseTimesteps: base.timesteps.length,
     denoiserEvalsPerDraw: base.denoiserEvalsPerDraw,
     ...(shared === undefined ? {} : { sharedDraws: shared }),
-    ...(spec.mode?.kind === 'sequential'
-      ? {
-          sequential: {
-            radii: spec.mode.radii,
-            cap: spec.n,
-            bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
-            selection: 'N0 separate draws pick the class; they never enter the bound',
-            time: 'wall time from the start of the image to its stop; images certified at once overlap',
-            costFile: costPath(spec.runs.find((r) => r.method === method)?.out ?? ''),
-          },
-        }
-      : {}),
+    ...modeOf(spec.mode).sidecar(spec, costPath(spec.runs.find((r) => r.method === method)?.out ?? '')),
     batch: spec.batch,
     models: {
       denoiser: method.kind === 'smoothing' || pipeline.denoiser === null ? null : { ...pipeline.denoiser.metadata },
@@ -199,14 +105,26 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
   };
 }
 
+/** How a run reaches its models and where its images are certified. */
+export interface RunOptions<L = never> {
+  readonly hooks?: CertifyHooks;
+  /** Where the pending images are certified (default: in this process, as the run's mode schedules them). */
+  readonly scheduler?: ImageScheduler<L>;
+  /** Models and datasets shared by the runs of one process. */
+  readonly cache?: ModelCache;
+  /** What model and dataset specs name (default: paths). */
+  readonly catalog?: Catalog;
+}
+
 /**
  * Runs CERTIFY for every run of the spec over its slice. Checks the spec and the outputs, opens the models once,
  * refuses to resume an output written with another identity, then certifies the images some run still lacks
- * (see {@link certifyImage}). The sidecar says `running`, then `complete` or `failed`. Several runs in one
+ * (see image.ts `certifyImageCosted`). The sidecar says `running`, then `complete` or `failed`. Several runs in one
  * process can share a {@link ModelCache} so each model is opened once.
  */
-export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, scheduler?: ImageScheduler<L>, cache?: ModelCache): TE.TaskEither<RunError | L, RunResult[]> {
+export function runCertify<L = never>(spec: RunSpec, options: RunOptions<L> = {}): TE.TaskEither<RunError | L, RunResult[]> {
   return async () => {
+    const { hooks = {}, scheduler, cache, catalog } = options;
     const checked = checkRunSpec(spec);
     if (E.isLeft(checked)) return checked;
     for (const r of spec.runs) {
@@ -218,7 +136,7 @@ export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, s
     if (E.isLeft(locks)) return locks;
     try {
       for (const note of takeoverNotes(locks.right)) hooks.onNote?.(note);
-      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) }, cache)();
+      const opened = await openPipeline({ ...spec, methods: spec.runs.map((r) => r.method) }, { ...(cache === undefined ? {} : { cache }), ...(catalog === undefined ? {} : { catalog }) })();
       if (E.isLeft(opened)) return opened;
       const pipeline = opened.right;
       try {
@@ -231,44 +149,6 @@ export function runCertify<L = never>(spec: RunSpec, hooks: CertifyHooks = {}, s
     }
   };
 }
-
-/** An image some runs still lack: `wanted` indexes `spec.runs` (and `pipeline.methods`). */
-export interface PendingImage {
-  readonly idx: number;
-  readonly wanted: readonly number[];
-}
-
-/** What a scheduler gets: the open pipeline, every run's identity, the pending images in index order. */
-export interface SchedulerContext {
-  readonly spec: RunSpec;
-  readonly pipeline: Pipeline;
-  /** `identities[i]` is the identity of `spec.runs[i]`. */
-  readonly identities: readonly RunIdentity[];
-  readonly pending: readonly PendingImage[];
-  /** Images of the slice every run already has. */
-  readonly resumedImages: number;
-  readonly onDraws?: (done: number) => void;
-  /** Hands over an image's rows (one per wanted run, in `wanted` order); call it once per pending image, in order. */
-  readonly emit: (idx: number, rows: readonly CertifyRow[], costs?: readonly RowCost[]) => void;
-}
-
-/**
- * Where the pending images of a certify run get certified. The loop around it (identity, resume, TSVs,
- * sidecars) stays the same, so any scheduler writes exactly what a local run writes. Default: one image after
- * the other in this process ({@link certifyImage}); @densepure/queue spreads them over workers.
- */
-export type ImageScheduler<L> = (context: SchedulerContext) => Promise<E.Either<RunError | L, void>>;
-
-/** Here: fixed N one image after the other; sequential with several images' model calls merged (see certifyGrouped). */
-const localScheduler: ImageScheduler<never> = async ({ spec, pipeline, pending, onDraws, emit }) => {
-  const wantedOf = new Map(pending.map((p) => [p.idx, [...p.wanted]]));
-  const todo = pending.map((p) => p.idx);
-  const wantedFor = (idx: number): number[] => wantedOf.get(idx)!;
-  const record: RecordImage = (idx, _wanted, result) => emit(idx, result.rows, result.costs);
-  return spec.mode?.kind === 'sequential'
-    ? certifyGrouped(spec, pipeline, todo, wantedFor, record)
-    : certifyInTurn(spec, pipeline, todo, wantedFor, record, onDraws === undefined ? {} : { onDraws });
-};
 
 async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHooks, scheduler: ImageScheduler<L>): Promise<E.Either<RunError | L, RunResult[]>> {
   const indices = sliceIndices(pipeline.dataset, spec.dataset);
@@ -352,8 +232,8 @@ async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHo
       runs.map((run): RunResult => {
         const summary = summarize(run.rows);
         const cost = summarizeCosts(run.costs);
-        // A fixed-N sidecar stays as it was; a sequential one also says what the run cost.
-        const costs = spec.mode?.kind === 'sequential' ? { cost } : {};
+        // A fixed-N sidecar stays as it was; a mode whose draws vary per image also says what the run cost.
+        const costs = modeOf(spec.mode).costInSidecar ? { cost } : {};
         writeJsonAtomic(run.sidecar, { ...run.header, status: 'complete', startedAt, finishedAt: new Date().toISOString(), rows: run.rows.length, of: selected.length, summary, ...costs });
         return {
           out: run.out,
@@ -379,55 +259,4 @@ async function certifyAll<L>(spec: RunSpec, pipeline: Pipeline, hooks: CertifyHo
       run.costLog?.close();
     }
   }
-}
-
-type RecordImage = (idx: number, wanted: readonly number[], result: ImageResult) => void;
-
-/** Fixed N: one image after the other (each already fills its model calls). */
-async function certifyInTurn(spec: RunSpec, pipeline: Pipeline, todo: readonly number[], wantedFor: (idx: number) => number[], record: RecordImage, hooks: CertifyHooks): Promise<E.Either<RunError, void>> {
-  for (const idx of todo) {
-    const wanted = wantedFor(idx);
-    const result = await certifyImageCosted(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, hooks.onDraws)();
-    if (E.isLeft(result)) return result;
-    record(idx, wanted, result.right);
-  }
-  return E.right(undefined);
-}
-
-/**
- * Sequential: up to `group` images in flight, their model calls merged into full batches (coalesce.ts); when
- * one finishes the next starts, so the workers stay busy. Rows are still written in index order, each fsync'd
- * as soon as every earlier image is written; a failure lets the images in flight finish and writes what precedes it.
- */
-async function certifyGrouped(spec: RunSpec, pipeline: Pipeline, todo: readonly number[], wantedFor: (idx: number) => number[], record: RecordImage): Promise<E.Either<RunError, void>> {
-  const size = spec.mode?.kind === 'sequential' ? (spec.mode.group ?? DEFAULT_GROUP) : 1;
-  let group = pipeline.group;
-  if (size > 1) {
-    const coalesced = coalescedGroup(pipeline, spec);
-    if (E.isLeft(coalesced)) return coalesced;
-    group = coalesced.right;
-  }
-  const results = new Map<number, { wanted: number[]; result: ImageResult }>();
-  let next = 0;
-  let written = 0;
-  let failure: RunError | null = null;
-  const worker = async (): Promise<void> => {
-    while (failure === null && next < todo.length) {
-      const idx = todo[next++]!;
-      const wanted = wantedFor(idx);
-      const result = await certifyImageCosted(pipeline, spec, pipeline.dataset.get(idx), idx, wanted, undefined, group)();
-      if (E.isLeft(result)) {
-        failure ??= result.left;
-        return;
-      }
-      results.set(idx, { wanted, result: result.right });
-      for (let done = results.get(todo[written]!); done !== undefined; done = results.get(todo[written]!)) {
-        results.delete(todo[written]!);
-        record(todo[written]!, done.wanted, done.result);
-        written += 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, todo.length) }, worker));
-  return failure === null ? E.right(undefined) : E.left(failure);
 }

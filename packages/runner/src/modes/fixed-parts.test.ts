@@ -1,8 +1,17 @@
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { certify } from '@densepure/core';
-import { certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from './draws.js';
-import { standInCounts } from './testing/stand-in.js';
+import { certify, philox4x32_10 } from '@densepure/core';
+import { certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from './fixed-parts.js';
+
+/** Per-class votes over one draw range of image `idx`: a pure function of (seed, idx, draw), as a real sampler's are. */
+function standInCounts(seed: number, idx: number, range: { first: number; count: number }, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (let d = range.first; d < range.first + range.count; d++) {
+    const r = philox4x32_10([d, idx, 0, 0], [seed, 0]);
+    counts[r[0]! / 2 ** 32 < 0.7 ? idx % numClasses : r[1]! % numClasses]! += 1;
+  }
+  return counts;
+}
 
 describe('draw ranges', () => {
   it('one job per image when the draws fit, else chunks that tile each phase', () => {

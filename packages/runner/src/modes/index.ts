@@ -1,0 +1,22 @@
+// The certify modes, one entry each: a new mode is one file and one line here (and its settings in CertifyMode).
+import type { z } from 'zod';
+import { fixedEntry } from './fixed.js';
+import { type SequentialMode, sequentialEntry } from './sequential.js';
+import type { Mode, ModeEntry } from './types.js';
+
+export type { Mode, ModeEntry } from './types.js';
+export { DEFAULT_GROUP, type SequentialMode, type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup, sequentialIdentity } from './sequential.js';
+
+/** How CERTIFY spends its estimation draws: fixed N (Cohen et al.; the default) or sequential. */
+export type CertifyMode = { readonly kind: 'fixed' } | SequentialMode;
+
+const MODES: { readonly [K in CertifyMode['kind']]: ModeEntry<Extract<CertifyMode, { kind: K }>> } = {
+  fixed: fixedEntry,
+  sequential: sequentialEntry,
+};
+
+/** The strategy of a run's mode (default: fixed N). */
+export const modeOf = (mode: CertifyMode = { kind: 'fixed' }): Mode => (MODES[mode.kind] as ModeEntry<CertifyMode>).bind(mode);
+
+/** Every identity field a mode may add, for the run identity's schema. */
+export const MODE_IDENTITY_FIELDS: z.ZodRawShape = Object.assign({}, ...Object.values(MODES).map((m) => m.identityFields));

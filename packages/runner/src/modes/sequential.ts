@@ -1,0 +1,202 @@
+// Sequential CERTIFY in the runner: @densepure/core's anytime-valid rule (`sequentialRule`, `nextRoundSize`,
+// `sequentialLook`, the very rule `certifySequential` applies) driven here so that several methods on shared draws
+// stop one by one, and several images' rounds share model calls (see coalesce.ts).
+import { either as E } from 'fp-ts';
+import { z } from 'zod';
+import {
+  type SequentialRule,
+  type SequentialStopReason,
+  DEFAULT_MIN_ROUND,
+  DEFAULT_ROUND_GROWTH,
+  argmax,
+  nextRoundSize,
+  normalQuantile,
+  sequentialLook,
+  sequentialRule,
+  validateSequentialOptions,
+} from '@densepure/core';
+import { wrapClassifier } from '@densepure/classifiers';
+import { BackendFailure, type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
+import { coalescedClassifier, coalescedDenoiser } from '../coalesce.js';
+import { type RunError, modelRunError } from '../errors.js';
+import type { ImageResult, ImageTask } from '../image.js';
+import { certifyRow } from '../tsv.js';
+import type { Pipeline } from '../pipeline.js';
+import { concurrently } from '../schedule.js';
+import { drawsPerBatch } from '../batch.js';
+import type { RunSpec } from '../spec.js';
+import type { Mode, ModeEntry } from './types.js';
+
+/**
+ * Sequential CERTIFY: draws in rounds with an anytime-valid confidence sequence, stopping once the largest of
+ * `radii` is certified or clearly out of reach; the run's N is the cap on estimation draws. `group`: images
+ * certified at once, their rounds sharing model calls (speed only; default {@link DEFAULT_GROUP}).
+ */
+export interface SequentialMode {
+  readonly kind: 'sequential';
+  readonly radii: readonly number[];
+  readonly group?: number;
+}
+
+/** Images certified at once in sequential mode (their model calls are merged into full batches). */
+export const DEFAULT_GROUP = 8;
+
+/** The fixed sequential rule a run records in its identity (core's defaults; the bound's level is alpha). */
+export const sequentialIdentity = (mode: SequentialMode) => ({
+  radii: [...mode.radii],
+  bound: 'beta-binomial mixture confidence sequence',
+  minRound: DEFAULT_MIN_ROUND,
+  roundGrowth: DEFAULT_ROUND_GROWTH,
+});
+
+/** One method's outcome on one image, as `certifySequential` would return it. */
+export interface SequentialOutcome {
+  readonly label: number;
+  /** The (1 - alpha) anytime-valid lower bound on pA at the stop. */
+  readonly lower: number;
+  readonly stop: SequentialStopReason;
+  readonly estimation: number;
+  readonly rounds: number;
+  /** sigma Phi^{-1}(lower) when lower > 1/2 (certified), else null (abstain). */
+  readonly radius: number | null;
+}
+
+export interface SequentialImageSettings {
+  readonly sigma: number;
+  readonly n0: number;
+  /** Cap on estimation draws. */
+  readonly n: number;
+  readonly alpha: number;
+  readonly radii: readonly number[];
+  /** Most draws per sampler call. */
+  readonly chunk: number;
+}
+
+/**
+ * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
+ * then rounds of estimation draws n0, n0 + 1, ... that every member still running counts; a member leaves at its
+ * first look that stops. Each member's outcome is exactly `certifySequential`'s on its own sampler (same draws,
+ * same rounds, same looks). `tally` receives the model evaluations made.
+ */
+export async function certifyImageSequential(
+  group: MethodGroup,
+  settings: SequentialImageSettings,
+  image: Float32Array,
+  idx: number,
+  wanted: readonly number[],
+  tally: EvaluationTally,
+): Promise<SequentialOutcome[]> {
+  const numClasses = group.members[0]!.numClasses;
+  const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
+  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<void> => {
+    for (let done = 0; done < draws; done += settings.chunk) {
+      const request = { firstDraw: first + done, count: Math.min(settings.chunk, draws - done) };
+      const got = await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request)));
+      got.forEach((c, i) => {
+        for (let k = 0; k < numClasses; k++) into[i]![k]! += c[k]!;
+      });
+    }
+  };
+  const zeros = (): number[] => new Array<number>(numClasses).fill(0);
+  const selection = wanted.map(zeros);
+  await count(wanted, 0, settings.n0, selection);
+  const labels = selection.map(argmax);
+  const estimation = wanted.map(zeros);
+  const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
+  let active = wanted.map((_, w) => w);
+  let n = 0;
+  let rounds = 0;
+  while (active.length > 0) {
+    const round = nextRoundSize(n, rule);
+    const counts = active.map(zeros);
+    await count(active.map((w) => wanted[w]!), settings.n0 + n, round, counts);
+    n += round;
+    rounds += 1;
+    active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
+    active = active.filter((w) => {
+      const look = sequentialLook(estimation[w]![labels[w]!]!, n, rule);
+      if (look.stop === null) return true;
+      outcomes[w] = { label: labels[w]!, lower: look.lower, stop: look.stop, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
+      return false;
+    });
+  }
+  return outcomes as SequentialOutcome[];
+}
+
+/**
+ * The pipeline's methods on models whose calls are merged across images (coalesce.ts): the group that several
+ * images certified at once share. Same configuration as `pipeline.group`, hence the same counts.
+ */
+export function coalescedGroup(pipeline: Pipeline, spec: Pick<RunSpec, 'batch' | 'models'>): E.Either<RunError, MethodGroup> {
+  const options = { batchSize: spec.batch, concurrency: Math.max(1, spec.models.workers) };
+  const classifier = wrapClassifier(coalescedClassifier(pipeline.classifier, options), pipeline.dataset.shape);
+  if (E.isLeft(classifier)) return E.left({ kind: 'model-load', role: 'classifier', error: classifier.left, message: `classifier: ${classifier.left.message}` });
+  // The pipeline group's own configuration, so the counts are the same.
+  const group = makeMethodGroup(pipeline.denoiser === null ? null : coalescedDenoiser(pipeline.denoiser, options), classifier.right, pipeline.groupConfig);
+  return E.isLeft(group) ? E.left({ kind: 'method-config', error: group.left, message: group.left.message }) : E.right(group.right);
+}
+
+/** Radii positive and increasing, each reachable within the cap N at this alpha (core's checks); group whole. */
+function validate(spec: RunSpec, mode: SequentialMode): RunError | null {
+  if (mode.group !== undefined && !(Number.isInteger(mode.group) && mode.group >= 1)) {
+    return { kind: 'invalid-setting', setting: 'group', requirement: 'must be a whole number >= 1', value: mode.group, message: `group must be a whole number >= 1, got ${mode.group}` };
+  }
+  const checked = validateSequentialOptions({ sigma: spec.sigma, n0: spec.n0, nMax: spec.n, alpha: spec.alpha, radii: mode.radii, numClasses: 2, batchSize: spec.batch });
+  return checked._tag === 'Left' ? { kind: 'sequential-setting', error: checked.left, message: checked.left.message } : null;
+}
+
+async function certifyOne(task: ImageTask, mode: SequentialMode): Promise<E.Either<RunError, ImageResult>> {
+  const { pipeline, settings, sample, idx, wanted, group } = task;
+  const started = performance.now();
+  const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
+  const chunk = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
+  try {
+    const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk }, sample.image, idx, wanted, tally);
+    const seconds = (performance.now() - started) / 1000;
+    return E.right({
+      rows: outcomes.map((o) => certifyRow(sample, idx, o.label, o.radius, seconds)),
+      costs: outcomes.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
+    });
+  } catch (cause) {
+    if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
+    throw cause;
+  }
+}
+
+const bind = (mode: SequentialMode): Mode => ({
+  kind: 'sequential',
+  validate: (spec) => validate(spec, mode),
+  identity: () => ({ sequential: sequentialIdentity(mode) }),
+  sidecar: (spec, costFile) => ({
+    sequential: {
+      radii: mode.radii,
+      cap: spec.n,
+      bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
+      selection: 'N0 separate draws pick the class; they never enter the bound',
+      time: 'wall time from the start of the image to its stop; images certified at once overlap',
+      costFile,
+    },
+  }),
+  costInSidecar: true,
+  // Each look decides from the draws so far, so an image's rounds cannot be counted apart and added up.
+  countsAdd: false,
+  certifyImage: (task) => () => certifyOne(task, mode),
+  /** Up to `group` images in flight, their model calls merged into full batches (coalesce.ts). */
+  certifyLocally: async (context) => {
+    const size = mode.group ?? DEFAULT_GROUP;
+    let group = context.pipeline.group;
+    if (size > 1) {
+      const coalesced = coalescedGroup(context.pipeline, context.spec);
+      if (E.isLeft(coalesced)) return coalesced;
+      group = coalesced.right;
+    }
+    return concurrently(context, size, (image) =>
+      certifyOne({ pipeline: context.pipeline, settings: context.spec, sample: context.pipeline.dataset.get(image.idx), idx: image.idx, wanted: image.wanted, group }, mode),
+    );
+  },
+});
+
+export const sequentialEntry: ModeEntry<SequentialMode> = {
+  identityFields: { sequential: z.object({ radii: z.array(z.number()), bound: z.string(), minRound: z.number(), roundGrowth: z.number() }).optional() },
+  bind,
+};
