@@ -1,5 +1,6 @@
 // `densepure-eval run --queue`: the built binary collects every cell of a grid from queue workers (here two
 // in-process @densepure/queue certifyWorkers and a private redis-server) and writes the TSVs a local run writes.
+import '@densepure/backend-onnx';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
