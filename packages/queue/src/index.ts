@@ -5,5 +5,5 @@ export { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from 
 export { type ClusterProgress, type WorkerThroughput, ClusterMeter, formatClusterProgress } from './progress.js';
 export { type RunRecord } from './registry.js';
 export { type CollectOptions, type CollectSummary, type QueueItem, collect } from './coordinator.js';
-export { type ServeOptions, type ServeSummary, type WorkHandler, type WorkerEvent, serve } from './worker.js';
+export { type ServeOptions, type ServeSummary, type WorkFailure, type WorkHandler, type WorkRefusal, type WorkerEvent, serve } from './worker.js';
 export * from './certify/index.js';

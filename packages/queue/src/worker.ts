@@ -9,11 +9,23 @@ import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from 
 import { KEY_PREFIX, type RunRecord, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal } from './registry.js';
 import { sleep } from './util.js';
 
+/** Why a job could not be computed (a model failure): the job fails and is retried, then fails the run. */
+export interface WorkFailure {
+  readonly kind: 'work-failed';
+  readonly message: string;
+}
+
+/** Why this worker cannot serve a run (its models, data or backend); recorded for the coordinator to show. */
+export interface WorkRefusal {
+  readonly kind: 'work-refused';
+  readonly message: string;
+}
+
 /** What a worker computes for the runs it accepted. */
 export interface WorkHandler<P, R> {
   /** The run identity as this worker sees it, from its own models, data and configuration. */
   readonly identity: Readonly<Record<string, unknown>>;
-  compute(idx: number, payload: P): Promise<R>;
+  compute(idx: number, payload: P): Promise<E.Either<WorkFailure, R>>;
   dispose(): Promise<void>;
 }
 
@@ -35,7 +47,7 @@ export interface ServeOptions<P, R> {
    * Builds this worker's pipeline for a run from the run's spec and its own models, data, backend and device;
    * Left: why it cannot (a message for the operator). Its identity is then compared with the run's.
    */
-  readonly prepare: (run: RunRecord) => TE.TaskEither<string, WorkHandler<P, R>>;
+  readonly prepare: (run: RunRecord) => TE.TaskEither<WorkRefusal, WorkHandler<P, R>>;
   readonly tuning?: Partial<QueueTuning>;
   /** Stops after the job in progress. */
   readonly signal?: AbortSignal;
@@ -113,7 +125,9 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
         }
         const started = performance.now();
         const value = await handler.compute(d.idx, d.payload);
-        return { value, worker: name, seconds: (performance.now() - started) / 1000 };
+        // BullMQ fails (and retries) a job whose processor throws: the edge where a failure value becomes its signal.
+        if (E.isLeft(value)) throw new Error(value.left.message);
+        return { value: value.right, worker: name, seconds: (performance.now() - started) / 1000 };
       };
       const worker = new Worker<JobData<P>, PartResult<R>>(queueNameOf(run.runId), processor, {
         connection: redisOptions(o.connection),
@@ -166,7 +180,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             const prepared = await o.prepare(run)();
             let refusal: string | null = null;
             if (E.isLeft(prepared)) {
-              refusal = prepared.left;
+              refusal = prepared.left.message;
             } else {
               const diffs = identityDifferences(run.identity, prepared.right.identity);
               if (diffs.length === 0) {

@@ -1,11 +1,11 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type Catalog, type ModelCache, countDrawRanges, certifyImageCosted, createModelCache, openPipeline, runIdentity } from '@densepure/runner';
+import { type Catalog, type ModelCache, type RunError, countDrawRanges, certifyImageCosted, createModelCache, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
 import type { RunRecord } from '../registry.js';
-import { type ServeSummary, type WorkHandler, type WorkerEvent, serve } from '../worker.js';
+import { type ServeSummary, type WorkHandler, type WorkRefusal, type WorkerEvent, serve } from '../worker.js';
 import { type CertifyAnswer, type CertifyPart, type WorkerSpec, queueIdentity } from './protocol.js';
 
 export interface CertifyWorkerOptions {
@@ -40,7 +40,7 @@ const runBackend = (run: RunRecord): string | undefined => {
  */
 export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError, ServeSummary> {
   const workers = o.workers ?? 0;
-  const prepareWith = (cache: ModelCache) => (run: RunRecord): TE.TaskEither<string, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
+  const prepareWith = (cache: ModelCache) => (run: RunRecord): TE.TaskEither<WorkRefusal, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
     const spec = run.spec as WorkerSpec;
     const backend = o.backend ?? spec.models.backend ?? runBackend(run);
     const { device: _device, threads: _threads, ...shared } = spec.models;
@@ -53,7 +53,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
     };
     const local: WorkerSpec = { ...spec, models };
     const opened = await openPipeline({ ...local, methods: spec.methods }, { cache, ...(o.catalog === undefined ? {} : { catalog: o.catalog }) })();
-    if (E.isLeft(opened)) return E.left(opened.left.message);
+    if (E.isLeft(opened)) return E.left({ kind: 'work-refused', message: opened.left.message });
     const pipeline = opened.right;
     const identity = queueIdentity(
       spec.methods.map((m) => runIdentity(local, m, { denoiser: pipeline.denoiser?.metadata ?? null, classifier: pipeline.classifier.metadata, dataset: pipeline.dataset })),
@@ -62,10 +62,11 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       identity,
       dispose: () => pipeline.dispose(),
       compute: async (idx, part) => {
-        if (part.ranges !== undefined) return countDrawRanges(pipeline, local, idx, part.wanted, part.ranges);
-        const result = await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
-        if (E.isLeft(result)) throw new Error(result.left.message);
-        return result.right;
+        const result: E.Either<RunError, CertifyAnswer> =
+          part.ranges !== undefined
+            ? E.right(await countDrawRanges(pipeline, local, idx, part.wanted, part.ranges))
+            : await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
+        return E.mapLeft((error: RunError) => ({ kind: 'work-failed' as const, message: error.message }))(result);
       },
     });
   };

@@ -149,7 +149,7 @@ export interface StandInWorkerOptions {
   readonly own?: Partial<StandInConfig>;
   /** Simulated compute time per job, ms. */
   readonly msPerJob?: number;
-  /** Images whose compute throws (a model failure). */
+  /** Images whose compute fails (a model failure). */
   readonly failOn?: readonly number[];
   readonly tuning?: Partial<QueueTuning>;
   readonly idleExitMs?: number;
@@ -167,8 +167,8 @@ export function runStandInWorker(o: StandInWorkerOptions): TE.TaskEither<QueueEr
         identity: standInIdentity(config),
         compute: async (idx, part) => {
           if ((o.msPerJob ?? 0) > 0) await new Promise((r) => setTimeout(r, o.msPerJob));
-          if (o.failOn?.includes(idx) === true) throw new Error(`stand-in model failure on image ${idx}`);
-          return { counts: part.ranges.map((range) => standInCounts(config.seed, idx, range, config.numClasses)) };
+          if (o.failOn?.includes(idx) === true) return E.left({ kind: 'work-failed', message: `stand-in model failure on image ${idx}` });
+          return E.right({ counts: part.ranges.map((range) => standInCounts(config.seed, idx, range, config.numClasses)) });
         },
         dispose: async () => undefined,
       });
