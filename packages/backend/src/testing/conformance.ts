@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendError } from '../errors.js';
-import { getBackend, loadClassifier, loadDenoiser } from '../registry.js';
+import { loadClassifier, loadDenoiser } from '../index.js';
+import { getBackend } from '../registry.js';
 import type { Classifier, Denoiser, LoadOptions } from '../types.js';
 import {
   TINY_CLASSES,

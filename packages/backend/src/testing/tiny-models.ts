@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../files.js';
+import { sha256Hex } from '../file-source.js';
 import { buildOnnxModel } from './onnx-builder.js';
 
 /** Tiny models share a 1x4x4 image shape; their outputs are simple closed forms the suite checks exactly. */
