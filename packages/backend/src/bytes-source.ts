@@ -31,7 +31,7 @@ export function bytesSource(input: BytesSourceInput): ModelSource {
     manifestLocation,
     readManifest: async (maxBytes) => {
       const bytes = typeof input.manifest === 'string' ? new TextEncoder().encode(input.manifest) : input.manifest;
-      return bytes.length > maxBytes ? E.left(manifestTooLarge(manifestLocation, bytes.length, maxBytes)) : E.right(bytes.slice());
+      return bytes.length > maxBytes ? E.left(manifestTooLarge(manifestLocation, bytes.length, maxBytes)) : E.right(new Uint8Array(bytes));
     },
     readFile: async (record, what) => {
       const name = relativeName(record.file);
@@ -44,7 +44,8 @@ export function bytesSource(input: BytesSourceInput): ModelSource {
         return E.left(missing);
       }
       if (bytes.length !== record.sizeBytes) return E.left(sizeMismatch(location, what, bytes.length, manifestLocation, record.sizeBytes));
-      return E.right({ location, bytes: bytes.slice() });
+      // A copy in a buffer of its own (a node Buffer's slice() would share memory).
+      return E.right({ location, bytes: new Uint8Array(bytes) });
     },
   };
 }

@@ -3,7 +3,7 @@
 // a file must be exactly the size its manifest records, refused on its Content-Length before the body is read,
 // and cut off as soon as the body runs longer.
 import { either as E } from 'fp-ts';
-import { type BackendError, corruptModel, describeThrown, fileNotFound } from './errors.js';
+import { type BackendError, corruptModel, describeThrown } from './errors.js';
 import { type ModelSource, manifestTooLarge, outsideFolder, relativeName, sizeMismatch } from './source.js';
 
 /** The part of a fetch Response the URL source reads (the platform's Response has it). */
