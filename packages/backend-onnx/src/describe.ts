@@ -1,5 +1,6 @@
 // Reads an ONNX graph's inputs and outputs and runs it once on a random input, so that @densepure/backend's
-// manifest builder can check what a user declares about a model they bring (`densepure manifest`).
+// manifest builder can check what a user declares about a model they bring (`densepure manifest`). The session
+// is opened by session.ts, like every other.
 import { readFile } from 'node:fs/promises';
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
 import ort from 'onnxruntime-node';
@@ -19,6 +20,7 @@ import {
   runtimeFailure,
   sha256Hex,
 } from '@densepure/backend';
+import { type OpenedSession, openSession } from './session.js';
 
 const PROBE_BATCH = 2;
 
@@ -28,11 +30,9 @@ const openBytes = (path: string): TE.TaskEither<BackendError, Uint8Array> =>
     (cause) => ((cause as NodeJS.ErrnoException).code === 'ENOENT' ? fileNotFound(path) : corruptModel(path, describeThrown(cause))),
   );
 
+// One CPU thread: the probe is two tiny runs, and must not compete with a run in progress.
 const createSession = (path: string, bytes: Uint8Array): TE.TaskEither<BackendError, ort.InferenceSession> =>
-  TE.tryCatch(
-    () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 }),
-    (cause) => corruptModel(path, `onnxruntime cannot load it: ${describeThrown(cause).split('\n')[0]} (is it an ONNX file?)`),
-  );
+  TE.map((opened: OpenedSession) => opened.session)(() => openSession(bytes, path, { device: 'cpu', threads: 1 }));
 
 /** The graph's declared inputs and outputs (symbolic dimensions as strings). */
 export function graphOf(session: ort.InferenceSession): ModelGraph {

@@ -1,5 +1,5 @@
-// Everything that touches onnxruntime lives in this module: session creation, execution providers,
-// checking a graph against its manifest, and running a batch.
+// Every onnxruntime session is opened here (execution providers, the CPU fallback), and here a graph is checked
+// against its manifest and run on a batch. describe.ts probes a graph through a session opened here.
 import { availableParallelism } from 'node:os';
 import { either as E } from 'fp-ts';
 import ort from 'onnxruntime-node';

@@ -19,6 +19,7 @@ export type BackendError =
   | { readonly kind: 'backend-name-taken'; readonly backend: string; readonly message: string }
   | { readonly kind: 'backend-unavailable'; readonly backend: string; readonly message: string }
   | { readonly kind: 'runtime-failure'; readonly message: string }
+  | { readonly kind: 'no-probabilities'; readonly path: string; readonly message: string }
   | { readonly kind: 'disposed'; readonly message: string }
   | { readonly kind: 'no-backend'; readonly attempts: readonly BackendAttempt[]; readonly message: string };
 

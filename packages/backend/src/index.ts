@@ -1,10 +1,9 @@
-export * from './errors.js';
-export * from './files.js';
-export * from './manifest.js';
-export * from './types.js';
-export * from './validate.js';
-export * from './signature.js';
-export * from './registry.js';
-export * from './wrap.js';
-export * from './manifest-builder.js';
-export * from './smoke.js';
+// The node entry point: the whole contract (portable.ts), with model paths read from disk (file-source.ts) and
+// node's native sha256.
+import { fileSource } from './file-source.js';
+import { modelLoaders } from './registry.js';
+
+export * from './portable.js';
+export { fileSource, manifestPathFor, readManifestFile, readRegularFile, sha256Hex } from './file-source.js';
+
+export const { loadDenoiser, loadClassifier, resolveModel } = modelLoaders(fileSource);

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { BackendError } from './errors.js';
 import { type ModelManifest, type TensorSpec, parseManifest } from './manifest.js';
@@ -70,6 +69,9 @@ export interface ModelFile {
   readonly sha256: string;
   readonly sizeBytes: number;
 }
+
+/** The last segment of a '/'-separated path (node's posix basename, without importing node). */
+const basename = (path: string): string => path.replace(/\/+$/, '').split('/').pop() ?? '';
 
 const contract = (path: string, detail: string): BackendError => ({
   kind: 'model-contract',

@@ -1,6 +1,7 @@
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { manifestPathFor, parseManifest } from './manifest.js';
+import { manifestPathFor } from './file-source.js';
+import { parseManifest } from './manifest.js';
 import { tinyClassifierManifest, tinyDenoiserManifest } from './testing/tiny-models.js';
 
 const bytes = new Uint8Array([1, 2, 3]);
@@ -36,7 +37,7 @@ describe('manifest schema', () => {
   });
 });
 
-describe('manifest fields are honoured or refused (issue 12 item 3)', () => {
+describe('manifest fields are honoured or refused', () => {
   const den = tinyDenoiserManifest('d.onnx', bytes) as Record<string, unknown> & { diffusion: Record<string, unknown> };
   it('refuses keys the library does not read, at the top level and in diffusion', () => {
     expect(invalid({ ...den, preprocessing: 'center-crop' })).toContain('preprocessing');
@@ -66,7 +67,7 @@ describe('manifest fields are honoured or refused (issue 12 item 3)', () => {
   });
 });
 
-describe('manifest is consistent with itself (issue 12 item 7)', () => {
+describe('manifest is consistent with itself', () => {
   const den = tinyDenoiserManifest('d.onnx', bytes);
   const cls = tinyClassifierManifest('c.onnx', bytes);
   it('refuses an imageSize that contradicts the image input shape', () => {

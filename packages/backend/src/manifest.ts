@@ -1,9 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { either as E, type taskEither as TE, function as F } from 'fp-ts';
+import { either as E } from 'fp-ts';
 import { z } from 'zod';
-import { type BackendError, describeThrown, fileNotFound, manifestInvalid } from './errors.js';
-import { MAX_MANIFEST_BYTES, readManifestFile, readRegularFile, sha256Hex } from './files.js';
+import { type BackendError, manifestInvalid } from './errors.js';
 
 const tensorSpec = z.strictObject({
   name: z.string().min(1),
@@ -150,6 +147,11 @@ const classifierManifest = z
       .optional(),
     /** How images of another size are resized to the input (default bilinear; DDS uses bicubic with antialias). */
     resize: z.enum(['bilinear', 'bicubic-antialias']).optional(),
+    /**
+     * What the first output holds (default 'logits'): logits (softmax gives probabilities), probabilities (used
+     * as they are), or scores (only their argmax means something: no probabilities, so no soft voting).
+     */
+    output: z.enum(['logits', 'probabilities', 'scores']).optional(),
   })
   .superRefine((m, ctx) => {
     checkConsistency(m, ctx, null, m.numClasses);
@@ -169,23 +171,8 @@ export type DenoiserManifest = z.infer<typeof denoiserManifest>;
 export type ClassifierManifest = z.infer<typeof classifierManifest>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
 export type ModelFormat = ModelManifest['format'];
-
-/** A manifest read, validated and matched to its files, whose sizes and sha256 were checked. */
-export interface ResolvedModel<M extends ModelManifest = ModelManifest> {
-  readonly manifest: M;
-  readonly manifestPath: string;
-  /** sha256 of the manifest's bytes as read: part of a run's identity (a changed preprocessing changes numbers). */
-  readonly manifestSha256: string;
-  /** Where the model file really is (symlinks resolved). */
-  readonly modelPath: string;
-  /** The model file's bytes, as checked: backends load these and never read the file again. */
-  readonly modelBytes: Uint8Array;
-  /**
-   * The weight files the manifest lists (tfjs shards), as checked, keyed by their path relative to the model
-   * file's folder with '/' separators (as model.json's weightsManifest writes them).
-   */
-  readonly weightFiles: ReadonlyMap<string, Uint8Array>;
-}
+/** What a classifier's first output holds (manifest `output`, default 'logits'). */
+export type ClassifierOutput = NonNullable<ClassifierManifest['output']>;
 
 const formatZodIssues = (error: z.ZodError): string =>
   error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
@@ -194,54 +181,4 @@ const formatZodIssues = (error: z.ZodError): string =>
 export const parseManifest = (json: unknown, path: string): E.Either<BackendError, ModelManifest> => {
   const parsed = modelManifestSchema.safeParse(json);
   return parsed.success ? E.right(parsed.data) : E.left(manifestInvalid(path, formatZodIssues(parsed.error)));
-};
-
-/** The manifest path for a model spec: a `.json` path itself, else the model file with its extension replaced. */
-export const manifestPathFor = (path: string): string =>
-  extname(path) === '.json' ? path : join(dirname(path), `${basename(path, extname(path))}.json`);
-
-
-const readManifest = async (manifestPath: string): Promise<E.Either<BackendError, { manifest: ModelManifest; manifestSha256: string }>> => {
-  const bytes = await readRegularFile(manifestPath, 'model manifest', (size) =>
-    size <= MAX_MANIFEST_BYTES ? null : manifestInvalid(manifestPath, `it is ${size} bytes; a manifest is a small JSON file (at most ${MAX_MANIFEST_BYTES})`),
-  );
-  if (E.isLeft(bytes)) {
-    return bytes.left.kind === 'file-not-found' ? E.left(fileNotFound(manifestPath, 'model manifest (a JSON file beside the model, same name)')) : bytes;
-  }
-  return F.pipe(
-    E.tryCatch(
-      () => JSON.parse(new TextDecoder().decode(bytes.right)) as unknown,
-      (cause) => manifestInvalid(manifestPath, `not valid JSON: ${describeThrown(cause)}`),
-    ),
-    E.flatMap((json) => parseManifest(json, manifestPath)),
-    E.map((manifest) => ({ manifest, manifestSha256: sha256Hex(bytes.right) })),
-  );
-};
-
-/**
- * Reads and validates a model's manifest, then reads the model file and every weight file it lists: each must
- * lie inside the manifest's folder (symlinks resolved), be a regular file of the recorded size, and have the
- * recorded sha256. `path` may be the manifest or the model file (then `<stem>.json` is used).
- */
-export const resolveModel = (path: string): TE.TaskEither<BackendError, ResolvedModel> => async () => {
-  try {
-    await stat(resolve(path));
-  } catch {
-    return E.left(fileNotFound(resolve(path), extname(path) === '.json' ? 'model manifest' : 'model file'));
-  }
-  const manifestPath = resolve(manifestPathFor(path));
-  const read = await readManifest(manifestPath);
-  if (E.isLeft(read)) return read;
-  const { manifest, manifestSha256 } = read.right;
-  const folder = dirname(manifestPath);
-  const model = await readManifestFile(manifestPath, folder, manifest, 'model file');
-  if (E.isLeft(model)) return model;
-  const modelFolder = dirname(resolve(folder, manifest.file));
-  const weightFiles = new Map<string, Uint8Array>();
-  for (const w of manifest.weights ?? []) {
-    const got = await readManifestFile(manifestPath, folder, w, 'weights file');
-    if (E.isLeft(got)) return got;
-    weightFiles.set(relative(modelFolder, resolve(folder, w.file)).split(sep).join('/'), got.right.bytes);
-  }
-  return E.right({ manifest, manifestPath, manifestSha256, modelPath: model.right.path, modelBytes: model.right.bytes, weightFiles });
 };

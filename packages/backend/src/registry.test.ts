@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { either as E, taskEither as TE } from 'fp-ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatBackendError, runtimeFailure } from './errors.js';
-import { loadDenoiser, parseModelSpec, registerBackend, registeredBackends, unregisterBackend } from './registry.js';
+import { loadDenoiser } from './index.js';
+import { parseModelSpec, registerBackend, registeredBackends, unregisterBackend } from './registry.js';
 import { writeTinyModels, type TinyModelPaths } from './testing/tiny-models.js';
 import type { Backend, Denoiser } from './types.js';
 import { denoiserMetadata } from './registry.js';
@@ -44,7 +45,7 @@ describe('parseModelSpec', () => {
   });
 });
 
-describe('registerBackend (issue 11 part 3)', () => {
+describe('registerBackend', () => {
   afterEach(() => {
     for (const b of registeredBackends()) unregisterBackend(b.name);
   });
@@ -65,7 +66,7 @@ describe('registerBackend (issue 11 part 3)', () => {
   });
 });
 
-describe('registry messages name no CLI flags (issue 11 part 3)', () => {
+describe('registry messages name no CLI flags', () => {
   it('two different backends for one model', () => {
     const r = parseModelSpec('onnx:/m/d.onnx', 'tfjs');
     expect(E.isLeft(r) && r.left.message).not.toMatch(/--[a-z]/);

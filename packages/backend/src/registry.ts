@@ -1,6 +1,8 @@
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
 import { type BackendAttempt, type BackendError, modelContract } from './errors.js';
-import { type ClassifierManifest, type DenoiserManifest, type ModelManifest, type ResolvedModel, resolveModel } from './manifest.js';
+import type { ClassifierManifest, DenoiserManifest, ModelManifest } from './manifest.js';
+import { type ResolvedModel, resolveModelFrom } from './resolve.js';
+import type { ModelSource } from './source.js';
 import type { Backend, Classifier, ClassifierMetadata, Denoiser, DenoiserMetadata, LoadOptions, ModelMetadata } from './types.js';
 
 // Kept on globalThis so two copies of this package in one process still share one registry.
@@ -82,22 +84,32 @@ export function parseModelSpec(spec: string, backendOption?: string): E.Either<B
 type Kind = 'denoiser' | 'classifier';
 type Loaded<K extends Kind> = K extends 'denoiser' ? Denoiser : Classifier;
 
-function loadWithFallback<K extends Kind>(
-  kind: K,
-  spec: string,
-  options: LoadOptions & { readonly backend?: string },
-): TE.TaskEither<BackendError, Loaded<K>> {
+/** What to load: a path (`path` or `backend:path`; a path may be the model file or its manifest) or a source. */
+export type ModelRef = string | ModelSource;
+
+/** Load options plus the backend to use (tried alone) when the spec names none. */
+export type ModelLoadOptions = LoadOptions & { readonly backend?: string };
+
+/** How a path becomes a source where the loaders run: files in node (`fileSource`); a browser has none. */
+export type PathOpener = (path: string) => ModelSource;
+
+function loadWithFallback<K extends Kind>(kind: K, spec: ModelRef, options: ModelLoadOptions, openPath: PathOpener): TE.TaskEither<BackendError, Loaded<K>> {
+  // Opened when the task runs, not when it is built (a relative path resolves against the working folder then).
+  const target = () =>
+    typeof spec === 'string'
+      ? E.map((parsed: ModelSpec) => ({ backend: parsed.backend, source: openPath(parsed.path) }))(parseModelSpec(spec, options.backend))
+      : E.right({ backend: options.backend, source: spec });
   return F.pipe(
-    TE.fromEither(parseModelSpec(spec, options.backend)),
-    TE.flatMap((parsed) =>
+    TE.fromIOEither(target),
+    TE.flatMap(({ backend, source }) =>
       F.pipe(
-        resolveModel(parsed.path),
+        resolveModelFrom(source),
         TE.flatMap((model) =>
           model.manifest.kind === kind
             ? TE.right(model)
             : TE.left(modelContract(model.manifestPath, `this is a ${model.manifest.kind} manifest, but a ${kind} was asked for`)),
         ),
-        TE.flatMap((model) => tryBackends(kind, parsed, model, options)),
+        TE.flatMap((model) => tryBackends(kind, backend, model, options)),
       ),
     ),
   );
@@ -105,14 +117,14 @@ function loadWithFallback<K extends Kind>(
 
 function tryBackends<K extends Kind>(
   kind: K,
-  parsed: ModelSpec,
+  backendName: string | undefined,
   model: ResolvedModel,
   options: LoadOptions,
 ): TE.TaskEither<BackendError, Loaded<K>> {
   let candidates: Backend[];
-  if (parsed.backend !== undefined) {
-    const named = getBackend(parsed.backend);
-    if (named === undefined) return TE.left(unknownBackend(parsed.backend));
+  if (backendName !== undefined) {
+    const named = getBackend(backendName);
+    if (named === undefined) return TE.left(unknownBackend(backendName));
     candidates = [named];
   } else {
     candidates = registeredBackends().filter((b) => b.formats.includes(model.manifest.format));
@@ -134,7 +146,7 @@ function tryBackends<K extends Kind>(
       if (E.isRight(result)) return E.right(result.right as Loaded<K>);
       attempts.push({ backend: backend.name, error: result.left });
     }
-    if (attempts.length === 1 && parsed.backend !== undefined) return E.left((attempts[0] as BackendAttempt).error);
+    if (attempts.length === 1 && backendName !== undefined) return E.left((attempts[0] as BackendAttempt).error);
     return E.left({
       kind: 'no-backend',
       attempts,
@@ -143,17 +155,29 @@ function tryBackends<K extends Kind>(
   };
 }
 
-/**
- * Loads a diffusion model from `spec` (`path` or `backend:path`; a path may be the model file or its manifest).
- * With no backend named, tries every registered backend that reads the format, highest priority first, and on
- * failure reports every backend's reason.
- */
-export const loadDenoiser = (spec: string, options: LoadOptions & { readonly backend?: string } = {}) =>
-  loadWithFallback('denoiser', spec, options);
+/** Resolving and loading models, with paths opened the way the platform can (see {@link modelLoaders}). */
+export interface ModelLoaders {
+  /** Reads and checks a model's manifest and files (see `resolveModelFrom`); a path is the model file or its manifest. */
+  resolveModel(spec: ModelRef): TE.TaskEither<BackendError, ResolvedModel>;
+  /**
+   * Loads a diffusion model from `spec`: a path (`path` or `backend:path`) or a source (the backend then comes
+   * from `options.backend`). With no backend named, tries every registered backend that reads the format,
+   * highest priority first, and on failure reports every backend's reason.
+   */
+  loadDenoiser(spec: ModelRef, options?: ModelLoadOptions): TE.TaskEither<BackendError, Denoiser>;
+  /** Loads a classifier; same rules as `loadDenoiser`. */
+  loadClassifier(spec: ModelRef, options?: ModelLoadOptions): TE.TaskEither<BackendError, Classifier>;
+}
 
-/** Loads a classifier; same rules as {@link loadDenoiser}. */
-export const loadClassifier = (spec: string, options: LoadOptions & { readonly backend?: string } = {}) =>
-  loadWithFallback('classifier', spec, options);
+/**
+ * The loaders, with model paths opened by `openPath`. The package's entry points bind it: files in node, and in
+ * a browser an error that asks for a URL or bytes source.
+ */
+export const modelLoaders = (openPath: PathOpener): ModelLoaders => ({
+  resolveModel: (spec) => () => resolveModelFrom(typeof spec === 'string' ? openPath(spec) : spec)(),
+  loadDenoiser: (spec, options = {}) => loadWithFallback('denoiser', spec, options, openPath),
+  loadClassifier: (spec, options = {}) => loadWithFallback('classifier', spec, options, openPath),
+});
 
 /** Metadata shared by all backends: built from the manifest, so every backend reports the same numbers. */
 export function metadataFromManifest(
@@ -196,5 +220,6 @@ export function classifierMetadata(model: ResolvedModel<ClassifierManifest>, bac
     classNames: m.classNames ?? Array.from({ length: m.numClasses }, (_, i) => String(i)),
     normalization: m.normalization ?? { mean: Array(m.channels).fill(0), std: Array(m.channels).fill(1), appliedInGraph: true },
     ...(m.resize === undefined ? {} : { resize: m.resize }),
+    output: m.output ?? 'logits',
   };
 }

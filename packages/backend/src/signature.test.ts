@@ -1,4 +1,4 @@
-// Issue 11 part 3: one manifest-versus-graph rule, used by every backend.
+// One manifest-versus-graph rule, used by every backend.
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { checkSignature } from './signature.js';

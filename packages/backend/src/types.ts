@@ -1,6 +1,7 @@
 import type { taskEither as TE } from 'fp-ts';
 import type { BackendError } from './errors.js';
-import type { ClassifierManifest, DenoiserManifest, ModelFormat, ResolvedModel } from './manifest.js';
+import type { ClassifierManifest, ClassifierOutput, DenoiserManifest, ModelFormat } from './manifest.js';
+import type { ResolvedModel } from './resolve.js';
 
 /** What every loaded model says about itself; taken from its manifest and checked against the model file. */
 export interface ModelMetadata {
@@ -9,7 +10,9 @@ export interface ModelMetadata {
   readonly backend: string;
   /** The runtime that actually executes, e.g. 'onnxruntime-node 1.30.0 (cpu)' or 'tfjs 4.22 (wasm, simd)'. */
   readonly runtime: string;
+  /** Where the model file was read from: its real path (symlinks resolved), its URL, or `bytes:<file>`. */
   readonly modelPath: string;
+  /** Where the manifest was read from: its absolute path, its URL, or `bytes:<name>`. */
   readonly manifestPath: string;
   /** sha256 of the manifest file's bytes (the model file's own hash is `sha256`). */
   readonly manifestSha256: string;
@@ -38,6 +41,11 @@ export interface ClassifierMetadata extends ModelMetadata {
   readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[]; readonly appliedInGraph: boolean };
   /** How images of another size are resized to the input: bilinear (default) or bicubic with antialias (DDS). */
   readonly resize?: 'bilinear' | 'bicubic-antialias';
+  /**
+   * What `run` returns (manifest `output`, 'logits' when absent): logits, probabilities, or scores whose argmax
+   * alone means something. See `classifierProbabilities`.
+   */
+  readonly output: ClassifierOutput;
 }
 
 /** Denoiser output for a batch: eps, and v (in [-1, 1]) when the model learns its variance. Both B*C*H*W. */
@@ -56,7 +64,10 @@ export interface Denoiser {
   dispose(): Promise<void>;
 }
 
-/** A classifier: a batch of images (B*C*H*W in the manifest's value range) -> logits, B*numClasses. */
+/**
+ * A classifier: a batch of images (B*C*H*W in the manifest's value range) -> its output, B*numClasses: logits
+ * unless `metadata.output` says probabilities or scores.
+ */
 export interface Classifier {
   readonly metadata: ClassifierMetadata;
   run(x: Float32Array, batch: number): TE.TaskEither<BackendError, Float32Array>;

@@ -1,4 +1,4 @@
-// makeDenoiser / makeClassifier name the model's own tensors in their errors (issue 12 item 7).
+// makeDenoiser / makeClassifier name the model's own tensors in their errors.
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import type { ModelEngine } from './wrap.js';
@@ -31,6 +31,7 @@ const classifierMeta: ClassifierMetadata = {
   numClasses: 3,
   classNames: ['a', 'b', 'c'],
   normalization: { mean: [0], std: [1], appliedInGraph: true },
+  output: 'logits',
 };
 /** An engine that returns `n` values whatever it is asked. */
 const engine = (n: number): ModelEngine => ({ run: async () => E.right(new Float32Array(n)), dispose: async () => undefined });

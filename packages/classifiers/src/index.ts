@@ -1,9 +1,10 @@
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
-import { type BackendError, type Classifier, type ClassifierMetadata, shapeMismatch } from '@densepure/backend';
-import { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear, softmaxRows } from './preprocess.js';
+import { type BackendError, type Classifier, type ClassifierMetadata, classifierProbabilities, givesProbabilities, shapeMismatch } from '@densepure/backend';
+import { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear } from './preprocess.js';
 import { resizeBicubicAntialias } from './resize-bicubic.js';
 
-export { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear, softmaxRows } from './preprocess.js';
+export { softmaxRows } from '@densepure/backend';
+export { applyRangeAndNormalization, argmaxRows, greyToRgb, resizeBilinear } from './preprocess.js';
 export { resizeBicubicAntialias } from './resize-bicubic.js';
 
 export interface TopK {
@@ -24,9 +25,17 @@ export interface ImageClassifier {
   readonly sourceShape: readonly [number, number, number];
   /** What the wrapper does to inputs, for logs and sidecars. */
   readonly preprocessing: readonly string[];
+  /** The model's output as it is (B x numClasses): logits, unless `metadata.output` says otherwise. */
   logits(x01: Float32Array, batch: number): TE.TaskEither<BackendError, Float32Array>;
-  /** argmax label per image (ties: smallest label). */
+  /** argmax label per image of the model's output (ties: smallest label). */
   labels(x01: Float32Array, batch: number): TE.TaskEither<BackendError, Int32Array>;
+  /**
+   * Class probabilities, B x numClasses, each row summing to 1: softmax of logits, or the model's own
+   * probabilities (`metadata.output`). A classifier with output 'scores' has none: `no-probabilities`, without
+   * running the model.
+   */
+  probabilities(x01: Float32Array, batch: number): TE.TaskEither<BackendError, Float32Array>;
+  /** The k most probable classes per image, from {@link probabilities}. */
   topK(x01: Float32Array, batch: number, k: number): TE.TaskEither<BackendError, TopK[]>;
 }
 
@@ -74,18 +83,25 @@ export function wrapClassifier(classifier: Classifier, sourceShape: readonly [nu
   const logits = (x01: Float32Array, batch: number): TE.TaskEither<BackendError, Float32Array> =>
     F.pipe(TE.fromEither(prepare(x01, batch)), TE.flatMap((x) => classifier.run(x, batch)));
 
+  const probabilities = (x01: Float32Array, batch: number): TE.TaskEither<BackendError, Float32Array> =>
+    F.pipe(
+      TE.fromEither(givesProbabilities(meta)),
+      TE.flatMap(() => logits(x01, batch)),
+      TE.flatMap((out) => TE.fromEither(classifierProbabilities(meta, out, batch))),
+    );
+
   return E.right({
     metadata: meta,
     sourceShape,
     preprocessing: steps,
     logits,
     labels: (x01, batch) => F.pipe(logits(x01, batch), TE.map((l) => argmaxRows(l, batch, meta.numClasses))),
+    probabilities,
     topK: (x01, batch, k) =>
       F.pipe(
-        logits(x01, batch),
-        TE.map((l) => {
-          const probs = softmaxRows(l, batch, meta.numClasses);
-          return Array.from({ length: batch }, (_, b) => {
+        probabilities(x01, batch),
+        TE.map((probs) =>
+          Array.from({ length: batch }, (_, b) => {
             const row = Array.from(probs.subarray(b * meta.numClasses, (b + 1) * meta.numClasses));
             const order = row.map((p, i) => [p, i] as const).sort((a, z) => z[0] - a[0] || a[1] - z[1]).slice(0, Math.max(1, k));
             return {
@@ -93,8 +109,8 @@ export function wrapClassifier(classifier: Classifier, sourceShape: readonly [nu
               names: order.map(([, i]) => meta.classNames[i] ?? String(i)),
               probabilities: order.map(([p]) => p),
             };
-          });
-        }),
+          }),
+        ),
       ),
   });
 }

@@ -96,16 +96,3 @@ export function argmaxRows(values: Float32Array, rows: number, cols: number): In
   }
   return out;
 }
-
-/** Softmax of each row (numerically stable). */
-export function softmaxRows(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity;
-    for (let c = 0; c < cols; c++) max = Math.max(max, values[r * cols + c]!);
-    let sum = 0;
-    for (let c = 0; c < cols; c++) sum += out[r * cols + c] = Math.exp(values[r * cols + c]! - max);
-    for (let c = 0; c < cols; c++) out[r * cols + c] = out[r * cols + c]! / sum;
-  }
-  return out;
-}

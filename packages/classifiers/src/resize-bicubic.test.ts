@@ -41,7 +41,7 @@ describe("wrapClassifier honours the manifest's resize", () => {
     metadata: {
       kind: 'classifier', name: 'echo', backend: 'test', runtime: 'test', modelPath: 'echo.onnx', manifestPath: 'echo.json', manifestSha256: '', sha256: '',
       format: 'onnx', inputShape: [1, 4, 4], channels: 1, imageSize: 4, valueRange: [0, 1], numClasses: 16, classNames: [],
-      normalization: { mean: [0], std: [1], appliedInGraph: true }, ...(resize === undefined ? {} : { resize }),
+      normalization: { mean: [0], std: [1], appliedInGraph: true }, output: 'logits', ...(resize === undefined ? {} : { resize }),
     } satisfies ClassifierMetadata,
     run: (x) => TE.right(Float32Array.from(x)),
     dispose: async () => {},

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendError } from '../errors.js';
-import { getBackend, loadClassifier, loadDenoiser } from '../registry.js';
+import { classifierProbabilities, softmaxRows } from '../outputs.js';
+import { loadClassifier, loadDenoiser } from '../index.js';
+import { getBackend } from '../registry.js';
 import type { Classifier, Denoiser, LoadOptions } from '../types.js';
 import {
   TINY_CLASSES,
@@ -128,6 +130,44 @@ export function describeBackendConformance(backendName: string, options: Conform
       }
       expect(classifier.metadata.numClasses).toBe(TINY_CLASSES);
       expect(classifier.metadata.classNames).toEqual(['a', 'b', 'c']);
+    });
+
+    it("classifier output: logits by default, which softmax turns into probabilities", async () => {
+      const batch = 3;
+      const x = seeded(batch * TINY_PIXELS, 10, 0, 1);
+      expect(classifier.metadata.output).toBe('logits');
+      const logits = expectRight(await classifier.run(x, batch)());
+      const probs = expectRight(classifierProbabilities(classifier.metadata, logits, batch));
+      expect(maxAbsDiff(probs, softmaxRows(logits, batch, TINY_CLASSES))).toBe(0);
+      for (let b = 0; b < batch; b++) expect(probs.subarray(b * TINY_CLASSES, (b + 1) * TINY_CLASSES).reduce((s, p) => s + p, 0)).toBeCloseTo(1, 6);
+    });
+
+    it("a classifier whose manifest says output 'probabilities' returns them, used as they are", async () => {
+      const probs = expectRight(await loadClassifier(paths.classifierProbabilities, load)());
+      try {
+        expect(probs.metadata.output).toBe('probabilities');
+        const batch = 3;
+        const x = seeded(batch * TINY_PIXELS, 10, 0, 1);
+        const out = expectRight(await probs.run(x, batch)());
+        const logits = expectRight(await classifier.run(x, batch)());
+        expect(maxAbsDiff(out, softmaxRows(logits, batch, TINY_CLASSES))).toBeLessThanOrEqual(1e-5);
+        expect(expectRight(classifierProbabilities(probs.metadata, out, batch))).toBe(out);
+      } finally {
+        await probs.dispose();
+      }
+    });
+
+    it("a classifier whose manifest says output 'scores' has labels but no probabilities", async () => {
+      const scores = expectRight(await loadClassifier(paths.classifierScores, load)());
+      try {
+        expect(scores.metadata.output).toBe('scores');
+        const out = expectRight(await scores.run(seeded(TINY_PIXELS, 11, 0, 1), 1)());
+        expect(out.length).toBe(TINY_CLASSES);
+        const err = expectLeft(classifierProbabilities(scores.metadata, out, 1), 'no-probabilities');
+        expect(err.message).toContain('majority');
+      } finally {
+        await scores.dispose();
+      }
     });
 
     it('results do not depend on the batch size', async () => {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../files.js';
+import { sha256Hex } from '../file-source.js';
 import { buildOnnxModel } from './onnx-builder.js';
 
 /** Tiny models share a 1x4x4 image shape; their outputs are simple closed forms the suite checks exactly. */
@@ -46,14 +46,18 @@ export function tinyDenoiserOnnx(options: { learnedVariance?: boolean } = {}): U
 export const tinyClassifierWeight = (i: number, c: number): number => ((i % 4) - 1.5) * (c - 1) + 0.01 * i * (c + 1);
 export const tinyClassifierBias = (c: number): number => 0.1 * c;
 
-/** Tiny classifier: logits = flatten(x) W + b, with W and b from the two functions above. */
-export function tinyClassifierOnnx(): Uint8Array {
+/**
+ * Tiny classifier: logits = flatten(x) W + b, with W and b from the two functions above. With `softmax`, the
+ * graph ends in Softmax and outputs probabilities ('probs') instead.
+ */
+export function tinyClassifierOnnx(options: { softmax?: boolean } = {}): Uint8Array {
   const w: number[] = [];
   for (let i = 0; i < TINY_PIXELS; i++) for (let c = 0; c < TINY_CLASSES; c++) w.push(tinyClassifierWeight(i, c));
+  const softmax = options.softmax ?? false;
   return buildOnnxModel({
     name: 'tiny-classifier',
     inputs: [{ name: 'x', type: 'float32', shape: ['B', 1, 4, 4] }],
-    outputs: [{ name: 'logits', type: 'float32', shape: ['B', TINY_CLASSES] }],
+    outputs: [{ name: softmax ? 'probs' : 'logits', type: 'float32', shape: ['B', TINY_CLASSES] }],
     initializers: [
       { name: 'W', type: 'float32', dims: [TINY_PIXELS, TINY_CLASSES], values: w },
       { name: 'b', type: 'float32', dims: [TINY_CLASSES], values: Array.from({ length: TINY_CLASSES }, (_, c) => tinyClassifierBias(c)) },
@@ -61,6 +65,7 @@ export function tinyClassifierOnnx(): Uint8Array {
     nodes: [
       { op: 'Flatten', inputs: ['x'], outputs: ['flat'], attrs: { axis: 1 } },
       { op: 'Gemm', inputs: ['flat', 'W', 'b'], outputs: ['logits'] },
+      ...(softmax ? [{ op: 'Softmax', inputs: ['logits'], outputs: ['probs'], attrs: { axis: 1 } }] : []),
     ],
   });
 }
@@ -110,6 +115,10 @@ export interface TinyModelPaths {
   readonly denoiser: string;
   readonly denoiserFixedVariance: string;
   readonly classifier: string;
+  /** The tiny classifier ending in Softmax, its manifest saying output: 'probabilities'. */
+  readonly classifierProbabilities: string;
+  /** The tiny classifier, its manifest saying output: 'scores' (no probabilities). */
+  readonly classifierScores: string;
   /** Valid manifest + sha, but the bytes are not an ONNX model. */
   readonly corrupt: string;
   /** The manifest records another sha256 than the file has. */
@@ -132,11 +141,19 @@ export async function writeTinyModels(dir: string): Promise<TinyModelPaths> {
   const den = tinyDenoiserOnnx();
   const denFixed = tinyDenoiserOnnx({ learnedVariance: false });
   const cls = tinyClassifierOnnx();
+  const clsProbs = tinyClassifierOnnx({ softmax: true });
+  const probsManifest = tinyClassifierManifest('tiny-classifier-probabilities.onnx', clsProbs);
   const garbage = new TextEncoder().encode('this is not an onnx protobuf \u0000\u0001\u0002 at all');
   return {
     denoiser: await writeModel(dir, 'tiny-denoiser', den, tinyDenoiserManifest('tiny-denoiser.onnx', den)),
     denoiserFixedVariance: await writeModel(dir, 'tiny-denoiser-fixed', denFixed, tinyDenoiserManifest('tiny-denoiser-fixed.onnx', denFixed, false)),
     classifier: await writeModel(dir, 'tiny-classifier', cls, tinyClassifierManifest('tiny-classifier.onnx', cls)),
+    classifierProbabilities: await writeModel(dir, 'tiny-classifier-probabilities', clsProbs, {
+      ...probsManifest,
+      outputs: [{ name: 'probs', dtype: 'float32', shape: ['B', TINY_CLASSES] }],
+      output: 'probabilities',
+    }),
+    classifierScores: await writeModel(dir, 'tiny-classifier-scores', cls, { ...tinyClassifierManifest('tiny-classifier-scores.onnx', cls), output: 'scores' }),
     corrupt: await writeModel(dir, 'corrupt', garbage, tinyDenoiserManifest('corrupt.onnx', garbage)),
     shaMismatch: await writeModel(dir, 'sha-mismatch', den, { ...tinyDenoiserManifest('sha-mismatch.onnx', den), sha256: '0'.repeat(64) }),
     contractViolation: await writeModel(dir, 'contract', denFixed, tinyDenoiserManifest('contract.onnx', denFixed, true)),

@@ -1,5 +1,5 @@
-// Issue 12 item 4 (model paths stay in their folder, are regular files, are size-checked before reading) and
-// item 2c (every tfjs weight file is covered by the manifest and checked).
+// The file source: model paths stay in their folder, are regular files, are size-checked before reading, and
+// every tfjs weight file is covered by the manifest and checked.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendError } from './errors.js';
-import { sha256Hex } from './files.js';
-import { resolveModel } from './manifest.js';
+import { resolveModel, sha256Hex } from './index.js';
 import { tinyDenoiserManifest, tinyDenoiserOnnx } from './testing/tiny-models.js';
 
 let dir = '';
@@ -35,7 +34,7 @@ const left = (r: E.Either<BackendError, unknown>): BackendError => {
   return r.left;
 };
 
-describe('model files stay inside the manifest folder (issue 12 item 4)', () => {
+describe('model files stay inside the manifest folder', () => {
   it('a file outside the folder is refused before it is read (no sha256 of it is printed)', async () => {
     const err = left(await resolveModel(await manifest('escape', { file: '../secret.onnx', sha256: '0'.repeat(64) }))());
     expect(err.kind).toBe('manifest-invalid');
@@ -103,7 +102,7 @@ describe('model files stay inside the manifest folder (issue 12 item 4)', () => 
   });
 });
 
-describe('tfjs weight files are covered by the manifest (issue 12 item 2c)', () => {
+describe('tfjs weight files are covered by the manifest', () => {
   const json = new TextEncoder().encode('{"modelTopology":{},"weightsManifest":[{"paths":["w.bin"],"weights":[]}]}');
   const weights = new Uint8Array([1, 2, 3, 4]);
   let folder = '';
