@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import '@densepure/backend-onnx';
 import { runCertify } from '@densepure/runner';
+import { catalog } from '@densepure/zoo-mnist';
 import { parseQueueUrl, queueScheduler } from '../dist/index.js';
 import { runStandInCoordinator, startTestRedis } from '../dist/testing/index.js';
 
@@ -48,14 +50,16 @@ try {
   });
   const measure = async (label, scheduler) => {
     const rows = [];
-    const r = await runCertify(spec(join(work, `${label}.tsv`)), { onRow: () => rows.push(performance.now()) }, scheduler)();
+    const r = await runCertify(spec(join(work, `${label}.tsv`)), { catalog, hooks: { onRow: () => rows.push(performance.now()) }, ...(scheduler === undefined ? {} : { scheduler }) })();
     if (r._tag === 'Left') throw new Error(r.left.message);
     return rate(rows);
   };
   const local = await measure('local');
   const workerScript = `import { certifyWorker, parseQueueUrl } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
 const stop = new AbortController(); process.on('SIGTERM', () => stop.abort());
-await certifyWorker({ connection: parseQueueUrl(${JSON.stringify(redis.url)}).right, threads: 1, signal: stop.signal, tuning: ${JSON.stringify(tuning)} })();`;
+await import('@densepure/backend-onnx');
+const { catalog } = await import('@densepure/zoo-mnist');
+await certifyWorker({ connection: parseQueueUrl(${JSON.stringify(redis.url)}).right, catalog, threads: 1, signal: stop.signal, tuning: ${JSON.stringify(tuning)} })();`;
   const results = { local };
   for (const w of [1, 2]) {
     for (let i = 0; i < w; i++) spawnNode(['--input-type=module', '-e', workerScript]);

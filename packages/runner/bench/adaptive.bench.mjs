@@ -18,6 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import '@densepure/backend-onnx';
+import { catalog } from '@densepure/zoo-mnist';
 import { createModelCache, runCertify } from '../dist/index.js';
 
 const { values } = parseArgs({
@@ -75,7 +77,7 @@ async function run(name, method, sigma, images, n, mode) {
     seed: 0,
     batch: Number(values.batch),
     ...(mode === undefined ? {} : { mode }),
-  }, {}, undefined, cache)();
+  }, { catalog, cache })();
   if (result._tag === 'Left') throw new Error(result.left.message);
   const [r] = result.right;
   // Rows resumed from an interrupted invocation: fixed-N images run one after another, so their own times add up to

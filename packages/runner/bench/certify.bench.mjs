@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import '@densepure/backend-onnx';
+import { catalog } from '@densepure/zoo-mnist';
 import { runCertify } from '../dist/index.js';
 
 const { values } = parseArgs({
@@ -57,7 +59,7 @@ for (const name of values.methods.split(',')) {
       n: N,
       alpha: 0.001,
       ...mode,
-    })();
+    }, { catalog })();
     if (result._tag === 'Left') throw new Error(result.left.message);
     const rows = result.right[0].rows.length;
     const seconds = (performance.now() - started) / 1000 / rows;

@@ -19,7 +19,7 @@ import { wrapClassifier } from '@densepure/classifiers';
 import { certify } from '@densepure/core';
 import { readDpds } from '@densepure/datasets';
 import { makeMethodGroup } from '@densepure/voting';
-import { classifierPath, denoiserPath, testSetPath } from '@densepure/zoo-mnist';
+import { catalog, classifierPath, denoiserPath, testSetPath } from '@densepure/zoo-mnist';
 import { createModelCache, runCertify } from '../dist/index.js';
 
 const ort = createRequire(import.meta.resolve('@densepure/backend-onnx'))('onnxruntime-node');
@@ -109,7 +109,7 @@ async function runRunner(withCache) {
     n0: batch,
     n: batch * (batches - 1),
     alpha: 0.001,
-  }, {}, undefined, withCache)();
+  }, { catalog, ...(withCache === undefined ? {} : { cache: withCache }) })();
   if (result._tag === 'Left') throw new Error(result.left.message);
 }
 
