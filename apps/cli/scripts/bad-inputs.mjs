@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Prints issue 12's bad-input table (case | exit code | message) from the built CLI: `pnpm build`, then
+// Prints the hostile-input table (case | exit code | message) from the built CLI: `pnpm build`, then
 // `node apps/cli/scripts/bad-inputs.mjs [pattern]` (only the cases whose name matches). Exits 1 when a case
 // misses its expected code or message.
 import { mkdtempSync, rmSync } from 'node:fs';

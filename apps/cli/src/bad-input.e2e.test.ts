@@ -14,7 +14,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('bad inputs of issue 12 (built CLI, plain node)', () => {
+describe('hostile inputs (built CLI, plain node)', () => {
   // The cases run in order: some build on the files an earlier one left (the kill -9 takeover after the refused second run).
   for (const c of cases) {
     it(`item ${c.item}: ${c.name}`, async () => {

@@ -1,4 +1,4 @@
-// The bad-input list of issue 12, run against the built `densepure` (and `densepure-eval`) binaries under plain
+// The hostile-input list, run against the built `densepure` (and `densepure-eval`) binaries under plain
 // node: each case builds its bad input in a temp folder, runs the real command, and checks the exit code, the
 // message and what is left on disk. bad-input.e2e.test.ts asserts every case; scripts/bad-inputs.mjs prints the
 // table alone. Not shipped (package.json "files" leaves it out).

@@ -29,7 +29,7 @@ const left = (r: E.Either<BackendError, unknown>): BackendError => {
   return r.left;
 };
 
-describe('onnx worker pool: workers that die (issue 12 item 6)', () => {
+describe('onnx worker pool: workers that die', () => {
   it('a worker that dies mid-run rejects that run and every queued run, and the engine stays failed', async () => {
     const engine = await poolEngine(model, { workers: 1, threads: 1 }, fixture('exit-on-run'));
     if (E.isLeft(engine)) throw new Error(engine.left.message);
@@ -60,7 +60,7 @@ describe('onnx worker pool: workers that die (issue 12 item 6)', () => {
   });
 });
 
-describe('onnx messages name no CLI flags (issue 11 part 3)', () => {
+describe('onnx messages name no CLI flags', () => {
   it('bad workers and devices are described in library words', async () => {
     const workers = left(await openEngine(model, { workers: -1 }));
     expect(workers.message).toContain('workers');

@@ -55,7 +55,7 @@ describe('registration', () => {
 });
 
 describe('runtime choice', () => {
-  it('device messages name no CLI flags (issue 11 part 3)', async () => {
+  it('device messages name no CLI flags', async () => {
     const unknown = await chooseRuntime('tpu');
     expect(E.isLeft(unknown) && unknown.left.message).toContain("device 'tpu'");
     expect(E.isLeft(unknown) && unknown.left.message).not.toMatch(/--[a-z]/);

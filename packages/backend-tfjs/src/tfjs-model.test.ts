@@ -148,7 +148,7 @@ describe('tfjs GraphModel from disk', () => {
     expect(E.isLeft(r) && r.left.message).toContain("'image'");
   });
 
-  it('changed weights are refused at load (issue 12 item 2c)', async () => {
+  it('changed weights are refused at load', async () => {
     await cp(join(dir, 'graph'), join(dir, 'graph-changed'), { recursive: true });
     const p = await manifestFor('graph-changed', tinyDenoiserManifest('x', new Uint8Array(1)), 'tfjs-graph');
     const shard = join(dir, 'graph-changed', 'group1-shard2of2.bin');
@@ -160,7 +160,7 @@ describe('tfjs GraphModel from disk', () => {
     expect(E.isLeft(r) && r.left.message).toContain('group1-shard2of2.bin');
   });
 
-  it('a weight file model.json lists but the manifest does not cover is refused (issue 12 item 2c)', async () => {
+  it('a weight file model.json lists but the manifest does not cover is refused', async () => {
     const p = await manifestFor('graph', tinyDenoiserManifest('x', new Uint8Array(1)), 'tfjs-graph', 'graph-partial');
     const m = JSON.parse(await readFile(p, 'utf8')) as { weights: { file: string }[] };
     await writeFile(p, JSON.stringify({ ...m, weights: m.weights.filter((w) => !w.file.endsWith('shard2of2.bin')) }));

@@ -5,7 +5,7 @@
 // For every method of experiments/reports/mnist-paper and every cell (sigma 0.25: radii to 0.5 and to 0.75;
 // sigma 0.5: radii to 1.0), each image's estimation votes are Bernoulli(pA) streams (seeded, counts-level):
 // fixed N = 100,000 with the one-sided Clopper-Pearson bound (as `certify`) against `certifySequential`
-// (alpha = 0.001, cap 100,000) and against the floor of issue 13: a Clopper-Pearson union bound over
+// (alpha = 0.001, cap 100,000) and against the floor: a Clopper-Pearson union bound over
 // doubling looks (100, 200, ..., 51,200, 100,000; alpha / 11 per look) with the same futility stop.
 // pA per image: 'lower' = Phi(radius / sigma) (the committed N = 400 Clopper-Pearson lower bound; 0.5 for
 // abstains), 'point' = nA / 400 with nA recovered from the radius (for abstains: the largest nA that abstains).

@@ -1,4 +1,4 @@
-// Scale-out numbers (issue 16): the queue's overhead per job, and certify images/s with 1 and 2 local workers.
+// Scale-out numbers: the queue's overhead per job, and certify images/s with 1 and 2 local workers.
 // Starts its own redis-server on a free port. Run after `pnpm build`:
 //   node bench/scale.bench.mjs [images=12] [N=100] [overheadJobs=300]
 import { spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Fixed-N against sequential (adaptive) CERTIFY on the shipped MNIST models (issue 13's benchmark).
+// Fixed-N against sequential (adaptive) CERTIFY on the shipped MNIST models: evaluations per image and tables, cell by cell.
 // The same held-out images spread over the classes, alpha = 0.001, N0 = 100, seed 0; sigma 0.25 with radii 0.25, 0.5
 // and sigma 0.5 with radii 0.25 .. 1.0 (where each sigma matters in a best-over-sigma table); DDS and DensePure
 // (K = 5, b = 2, DensePure spacing). For each: the certified-accuracy tables of fixed N and of the sequential mode

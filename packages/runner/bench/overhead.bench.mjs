@@ -29,7 +29,7 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
-    // Bare images/s of the denoiser and the classifier on an idle machine (issue 13: 2 cores, batch 100, 2 threads).
+    // Bare images/s of the denoiser and the classifier on an idle machine (2 cores, batch 100, 2 threads).
     'idle-bare': { type: 'string', default: '550,8100' },
   },
 });

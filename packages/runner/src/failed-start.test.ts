@@ -1,4 +1,4 @@
-// A failed start leaves nothing that blocks a rerun (issue 12, item 5): output names near the 255-byte limit, a
+// A failed start leaves nothing that blocks a rerun ): output names near the 255-byte limit, a
 // model that fails on its first batch, outputs stuck by older versions. Rows already written are never removed.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
