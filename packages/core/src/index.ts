@@ -2,7 +2,8 @@
  * @densepure/core: the pure math of DensePure (Xiao et al., ICLR 2023) on top of randomized smoothing
  * (Cohen et al., 2019): diffusion schedules and respacing, t* from sigma, the reverse process on
  * Float32Array batches, Clopper-Pearson / binomial statistics, CERTIFY / PREDICT, and a counter-based RNG.
- * No I/O. Errors are thrown as {@link DensePureMathError}.
+ * No I/O. Expected failures (a sampler's) are fp-ts Either values; {@link DensePureMathError} is thrown only
+ * for a broken contract (invalid arguments, malformed sampler output).
  */
 export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode } from './errors.js';
 export {
