@@ -1,5 +1,3 @@
-import { either as E } from 'fp-ts';
-import type { BackendError } from '@densepure/backend';
 import { type DensePureMathErrorCode, type VarianceKind, isDensePureMathError } from '@densepure/core';
 
 /** A setting of a base classifier or method group, named as the user knows it (never as a CLI flag). */
@@ -27,17 +25,4 @@ export const invalidSetting = (setting: Setting, value: number, requirement: str
 export const fromPlanningFailure = (cause: unknown): ConfigError => {
   if (isDensePureMathError(cause)) return { kind: 'schedule', code: cause.code, message: cause.message };
   throw cause;
-};
-
-/** Thrown inside a sampler when a backend call fails; the runner catches it and reports the BackendError. */
-export class BackendFailure extends Error {
-  constructor(readonly error: BackendError) {
-    super(error.message);
-    this.name = 'BackendFailure';
-  }
-}
-
-export const unwrap = <A>(r: E.Either<BackendError, A>): A => {
-  if (E.isLeft(r)) throw new BackendFailure(r.left);
-  return r.right;
 };
