@@ -1,5 +1,5 @@
-import { either as E } from 'fp-ts';
-import { type CertifyResult, certify } from '@densepure/core';
+import { either as E, function as F } from 'fp-ts';
+import { type CertifyResult, type Sampler, certify } from '@densepure/core';
 
 /** Draws first .. first + count - 1 of one image (absolute draw indices, as the counter-based RNG addresses them). */
 export interface DrawRange {
@@ -89,8 +89,10 @@ export function mergeDraws(parts: readonly DrawsPart[], results: readonly DrawsR
  * CERTIFY's decision from merged counts, by core's own `certify` reading them back (batch = a whole phase), so
  * the label, pA and radius are exactly those of a single-process run that drew the same counts.
  */
-export function certifyFromCounts(counts: PhaseCounts, o: { readonly sigma: number; readonly alpha: number; readonly n0: number; readonly n: number }): Promise<CertifyResult> {
-  const replay = async (req: { readonly firstDraw: number; readonly count: number }): Promise<number[]> =>
-    req.firstDraw === 0 && req.count === o.n0 ? counts.selection : req.firstDraw === o.n0 && req.count === o.n ? counts.estimation : [];
-  return certify(replay, { sigma: o.sigma, alpha: o.alpha, n0: o.n0, n: o.n, batchSize: Math.max(o.n0, o.n), numClasses: counts.selection.length });
+export async function certifyFromCounts(counts: PhaseCounts, o: { readonly sigma: number; readonly alpha: number; readonly n0: number; readonly n: number }): Promise<CertifyResult> {
+  // Replaying counts cannot fail: the sampler's error type is never.
+  const replay: Sampler = async (req) =>
+    E.right(req.firstDraw === 0 && req.count === o.n0 ? counts.selection : req.firstDraw === o.n0 && req.count === o.n ? counts.estimation : []);
+  const certified = await certify(replay, { sigma: o.sigma, alpha: o.alpha, n0: o.n0, n: o.n, batchSize: Math.max(o.n0, o.n), numClasses: counts.selection.length });
+  return F.pipe(certified, E.getOrElse<never, CertifyResult>(F.absurd));
 }

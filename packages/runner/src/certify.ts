@@ -6,7 +6,7 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import type { ClassifierMetadata, DenoiserMetadata } from '@densepure/backend';
 import { certify } from '@densepure/core';
 import type { Sample } from '@densepure/datasets';
-import { BackendFailure, type BaseClassifier, type EvaluationTally, type MethodGroup } from '@densepure/voting';
+import type { BaseClassifier, EvaluationTally, MethodGroup } from '@densepure/voting';
 import { CostLog, type CostSummary, type RowCost, costPath, summarizeCosts } from './accounting.js';
 import { type RunError, modelRunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
@@ -104,18 +104,19 @@ export function certifyImageCosted(
       const predict = radius === null ? -1 : label;
       return { idx, label: sample.label, predict, radius: radius ?? 0, correct: predict === sample.label ? 1 : 0, seconds };
     };
-    try {
-      const mode = settings.mode;
-      if (mode !== undefined && mode.kind === 'sequential') {
-        const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk: batchSize }, sample.image, idx, wanted, tally);
-        const seconds = (performance.now() - started) / 1000;
-        return E.right({
-          rows: outcomes.map((o) => row(o.label, o.radius, seconds)),
-          costs: outcomes.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
-        });
-      }
-      const samplers = group.samplers(sample.image, idx, wanted, tally);
-      const results = await Promise.all(
+    const mode = settings.mode;
+    if (mode !== undefined && mode.kind === 'sequential') {
+      const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk: batchSize }, sample.image, idx, wanted, tally);
+      if (E.isLeft(outcomes)) return E.left(modelRunError(outcomes.left));
+      const seconds = (performance.now() - started) / 1000;
+      return E.right({
+        rows: outcomes.right.map((o) => row(o.label, o.radius, seconds)),
+        costs: outcomes.right.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
+      });
+    }
+    const samplers = group.samplers(sample.image, idx, wanted, tally);
+    const certified = E.sequenceArray(
+      await Promise.all(
         wanted.map((_, w) =>
           certify(samplers[w]!, {
             sigma: settings.sigma,
@@ -127,16 +128,14 @@ export function certifyImageCosted(
             onBatch: w === 0 && onDraws !== undefined ? (p) => onDraws(p.phase === 'selection' ? p.doneInPhase : settings.n0 + p.doneInPhase) : undefined,
           }),
         ),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      return E.right({
-        rows: results.map((result) => row(result.kind === 'certified' ? result.label : -1, result.kind === 'certified' ? result.radius : null, seconds)),
-        costs: results.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
-      });
-    } catch (cause) {
-      if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
-      throw cause;
-    }
+      ),
+    );
+    if (E.isLeft(certified)) return E.left(modelRunError(certified.left));
+    const seconds = (performance.now() - started) / 1000;
+    return E.right({
+      rows: certified.right.map((result) => row(result.kind === 'certified' ? result.label : -1, result.kind === 'certified' ? result.radius : null, seconds)),
+      costs: certified.right.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
+    });
   };
 }
 

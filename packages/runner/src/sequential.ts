@@ -2,6 +2,7 @@
 // `sequentialLook`, the very rule `certifySequential` applies) driven here so that several methods on shared draws
 // stop one by one, and several images' rounds share model calls (see coalesce.ts).
 import { either as E } from 'fp-ts';
+import type { BackendError } from '@densepure/backend';
 import { type SequentialRule, type SequentialStopReason, argmax, nextRoundSize, normalQuantile, sequentialLook, sequentialRule } from '@densepure/core';
 import { wrapClassifier } from '@densepure/classifiers';
 import { type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
@@ -37,7 +38,8 @@ export interface SequentialImageSettings {
  * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
  * then rounds of estimation draws n0, n0 + 1, ... that every member still running counts; a member leaves at its
  * first look that stops. Each member's outcome is exactly `certifySequential`'s on its own sampler (same draws,
- * same rounds, same looks). `tally` receives the model evaluations made.
+ * same rounds, same looks). `tally` receives the model evaluations made. A model call that fails stops the image
+ * and its BackendError comes back.
  */
 export async function certifyImageSequential(
   group: MethodGroup,
@@ -46,21 +48,24 @@ export async function certifyImageSequential(
   idx: number,
   wanted: readonly number[],
   tally: EvaluationTally,
-): Promise<SequentialOutcome[]> {
+): Promise<E.Either<BackendError, SequentialOutcome[]>> {
   const numClasses = group.members[0]!.numClasses;
   const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
-  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<void> => {
+  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<E.Either<BackendError, void>> => {
     for (let done = 0; done < draws; done += settings.chunk) {
       const request = { firstDraw: first + done, count: Math.min(settings.chunk, draws - done) };
-      const got = await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request)));
-      got.forEach((c, i) => {
+      const got = E.sequenceArray(await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request))));
+      if (E.isLeft(got)) return got;
+      got.right.forEach((c, i) => {
         for (let k = 0; k < numClasses; k++) into[i]![k]! += c[k]!;
       });
     }
+    return E.right(undefined);
   };
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
   const selection = wanted.map(zeros);
-  await count(wanted, 0, settings.n0, selection);
+  const selected = await count(wanted, 0, settings.n0, selection);
+  if (E.isLeft(selected)) return selected;
   const labels = selection.map(argmax);
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
@@ -70,7 +75,8 @@ export async function certifyImageSequential(
   while (active.length > 0) {
     const round = nextRoundSize(n, rule);
     const counts = active.map(zeros);
-    await count(active.map((w) => wanted[w]!), settings.n0 + n, round, counts);
+    const counted = await count(active.map((w) => wanted[w]!), settings.n0 + n, round, counts);
+    if (E.isLeft(counted)) return counted;
     n += round;
     rounds += 1;
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
@@ -81,7 +87,7 @@ export async function certifyImageSequential(
       return false;
     });
   }
-  return outcomes as SequentialOutcome[];
+  return E.right(outcomes as SequentialOutcome[]);
 }
 
 /**

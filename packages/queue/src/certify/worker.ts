@@ -1,6 +1,6 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type ModelCache, type Pipeline, certifyImageCosted, createModelCache, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
+import { type ModelCache, type Pipeline, type RunError, certifyImageCosted, createModelCache, drawsPerBatch, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
@@ -31,8 +31,14 @@ const runBackend = (run: RunRecord): string | undefined => {
   return typeof found === 'string' ? found : undefined;
 };
 
-/** Counts of every wanted method over each range, calling the methods' samplers side by side as certify does. */
-async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<DrawsAnswer> {
+/** A backend's error, as the runner's model-run error carries it. */
+type BackendError = Extract<RunError, { kind: 'model-run' }>['error'];
+
+/**
+ * Counts of every wanted method over each range, calling the methods' samplers side by side as certify does;
+ * the first model call that fails stops it and its error comes back.
+ */
+async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number, idx: number, part: CertifyPart): Promise<E.Either<BackendError, DrawsAnswer>> {
   const { image } = pipeline.dataset.get(idx);
   const tally = { denoiser: 0, classifier: 0 };
   const samplers = pipeline.group.samplers(image, idx, part.wanted, tally);
@@ -42,12 +48,13 @@ async function countDraws(pipeline: Pipeline, spec: WorkerSpec, workers: number,
     const sums = part.wanted.map(() => new Array<number>(pipeline.group.members[0]!.numClasses).fill(0));
     for (let first = range.first; first < range.first + range.count; first += batch) {
       const req = { firstDraw: first, count: Math.min(batch, range.first + range.count - first) };
-      const got = await Promise.all(samplers.map((s) => s(req)));
-      for (const [w, g] of got.entries()) for (let c = 0; c < sums[w]!.length; c++) sums[w]![c]! += g[c]!;
+      const got = E.sequenceArray(await Promise.all(samplers.map((s) => s(req))));
+      if (E.isLeft(got)) return got;
+      for (const [w, g] of got.right.entries()) for (let c = 0; c < sums[w]!.length; c++) sums[w]![c]! += g[c]!;
     }
     for (const [w, s] of sums.entries()) counts[w]!.push(s);
   }
-  return { counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } };
+  return E.right({ counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } });
 }
 
 /**
@@ -79,7 +86,11 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       identity,
       dispose: () => pipeline.dispose(),
       compute: async (idx, part) => {
-        if (part.ranges !== undefined) return countDraws(pipeline, local, workers, idx, part);
+        if (part.ranges !== undefined) {
+          const counted = await countDraws(pipeline, local, workers, idx, part);
+          if (E.isLeft(counted)) throw new Error(counted.left.message);
+          return counted.right;
+        }
         const result = await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
         if (E.isLeft(result)) throw new Error(result.left.message);
         return result.right;
