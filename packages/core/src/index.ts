@@ -5,7 +5,7 @@
  * No I/O. Expected failures (a sampler's) are fp-ts Either values; {@link DensePureMathError} is thrown only
  * for a broken contract (invalid arguments, malformed sampler output).
  */
-export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode } from './errors.js';
+export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode, type ScheduleError } from './errors.js';
 export {
   linearBetaSchedule,
   cosineBetaSchedule,
@@ -14,6 +14,7 @@ export {
   spaceTimesteps,
   respacedBetas,
   sigmaToTimestep,
+  checkedSigmaToTimestep,
   maxSupportedSigma,
   roundHalfEven,
   type BetaRange,
@@ -59,6 +60,7 @@ export {
 } from './rng.js';
 export {
   planReverse,
+  checkedPlanReverse,
   reverseStep,
   toModelScale,
   fromModelScale,
@@ -75,6 +77,7 @@ export {
   ddsTimestep,
   sigmaTimestepAt,
   timestepForSigma,
+  checkedTimestepForSigma,
   type TimestepRule,
   type ScheduleForRule,
 } from './timestep-rules.js';
