@@ -1,4 +1,4 @@
-import { type DensePureMathErrorCode, type VarianceKind, isDensePureMathError } from '@densepure/core';
+import type { ScheduleError, VarianceKind } from '@densepure/core';
 
 /** A setting of a base classifier or method group, named as the user knows it (never as a CLI flag). */
 export type Setting = 'sigma' | 'seed' | 'batch size' | 'concurrency' | 'K';
@@ -11,7 +11,7 @@ export type ConfigError =
   | { readonly kind: 'shape-mismatch'; readonly denoiserShape: readonly number[]; readonly datasetShape: readonly number[]; readonly message: string }
   | { readonly kind: 'variance-unsupported'; readonly variance: VarianceKind; readonly message: string }
   /** The diffusion schedule cannot serve the request: sigma beyond its end, steps it cannot space. */
-  | { readonly kind: 'schedule'; readonly code: DensePureMathErrorCode; readonly message: string }
+  | { readonly kind: 'schedule'; readonly code: ScheduleError['kind']; readonly message: string }
   | { readonly kind: 'chain-start'; readonly chain: string; readonly message: string };
 
 export const invalidSetting = (setting: Setting, value: number, requirement: string): ConfigError => ({
@@ -21,8 +21,5 @@ export const invalidSetting = (setting: Setting, value: number, requirement: str
   message: `${setting} must be ${requirement}, got ${value}`,
 });
 
-/** A core math error met while planning (sigma out of the schedule, unspaceable steps) as a ConfigError. */
-export const fromPlanningFailure = (cause: unknown): ConfigError => {
-  if (isDensePureMathError(cause)) return { kind: 'schedule', code: cause.code, message: cause.message };
-  throw cause;
-};
+/** A schedule that cannot serve the plan (sigma beyond its end, steps it cannot space) as a ConfigError. */
+export const scheduleError = (e: ScheduleError): ConfigError => ({ kind: 'schedule', code: e.kind, message: e.message });
