@@ -14,6 +14,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { either as E } from 'fp-ts';
 import { certifySequential, clopperPearsonLower, normalCdf, normalQuantile } from '../dist/index.js';
 
 const args = process.argv.slice(2);
@@ -83,9 +84,9 @@ function binomial(uniform, n, p) {
 /** Counts-level sampler: the selection draws all vote for class 0; estimation draws Bernoulli(p) for class 0. */
 function simulatedSampler(p, n0, uniform) {
   return async ({ firstDraw, count }) => {
-    if (firstDraw < n0) return [count, 0];
+    if (firstDraw < n0) return E.right([count, 0]);
     const k = binomial(uniform, count, p);
-    return [k, count - k];
+    return E.right([k, count - k]);
   };
 }
 
@@ -168,7 +169,8 @@ async function runCell(file, method, cell, mode) {
     const cp = rows.map((row) => cpDoubling(row.pA, cell.sigma, cell.radii, uniform));
     const seq = [];
     for (const row of rows) {
-      const res = await certifySequential(simulatedSampler(row.pA, N0, uniform), {
+      // The simulated sampler never fails: the result is always a Right.
+      const { right: res } = await certifySequential(simulatedSampler(row.pA, N0, uniform), {
         sigma: cell.sigma,
         n0: N0,
         nMax: N_CAP,

@@ -1,6 +1,8 @@
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { certify, predict, type BatchProgress, type DrawRequest, type Sampler } from './certify.js';
 import { DensePureMathError } from './errors.js';
+import { right } from './test-util/either.js';
 import { REF, expectClose, type Json } from './test-util/reference.js';
 
 /** Labels for draws, laid out from per-class counts and deterministically interleaved. */
@@ -26,7 +28,7 @@ function fakeSampler(labels: readonly number[], numClasses: number): { sampler: 
     requests.push(req);
     const counts = new Array<number>(numClasses).fill(0);
     for (let d = req.firstDraw; d < req.firstDraw + req.count; d++) counts[labels[d]!]! += 1;
-    return counts;
+    return E.right(counts);
   };
   return { sampler, requests };
 }
@@ -50,7 +52,7 @@ describe('certify (Cohen et al. CERTIFY) against the reference examples', () => 
       const results = [];
       for (const batchSize of [1000, 7, r.n0 + r.n]) {
         const { sampler } = fakeSampler(labels, 4);
-        results.push(await certify(sampler, { sigma: r.sigma, n0: r.n0, n: r.n, alpha: r.alpha, batchSize, numClasses: 4 }));
+        results.push(await right(certify(sampler, { sigma: r.sigma, n0: r.n0, n: r.n, alpha: r.alpha, batchSize, numClasses: 4 })));
       }
       const res = results[0]!;
       for (const other of results.slice(1)) expect(other).toEqual(res);
@@ -73,15 +75,17 @@ describe('certify mechanics', () => {
     const labels = new Array<number>(25).fill(1);
     const { sampler, requests } = fakeSampler(labels, 3);
     const progress: BatchProgress[] = [];
-    const res = await certify(sampler, {
-      sigma: 0.25,
-      n0: 5,
-      n: 20,
-      alpha: 0.001,
-      batchSize: 8,
-      numClasses: 3,
-      onBatch: (p) => progress.push(p),
-    });
+    const res = await right(
+      certify(sampler, {
+        sigma: 0.25,
+        n0: 5,
+        n: 20,
+        alpha: 0.001,
+        batchSize: 8,
+        numClasses: 3,
+        onBatch: (p) => progress.push(p),
+      }),
+    );
     expect(requests).toEqual([
       { firstDraw: 0, count: 5 },
       { firstDraw: 5, count: 8 },
@@ -106,7 +110,7 @@ describe('certify mechanics', () => {
     // selection: labels 2 and 1 tie with 3 votes each; estimation all 1 -> certified 1
     const labels = [2, 1, 2, 1, 2, 1, 0, ...new Array<number>(50).fill(1)];
     const { sampler } = fakeSampler(labels, 3);
-    const res = await certify(sampler, { sigma: 0.5, n0: 7, n: 50, alpha: 0.001, batchSize: 10, numClasses: 3 });
+    const res = await right(certify(sampler, { sigma: 0.5, n0: 7, n: 50, alpha: 0.001, batchSize: 10, numClasses: 3 }));
     expect(res.label).toBe(1);
     expect(res.kind).toBe('certified');
   });
@@ -114,7 +118,7 @@ describe('certify mechanics', () => {
   it('abstains when the selected class is not the estimation majority', async () => {
     const labels = [0, 0, 0, ...new Array<number>(100).fill(2)];
     const { sampler } = fakeSampler(labels, 3);
-    const res = await certify(sampler, { sigma: 0.5, n0: 3, n: 100, alpha: 0.001, batchSize: 32, numClasses: 3 });
+    const res = await right(certify(sampler, { sigma: 0.5, n0: 3, n: 100, alpha: 0.001, batchSize: 32, numClasses: 3 }));
     expect(res).toMatchObject({ kind: 'abstain', reason: 'pA<=0.5', label: 0, nA: 0, pA: 0 });
   });
 
@@ -135,11 +139,29 @@ describe('certify mechanics', () => {
     for (const [b, msg] of bad) await rejects(certify(sampler, { ...ok, ...b }), 'invalid-argument', msg);
   });
 
+  it("returns the sampler's first failure and asks for no more draws", async () => {
+    const failure = { kind: 'model-failed', message: 'the model could not run' } as const;
+    const requests: DrawRequest[] = [];
+    const failAt = (firstDraw: number): Sampler<typeof failure> => async (req) => {
+      requests.push(req);
+      return req.firstDraw === firstDraw ? E.left(failure) : E.right([req.count, 0]);
+    };
+    const opts = { sigma: 0.5, n0: 4, n: 10, alpha: 0.01, batchSize: 4, numClasses: 2 };
+    expect(await certify(failAt(0), opts)).toEqual(E.left(failure));
+    expect(requests).toEqual([{ firstDraw: 0, count: 4 }]);
+    requests.length = 0;
+    expect(await certify(failAt(8), opts)).toEqual(E.left(failure));
+    expect(requests.map((r) => r.firstDraw)).toEqual([0, 4, 8]);
+    requests.length = 0;
+    expect(await predict(failAt(4), { n: 12, alpha: 0.01, batchSize: 4, numClasses: 2 })).toEqual(E.left(failure));
+    expect(requests.map((r) => r.firstDraw)).toEqual([0, 4]);
+  });
+
   it('rejects malformed sampler output', async () => {
     const opts = { sigma: 0.5, n0: 2, n: 2, alpha: 0.01, batchSize: 2, numClasses: 3 };
-    await rejects(certify(async () => [1, 1], opts), 'sampler-contract', /numClasses = 3/);
-    await rejects(certify(async () => [1, 0, 0], opts), 'sampler-contract', /summing to 1 for 2 draws/);
-    await rejects(certify(async () => [1, 1.5, -0.5], opts), 'sampler-contract', /non-negative integers/);
+    await rejects(certify(async () => E.right([1, 1]), opts), 'sampler-contract', /numClasses = 3/);
+    await rejects(certify(async () => E.right([1, 0, 0]), opts), 'sampler-contract', /summing to 1 for 2 draws/);
+    await rejects(certify(async () => E.right([1, 1.5, -0.5]), opts), 'sampler-contract', /non-negative integers/);
   });
 });
 
@@ -150,7 +172,7 @@ describe('predict (Cohen et al. PREDICT)', () => {
       const outs = [];
       for (const batchSize of [1, 33, r.n]) {
         const { sampler } = fakeSampler(labels, 4);
-        outs.push(await predict(sampler, { n: r.n, alpha: r.alpha, batchSize, numClasses: 4 }));
+        outs.push(await right(predict(sampler, { n: r.n, alpha: r.alpha, batchSize, numClasses: 4 })));
       }
       for (const o of outs.slice(1)) expect(o).toEqual(outs[0]);
       const res = outs[0]!;
@@ -162,7 +184,7 @@ describe('predict (Cohen et al. PREDICT)', () => {
   }
   it('a tie of the top two abstains with p-value 1 and reports the smaller label', async () => {
     const { sampler } = fakeSampler([3, 1, 3, 1, 0], 4);
-    const res = await predict(sampler, { n: 5, alpha: 0.05, batchSize: 2, numClasses: 4 });
+    const res = await right(predict(sampler, { n: 5, alpha: 0.05, batchSize: 2, numClasses: 4 }));
     expect(res).toMatchObject({ kind: 'abstain', reason: 'pValue>alpha', label: 1, pValue: 1 });
   });
   it('validates options', async () => {

@@ -1,3 +1,4 @@
+import { either as E } from 'fp-ts';
 import { DensePureMathError, assertInteger } from './errors.js';
 import { binomialTestTwoSided, clopperPearsonLower, normalQuantile } from './stats.js';
 
@@ -9,9 +10,11 @@ export type DrawRequest = { readonly firstDraw: number; readonly count: number }
 
 /**
  * Evaluates the base (denoise + classify) classifier on the requested draws and returns per-class vote
- * counts: length numClasses, non-negative integers summing to exactly `count` (one label per draw).
+ * counts: length numClasses, non-negative integers summing to exactly `count` (one label per draw), or the
+ * expected failure `Err` that stopped it (a model that could not run). A sampler that cannot fail has
+ * `Err = never`. Counts of the wrong shape break the contract: CERTIFY throws `sampler-contract` for them.
  */
-export type Sampler = (req: DrawRequest) => Promise<ArrayLike<number>>;
+export type Sampler<Err = never> = (req: DrawRequest) => Promise<E.Either<Err, ArrayLike<number>>>;
 
 /** Progress report passed to `onBatch` after each sampler call. */
 export interface BatchProgress {
@@ -111,10 +114,11 @@ function assertCommon(o: { batchSize: number; numClasses: number; alpha: number 
 
 /**
  * Calls the sampler on draws [first, first + total) in chunks of at most batchSize, checks each answer against the
- * Sampler contract and adds it into `counts`. Shared by fixed-N and sequential CERTIFY.
+ * Sampler contract and adds it into `counts`; stops at the sampler's first failure and returns it. Shared by
+ * fixed-N and sequential CERTIFY.
  */
-export async function sampleInto(
-  sampler: Sampler,
+export async function sampleInto<Err>(
+  sampler: Sampler<Err>,
   counts: number[],
   phase: BatchProgress['phase'],
   first: number,
@@ -122,13 +126,15 @@ export async function sampleInto(
   batchSize: number,
   onBatch: ((p: BatchProgress) => void) | undefined,
   progress: { readonly doneBefore: number; readonly totalInPhase: number } = { doneBefore: 0, totalInPhase: total },
-): Promise<void> {
+): Promise<E.Either<Err, void>> {
   const numClasses = counts.length;
   let done = 0;
   while (done < total) {
     const count = Math.min(batchSize, total - done);
     const req: DrawRequest = { firstDraw: first + done, count };
-    const got = await sampler(req);
+    const answer = await sampler(req);
+    if (E.isLeft(answer)) return answer;
+    const got = answer.right;
     const range = `${req.firstDraw}..${req.firstDraw + count - 1}`;
     if (got == null || got.length !== numClasses) {
       throw new DensePureMathError(
@@ -158,20 +164,21 @@ export async function sampleInto(
     done += count;
     onBatch?.({ phase, firstDraw: req.firstDraw, count, doneInPhase: progress.doneBefore + done, totalInPhase: progress.totalInPhase });
   }
+  return E.right(undefined);
 }
 
-async function sampleCounts(
-  sampler: Sampler,
+async function sampleCounts<Err>(
+  sampler: Sampler<Err>,
   phase: BatchProgress['phase'],
   first: number,
   total: number,
   batchSize: number,
   numClasses: number,
   onBatch: ((p: BatchProgress) => void) | undefined,
-): Promise<number[]> {
+): Promise<E.Either<Err, number[]>> {
   const counts = new Array<number>(numClasses).fill(0);
-  await sampleInto(sampler, counts, phase, first, total, batchSize, onBatch);
-  return counts;
+  const sampled = await sampleInto(sampler, counts, phase, first, total, batchSize, onBatch);
+  return E.isLeft(sampled) ? sampled : E.right(counts);
 }
 
 /** Index of the largest count; ties go to the smallest label (numpy argmax semantics). */
@@ -188,10 +195,11 @@ export function argmax(counts: ArrayLike<number>): number {
  * Estimation: draws [n0, n0 + n) -> nA = count of cAHat, pA = clopperPearsonLower(nA, n, alpha).
  * Certified with radius sigma * Phi^{-1}(pA) when pA > 0.5, else abstain (the paper's rule; the reference
  * code abstains only when pA < 0.5, which differs only at pA = 0.5 exactly, where the radius would be 0).
- * The sampler is called sequentially with at most `batchSize` draws per call.
- * Throws `invalid-argument` for bad options and `sampler-contract` for malformed sampler output.
+ * The sampler is called sequentially with at most `batchSize` draws per call; its first failure is returned as
+ * is (Left), with no further calls. Throws `invalid-argument` for bad options and `sampler-contract` for
+ * malformed sampler output (both programmer errors: check settings first, return well-formed counts).
  */
-export async function certify(sampler: Sampler, options: CertifyOptions): Promise<CertifyResult> {
+export async function certify<Err>(sampler: Sampler<Err>, options: CertifyOptions): Promise<E.Either<Err, CertifyResult>> {
   const { sigma, n0, n, alpha, batchSize, numClasses, onBatch } = options;
   if (typeof sigma !== 'number' || !(sigma > 0) || !Number.isFinite(sigma)) {
     throw new DensePureMathError('invalid-argument', `sigma must be a finite number > 0, got ${String(sigma)}`);
@@ -203,30 +211,34 @@ export async function certify(sampler: Sampler, options: CertifyOptions): Promis
     throw new DensePureMathError('invalid-argument', `n0 + n = ${n0 + n} exceeds 2^32 draws (the RNG's draw index range)`);
   }
   const selection = await sampleCounts(sampler, 'selection', 0, n0, batchSize, numClasses, onBatch);
-  const label = argmax(selection);
+  if (E.isLeft(selection)) return selection;
+  const label = argmax(selection.right);
   const estimation = await sampleCounts(sampler, 'estimation', n0, n, batchSize, numClasses, onBatch);
-  const nA = estimation[label]!;
+  if (E.isLeft(estimation)) return estimation;
+  const nA = estimation.right[label]!;
   const pA = clopperPearsonLower(nA, n, alpha);
-  const counts = { selection, estimation };
-  if (!(pA > 0.5)) return { kind: 'abstain', reason: 'pA<=0.5', label, pA, nA, counts };
-  return { kind: 'certified', label, radius: sigma * normalQuantile(pA), pA, nA, counts };
+  const counts = { selection: selection.right, estimation: estimation.right };
+  if (!(pA > 0.5)) return E.right({ kind: 'abstain', reason: 'pA<=0.5', label, pA, nA, counts });
+  return E.right({ kind: 'certified', label, radius: sigma * normalQuantile(pA), pA, nA, counts });
 }
 
 /**
  * PREDICT of Cohen et al. (2019), as locuslab/smoothing `Smooth.predict`: draws [0, n); take the two
  * largest counts nA >= nB (ties: smaller label ranks first) and predict the top label unless
- * binomialTestTwoSided(nA, nA + nB, 0.5) > alpha, in which case abstain.
+ * binomialTestTwoSided(nA, nA + nB, 0.5) > alpha, in which case abstain. Failures and throws as {@link certify}.
  */
-export async function predict(sampler: Sampler, options: PredictOptions): Promise<PredictResult> {
+export async function predict<Err>(sampler: Sampler<Err>, options: PredictOptions): Promise<E.Either<Err, PredictResult>> {
   const { n, alpha, batchSize, numClasses, onBatch } = options;
   assertInteger('n (draws)', n, 1);
   assertCommon({ batchSize, numClasses, alpha });
-  const counts = await sampleCounts(sampler, 'estimation', 0, n, batchSize, numClasses, onBatch);
+  const sampled = await sampleCounts(sampler, 'estimation', 0, n, batchSize, numClasses, onBatch);
+  if (E.isLeft(sampled)) return sampled;
+  const counts = sampled.right;
   const order = counts.map((_, i) => i).sort((a, b) => counts[b]! - counts[a]! || a - b);
   const label = order[0]!;
   const nA = counts[label]!;
   const nB = counts[order[1]!]!;
   const pValue = binomialTestTwoSided(nA, nA + nB, 0.5);
-  if (pValue > alpha) return { kind: 'abstain', reason: 'pValue>alpha', label, pValue, counts };
-  return { kind: 'predicted', label, pValue, counts };
+  if (pValue > alpha) return E.right({ kind: 'abstain', reason: 'pValue>alpha', label, pValue, counts });
+  return E.right({ kind: 'predicted', label, pValue, counts });
 }

@@ -1,3 +1,5 @@
+import { either as E } from 'fp-ts';
+
 /**
  * Machine-readable reason attached to every {@link DensePureMathError}.
  *
@@ -19,9 +21,9 @@ export type DensePureMathErrorCode =
   | 'sampler-contract';
 
 /**
- * The one error class thrown by `@densepure/core`. The package is pure and never does I/O; callers at
- * I/O boundaries turn it into an `Either` (switch on {@link DensePureMathError.code}).
- * Messages say what is wrong and what to do about it.
+ * The one error class thrown by `@densepure/core`, for a broken contract: an argument out of its documented
+ * range, a sampler that returned malformed counts. Expected failures are values instead (a sampler's `Left`,
+ * {@link ScheduleError}, `validateSequentialOptions`). Messages say what is wrong and what to do about it.
  */
 export class DensePureMathError extends Error {
   /** Stable reason code, safe to switch on. */
@@ -32,6 +34,22 @@ export class DensePureMathError extends Error {
     this.name = 'DensePureMathError';
     this.code = code;
   }
+}
+
+/**
+ * Why a diffusion schedule cannot serve a request, as the `checked*` planning functions return it: sigma needs
+ * a timestep beyond the schedule's end (`sigma-out-of-range`), or the reverse steps asked for cannot be spaced
+ * on [0, t*] (`invalid-spacing`). Kind and message are those the throwing forms throw.
+ */
+export interface ScheduleError {
+  readonly kind: Extract<DensePureMathErrorCode, 'sigma-out-of-range' | 'invalid-spacing'>;
+  readonly message: string;
+}
+
+/** @internal The Right, or the Left thrown as the DensePureMathError of the same code and message. */
+export function orThrow<A>(result: E.Either<ScheduleError, A>): A {
+  if (E.isLeft(result)) throw new DensePureMathError(result.left.kind, result.left.message);
+  return result.right;
 }
 
 /** Type guard for {@link DensePureMathError} (works across realms/bundles by checking `name`). */

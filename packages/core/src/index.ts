@@ -2,9 +2,10 @@
  * @densepure/core: the pure math of DensePure (Xiao et al., ICLR 2023) on top of randomized smoothing
  * (Cohen et al., 2019): diffusion schedules and respacing, t* from sigma, the reverse process on
  * Float32Array batches, Clopper-Pearson / binomial statistics, CERTIFY / PREDICT, and a counter-based RNG.
- * No I/O. Errors are thrown as {@link DensePureMathError}.
+ * No I/O. Expected failures (a sampler's) are fp-ts Either values; {@link DensePureMathError} is thrown only
+ * for a broken contract (invalid arguments, malformed sampler output).
  */
-export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode } from './errors.js';
+export { DensePureMathError, isDensePureMathError, type DensePureMathErrorCode, type ScheduleError } from './errors.js';
 export {
   linearBetaSchedule,
   cosineBetaSchedule,
@@ -13,6 +14,7 @@ export {
   spaceTimesteps,
   respacedBetas,
   sigmaToTimestep,
+  checkedSigmaToTimestep,
   maxSupportedSigma,
   roundHalfEven,
   type BetaRange,
@@ -58,6 +60,7 @@ export {
 } from './rng.js';
 export {
   planReverse,
+  checkedPlanReverse,
   reverseStep,
   toModelScale,
   fromModelScale,
@@ -74,6 +77,7 @@ export {
   ddsTimestep,
   sigmaTimestepAt,
   timestepForSigma,
+  checkedTimestepForSigma,
   type TimestepRule,
   type ScheduleForRule,
 } from './timestep-rules.js';

@@ -1,5 +1,6 @@
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { fromModelScale, planReverse, reverseStep, toModelScale, type ReverseStepPlan, type VarianceKind } from './reverse.js';
+import { checkedPlanReverse, fromModelScale, planReverse, reverseStep, toModelScale, type ReverseStepPlan, type VarianceKind } from './reverse.js';
 import { cosineBetaSchedule, diffusionConstants, linearBetaSchedule, type DiffusionConstants } from './schedule.js';
 import { DensePureMathError } from './errors.js';
 import { REF, dec, expectClose, type Json } from './test-util/reference.js';
@@ -162,6 +163,28 @@ describe('planReverse respaced', () => {
     expect(() => planReverse(c, 4, { kind: 'respaced', steps: 10, spacing: 'densepure' })).toThrow(/repeats timestep/);
     expect(() => planReverse(c, 1000, { kind: 'full' })).toThrow(DensePureMathError);
     expect(() => planReverse(c, 10, { kind: 'respaced', steps: 0 })).toThrow(DensePureMathError);
+  });
+
+  it('checkedPlanReverse returns what planReverse throws for steps it cannot space, and its plans otherwise', () => {
+    const c = consts('linear', 1000);
+    const spacingError = (f: () => unknown): { kind: string; message: string } => {
+      try {
+        f();
+      } catch (e) {
+        return { kind: (e as DensePureMathError).code, message: (e as Error).message };
+      }
+      throw new Error('expected a throw');
+    };
+    for (const mode of [{ kind: 'respaced', steps: 7 }, { kind: 'respaced', steps: 10, spacing: 'densepure' }] as const) {
+      const tStar = mode.steps === 7 ? 5 : 4;
+      expect(checkedPlanReverse(c, tStar, mode)).toEqual(E.left(spacingError(() => planReverse(c, tStar, mode))));
+    }
+    expect(checkedPlanReverse(c, 10, { kind: 'respaced', steps: 0 })).toEqual(E.left({ kind: 'invalid-spacing', message: 'respaced steps must be an integer >= 1, got 0' }));
+    for (const mode of [{ kind: 'full' }, { kind: 'one-shot' }, { kind: 'respaced', steps: 4 }, { kind: 'respaced', steps: 3, spacing: 'densepure' }] as const) {
+      expect(checkedPlanReverse(c, 300, mode)).toEqual(E.right(planReverse(c, 300, mode)));
+    }
+    // A t* outside the schedule is the caller's mistake, not the schedule's limit.
+    expect(() => checkedPlanReverse(c, 1000, { kind: 'full' })).toThrow(DensePureMathError);
   });
 });
 

@@ -1,4 +1,5 @@
-import { DensePureMathError, assertFinite, assertInteger } from './errors.js';
+import { either as E } from 'fp-ts';
+import { DensePureMathError, type ScheduleError, assertFinite, assertInteger, orThrow } from './errors.js';
 import { diffusionConstants, respacedBetas, roundHalfEven, spaceTimesteps, type DiffusionConstants } from './schedule.js';
 
 /**
@@ -74,9 +75,22 @@ function stepAt(c: DiffusionConstants, j: number, modelTimestep: number, addsNoi
 
 /**
  * Builds the reverse chain from t* for `mode` (see {@link ReverseMode}), given the full-schedule
- * constants. Throws `invalid-argument` for a bad t* and `invalid-spacing` when `steps` cannot be honoured.
+ * constants. Throws `invalid-argument` for a bad t* or step count and `invalid-spacing` when `steps` cannot be
+ * honoured.
  */
 export function planReverse(constants: DiffusionConstants, tStar: number, mode: ReverseMode): ReversePlan {
+  assertInteger('tStar', tStar, 0, constants.numTimesteps - 1);
+  if (mode.kind === 'respaced') assertInteger('respaced steps', mode.steps, 1);
+  return orThrow(checkedPlanReverse(constants, tStar, mode));
+}
+
+/**
+ * {@link planReverse} with a respaced step count that cannot be spaced on [0, t*] (not a whole number >= 1,
+ * more steps than timesteps, DensePure spacing that repeats a timestep) returned as an `invalid-spacing`
+ * {@link ScheduleError}: what planning with a user's step count calls. Still throws `invalid-argument` for a
+ * t* outside the schedule.
+ */
+export function checkedPlanReverse(constants: DiffusionConstants, tStar: number, mode: ReverseMode): E.Either<ScheduleError, ReversePlan> {
   const T = constants.numTimesteps;
   assertInteger('tStar', tStar, 0, T - 1);
   const steps: ReverseStepPlan[] = [];
@@ -90,14 +104,16 @@ export function planReverse(constants: DiffusionConstants, tStar: number, mode: 
       break;
     case 'respaced': {
       const b = mode.steps;
-      assertInteger('respaced steps', b, 1);
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 1) {
+        return E.left({ kind: 'invalid-spacing', message: `respaced steps must be an integer >= 1, got ${String(b)}` });
+      }
       const spacing = mode.spacing ?? 'uniform';
       if (spacing === 'uniform') {
         if (b > tStar + 1) {
-          throw new DensePureMathError(
-            'invalid-spacing',
-            `cannot keep ${b} steps on [0, ${tStar}] (only ${tStar + 1} timesteps); use at most ${tStar + 1} steps or the full chain`,
-          );
+          return E.left({
+            kind: 'invalid-spacing',
+            message: `cannot keep ${b} steps on [0, ${tStar}] (only ${tStar + 1} timesteps); use at most ${tStar + 1} steps or the full chain`,
+          });
         }
         const kept = b === 1 ? [tStar] : spaceTimesteps(tStar + 1, String(b));
         const rc = diffusionConstants(respacedBetas(ac, kept));
@@ -109,11 +125,12 @@ export function planReverse(constants: DiffusionConstants, tStar: number, mode: 
         const chain = [0, ...q.slice().reverse()];
         for (let i = 1; i < chain.length; i++) {
           if (!(chain[i]! > chain[i - 1]!)) {
-            throw new DensePureMathError(
-              'invalid-spacing',
-              `DensePure spacing of t*=${tStar} into ${b} steps repeats timestep ${chain[i]} ` +
+            return E.left({
+              kind: 'invalid-spacing',
+              message:
+                `DensePure spacing of t*=${tStar} into ${b} steps repeats timestep ${chain[i]} ` +
                 `(timesteps ${q.join(',')}); use fewer steps (at most ${Math.floor(2 * tStar / 3)} is safe) or the full chain`,
-            );
+            });
           }
         }
         const betas = new Float64Array(b);
@@ -133,7 +150,7 @@ export function planReverse(constants: DiffusionConstants, tStar: number, mode: 
       throw new DensePureMathError('invalid-argument', `unknown reverse mode ${JSON.stringify(never)}`);
     }
   }
-  return { mode, tStar, numTimesteps: T, steps, modelTimesteps: steps.map((s) => s.modelTimestep) };
+  return E.right({ mode, tStar, numTimesteps: T, steps, modelTimesteps: steps.map((s) => s.modelTimestep) });
 }
 
 /** Options of {@link reverseStep}. */

@@ -1,4 +1,5 @@
-import { DensePureMathError, assertFinite, assertInteger } from './errors.js';
+import { either as E } from 'fp-ts';
+import { DensePureMathError, type ScheduleError, assertFinite, assertInteger, orThrow } from './errors.js';
 
 /**
  * Per-timestep constants of a discrete Gaussian diffusion, float64, computed exactly as
@@ -358,6 +359,14 @@ export function maxSupportedSigma(alphasCumprod: ArrayLike<number>): number {
  * NaN, infinite or negative sigma throws `invalid-argument`.
  */
 export function sigmaToTimestep(sigma: number, alphasCumprod: ArrayLike<number>): SigmaTimestep {
+  return orThrow(checkedSigmaToTimestep(sigma, alphasCumprod));
+}
+
+/**
+ * {@link sigmaToTimestep} with a sigma beyond the schedule's last step returned as a `sigma-out-of-range`
+ * {@link ScheduleError}; still throws `invalid-argument` for a NaN, infinite or negative sigma.
+ */
+export function checkedSigmaToTimestep(sigma: number, alphasCumprod: ArrayLike<number>): E.Either<ScheduleError, SigmaTimestep> {
   assertFinite('sigma', sigma);
   if (sigma < 0) {
     throw new DensePureMathError('invalid-argument', `sigma must be >= 0 (pixel units on [0, 1]), got ${sigma}`);
@@ -367,11 +376,12 @@ export function sigmaToTimestep(sigma: number, alphasCumprod: ArrayLike<number>)
   const target = 2 * sigma;
   const last = Math.sqrt(1 / alphasCumprod[T - 1]! - 1);
   if (target > last) {
-    throw new DensePureMathError(
-      'sigma-out-of-range',
-      `sigma ${sigma} needs t* beyond the schedule: the largest sigma this schedule supports is ` +
+    return E.left({
+      kind: 'sigma-out-of-range',
+      message:
+        `sigma ${sigma} needs t* beyond the schedule: the largest sigma this schedule supports is ` +
         `${(last / 2).toPrecision(6)} (t=${T - 1}); use a smaller sigma or a schedule with more noise at its end`,
-    );
+    });
   }
   let best = 0;
   let bestDiff = Infinity;
@@ -385,11 +395,11 @@ export function sigmaToTimestep(sigma: number, alphasCumprod: ArrayLike<number>)
   }
   const ac = alphasCumprod[best]!;
   const sigmaAtT = Math.sqrt(1 / ac - 1) / 2;
-  return {
+  return E.right({
     t: best,
     scale: Math.sqrt(ac),
     residual: sigmaAtT - sigma,
     sigmaAtT,
     exactScale: 1 / Math.sqrt(1 + target * target),
-  };
+  });
 }

@@ -27,5 +27,4 @@ export {
   validateSequentialOptions,
   drawsToCertify,
   type SequentialOptionsError,
-  type Validation,
 } from './sequential-options.js';

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { certifySequential, nextRoundSize, sequentialRule, type SequentialCertifyOptions } from './sequential.js';
 import { clopperPearsonLower, normalCdf, normalQuantile } from './stats.js';
+import { right } from './test-util/either.js';
 import { binomialSampler } from './test-util/simulate.js';
 
 const ALPHA = 0.1;
@@ -67,7 +68,7 @@ describe('sequential CERTIFY coverage (simulation, alpha = 0.1)', () => {
       };
       let f = 0;
       for (let i = 0; i < REPS_PER_CONFIG; i++) {
-        const r = await certifySequential(binomialSampler(c.p, seed++), options);
+        const r = await right(certifySequential(binomialSampler(c.p, seed++), options));
         const trueRadius = c.sigma * normalQuantile(truePA(r.label, c.p));
         if (r.kind === 'certified' && r.radius > trueRadius) f++;
       }
@@ -98,7 +99,7 @@ describe('sequential CERTIFY coverage (simulation, alpha = 0.1)', () => {
         let lower = 0;
         while (n < N_MAX && !(cell.sigma * normalQuantile(lower) >= rMax)) {
           const k = nextRoundSize(n, rule);
-          nA += (await sampler({ firstDraw: n, count: k }))[0]!;
+          nA += (await right(sampler({ firstDraw: n, count: k })))[0]!;
           n += k;
           lower = nA === 0 ? 0 : clopperPearsonLower(nA, n, ALPHA);
         }

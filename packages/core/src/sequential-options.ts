@@ -1,3 +1,4 @@
+import { either as E } from 'fp-ts';
 import { DensePureMathError } from './errors.js';
 import { normalQuantile } from './stats.js';
 import { DEFAULT_MIXTURE_PRIOR, betaMixtureBounds, type BetaMixturePrior } from './confidence-sequence.js';
@@ -7,8 +8,8 @@ import type { SequentialCertifyOptions } from './sequential.js';
 const MAX_DRAWS = 2 ** 32;
 
 /**
- * A bad option of sequential CERTIFY (tagged union, issue 11 convention; messages name quantities, never
- * command-line flags).
+ * A bad option of sequential CERTIFY (the house's tagged union `{ kind, message, ... }`; messages name
+ * quantities, never command-line flags).
  * - `invalid-option`: sigma, n0, nMax, numClasses, batchSize, minRound, roundGrowth or prior is malformed.
  * - `alpha-out-of-range`: alpha (or futilityAlpha) is not in (0, 1).
  * - `radii-empty`, `radius-not-positive`, `radii-not-increasing`: the requested radii.
@@ -50,11 +51,6 @@ export type SequentialOptionsError =
       readonly neededNMax: number | null;
     }
   | { readonly kind: 'too-many-draws'; readonly message: string; readonly n0: number; readonly nMax: number };
-
-/** Structurally an fp-ts `Either` (`E.isLeft`, `E.fold`, ... work on it); core does not depend on fp-ts. */
-export type Validation<E, A> = { readonly _tag: 'Left'; readonly left: E } | { readonly _tag: 'Right'; readonly right: A };
-
-const left = <E>(e: E): Validation<E, never> => ({ _tag: 'Left', left: e });
 
 function isPositiveInteger(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= 1;
@@ -172,9 +168,9 @@ function checkRadii(radii: readonly number[]): SequentialOptionsError | null {
  */
 export function validateSequentialOptions(
   options: SequentialCertifyOptions,
-): Validation<SequentialOptionsError, SequentialCertifyOptions> {
+): E.Either<SequentialOptionsError, SequentialCertifyOptions> {
   const shape = checkShape(options) ?? checkRadii(options.radii);
-  if (shape) return left(shape);
+  if (shape) return E.left(shape);
   const { sigma, alpha, nMax, radii, n0 } = options;
   const prior = options.prior ?? DEFAULT_MIXTURE_PRIOR;
   const best = sigma * normalQuantile(betaMixtureBounds(nMax, nMax, alpha, prior).lower);
@@ -186,7 +182,7 @@ export function validateSequentialOptions(
       neededNMax === null
         ? `no number of draws up to 2^32 can certify radius ${largest} at sigma ${sigma}; ask for smaller radii`
         : `certifying radius ${largest} needs a cap of at least ${neededNMax} estimation draws`;
-    return left({
+    return E.left({
       kind: 'radius-unreachable',
       radius,
       largestRadius: largest,
@@ -199,11 +195,11 @@ export function validateSequentialOptions(
         `draws, even if every draw votes for the top class (the most it can certify is ${best.toPrecision(4)}); ${need}`,
     });
   }
-  return { _tag: 'Right', right: options };
+  return E.right(options);
 }
 
 /** @internal Throws `invalid-argument` with the message of the first problem `validateSequentialOptions` finds. */
 export function assertSequentialOptions(options: SequentialCertifyOptions): void {
   const v = validateSequentialOptions(options);
-  if (v._tag === 'Left') throw new DensePureMathError('invalid-argument', v.left.message);
+  if (E.isLeft(v)) throw new DensePureMathError('invalid-argument', v.left.message);
 }

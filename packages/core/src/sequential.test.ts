@@ -1,3 +1,4 @@
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { certify, type DrawRequest, type Sampler } from './certify.js';
 import {
@@ -11,6 +12,7 @@ import { drawsToCertify, validateSequentialOptions, type SequentialOptionsError 
 import { betaMixtureBounds } from './confidence-sequence.js';
 import { normalCdf, normalQuantile } from './stats.js';
 import { isDensePureMathError } from './errors.js';
+import { right } from './test-util/either.js';
 import { addressedSampler, binomialSampler } from './test-util/simulate.js';
 
 const BASE: SequentialCertifyOptions = {
@@ -23,18 +25,18 @@ const BASE: SequentialCertifyOptions = {
   batchSize: 1000,
 };
 
-const allCorrect: Sampler = ({ count }) => Promise.resolve([count, 0]);
+const allCorrect: Sampler = ({ count }) => Promise.resolve(E.right([count, 0]));
 
 function leftOf(o: Partial<SequentialCertifyOptions>): SequentialOptionsError {
   const v = validateSequentialOptions({ ...BASE, ...o });
-  if (v._tag === 'Right') throw new Error('expected a validation error');
+  if (E.isRight(v)) throw new Error('expected a validation error');
   return v.left;
 }
 
 describe('validateSequentialOptions', () => {
-  it('accepts good options and returns them unchanged (an fp-ts-shaped Right)', () => {
+  it('accepts good options and returns them unchanged (a Right)', () => {
     const v = validateSequentialOptions(BASE);
-    expect(v).toEqual({ _tag: 'Right', right: BASE });
+    expect(v).toEqual(E.right(BASE));
   });
 
   it('reports radii that are empty, not positive or not increasing', () => {
@@ -108,7 +110,7 @@ describe('certifySequential', () => {
       seen.push(req);
       return allCorrect(req);
     };
-    const r = await certifySequential(sampler, BASE);
+    const r = await right(certifySequential(sampler, BASE));
     expect(r.kind).toBe('certified');
     if (r.kind !== 'certified') return;
     expect(r.stop).toBe('largest-radius-certified');
@@ -135,7 +137,7 @@ describe('certifySequential', () => {
   it('abstains quickly when pA <= 1/2 is clear (selection draws never enter the bound)', async () => {
     // Selection sees only class 0; estimation votes class 0 with probability 0.3.
     const sampler = binomialSampler(0.3, 7, 100);
-    const r = await certifySequential(sampler, BASE);
+    const r = await right(certifySequential(sampler, BASE));
     expect(r).toMatchObject({ kind: 'abstain', reason: 'pA<=0.5', stop: 'pA-below-half', label: 0 });
     expect(r.pAUpper).toBeLessThanOrEqual(0.5);
     expect(r.draws.estimation).toBeLessThan(500);
@@ -144,14 +146,14 @@ describe('certifySequential', () => {
 
   it('stops when the next radius is out of reach, keeping the radius certified so far', async () => {
     // pA = 0.9 at sigma 0.5: certifies 0.5 (Phi(1) = 0.841) but never 0.75 (Phi(1.5) = 0.933).
-    const r = await certifySequential(addressedSampler(0.9, 3), BASE);
+    const r = await right(certifySequential(addressedSampler(0.9, 3), BASE));
     expect(r.kind).toBe('certified');
     if (r.kind !== 'certified') return;
     // Either the upper bound falls below Phi(1.5), or (usually first) the cap's reach does.
     expect(['next-radius-out-of-reach', 'next-radius-beyond-cap']).toContain(r.stop);
     expect(r.radius).toBeGreaterThanOrEqual(0.5);
     expect(r.radius).toBeLessThan(0.75);
-    const noCap = await certifySequential(addressedSampler(0.9, 3), { ...BASE, capFutility: false });
+    const noCap = await right(certifySequential(addressedSampler(0.9, 3), { ...BASE, capFutility: false }));
     expect(noCap.stop).toBe('next-radius-out-of-reach');
     expect(noCap.pAUpper).toBeLessThan(normalCdf(1.5));
     expect(r.draws.estimation).toBeLessThan(5000);
@@ -159,7 +161,7 @@ describe('certifySequential', () => {
 
   it('settles certified-vs-abstain (the radius-0 column) before giving up on the smallest radius', async () => {
     // pA = 0.6 < Phi(0.5) = 0.69: radius 0.25 is out of reach, but pA > 1/2 gives a small radius, as fixed N would.
-    const r = await certifySequential(addressedSampler(0.6, 21), BASE);
+    const r = await right(certifySequential(addressedSampler(0.6, 21), BASE));
     expect(r.kind).toBe('certified');
     expect(['next-radius-out-of-reach', 'next-radius-beyond-cap']).toContain(r.stop);
     expect(r.pA).toBeGreaterThan(0.5);
@@ -168,8 +170,8 @@ describe('certifySequential', () => {
 
   it('gives up sooner with a larger futility level, with the same lower bound rule', async () => {
     const opts = { ...BASE, capFutility: false };
-    const strict = await certifySequential(addressedSampler(0.9, 8), opts);
-    const loose = await certifySequential(addressedSampler(0.9, 8), { ...opts, futilityAlpha: 0.2 });
+    const strict = await right(certifySequential(addressedSampler(0.9, 8), opts));
+    const loose = await right(certifySequential(addressedSampler(0.9, 8), { ...opts, futilityAlpha: 0.2 }));
     expect(strict.stop).toBe('next-radius-out-of-reach');
     expect(loose.stop).toBe('next-radius-out-of-reach');
     expect(loose.draws.estimation).toBeLessThan(strict.draws.estimation);
@@ -179,10 +181,10 @@ describe('certifySequential', () => {
   it('gives up on a radius the cap cannot plausibly reach, or at the cap', async () => {
     // pA right at Phi(1.5): 0.75 is neither certifiable within 20,000 draws nor clearly out of reach.
     const opts = { ...BASE, nMax: 20_000 };
-    const r = await certifySequential(addressedSampler(normalCdf(1.5), 11), opts);
+    const r = await right(certifySequential(addressedSampler(normalCdf(1.5), 11), opts));
     expect(['next-radius-beyond-cap', 'draw-cap']).toContain(r.stop);
     expect(r.kind === 'certified' && r.radius < 0.75).toBe(true);
-    const capped = await certifySequential(addressedSampler(normalCdf(1.5), 11), { ...opts, capFutility: false });
+    const capped = await right(certifySequential(addressedSampler(normalCdf(1.5), 11), { ...opts, capFutility: false }));
     expect(capped.stop).toBe('draw-cap');
     expect(capped.draws.estimation).toBe(20_000);
     expect(r.draws.estimation).toBeLessThanOrEqual(capped.draws.estimation);
@@ -190,8 +192,8 @@ describe('certifySequential', () => {
 
   it('does not depend on how the rounds are split into sampler calls', async () => {
     const sampler = addressedSampler(0.95, 5);
-    const a = await certifySequential(sampler, { ...BASE, batchSize: 7 });
-    const b = await certifySequential(sampler, { ...BASE, batchSize: 100_000 });
+    const a = await right(certifySequential(sampler, { ...BASE, batchSize: 7 }));
+    const b = await right(certifySequential(sampler, { ...BASE, batchSize: 100_000 }));
     expect(a).toEqual(b);
   });
 
@@ -225,6 +227,19 @@ describe('certifySequential', () => {
     expect(events.slice(0, 3)).toEqual(['selection:0+20=20/30', 'selection:20+10=30/30', 'estimation:30+20=20/100000']);
   });
 
+  it("returns the sampler's first failure and asks for no more draws", async () => {
+    const failure = { kind: 'model-failed', message: 'the model could not run' } as const;
+    for (const failAt of [0, 100, 200]) {
+      const requests: DrawRequest[] = [];
+      const sampler: Sampler<typeof failure> = async (req) => {
+        requests.push(req);
+        return req.firstDraw === failAt ? E.left(failure) : E.right([req.count, 0]);
+      };
+      expect(await certifySequential(sampler, { ...BASE, batchSize: 100 })).toEqual(E.left(failure));
+      expect(requests.at(-1)!.firstDraw).toBe(failAt);
+    }
+  });
+
   it('rejects malformed sampler output', async () => {
     const code = async (s: Sampler): Promise<string | undefined> => {
       try {
@@ -234,9 +249,9 @@ describe('certifySequential', () => {
       }
       return undefined;
     };
-    expect(await code(({ count }) => Promise.resolve([count]))).toBe('sampler-contract');
-    expect(await code(({ count }) => Promise.resolve([count, 1]))).toBe('sampler-contract');
-    expect(await code(({ count }) => Promise.resolve([count + 0.5, -0.5]))).toBe('sampler-contract');
+    expect(await code(({ count }) => Promise.resolve(E.right([count])))).toBe('sampler-contract');
+    expect(await code(({ count }) => Promise.resolve(E.right([count, 1])))).toBe('sampler-contract');
+    expect(await code(({ count }) => Promise.resolve(E.right([count + 0.5, -0.5])))).toBe('sampler-contract');
   });
 });
 
@@ -252,8 +267,8 @@ describe('sequential vs fixed-N CERTIFY at alpha = 0.001', () => {
     for (const [i, c] of cells.entries()) {
       for (let seed = 0; seed < 3; seed++) {
         const sampler = addressedSampler(c.pA, 100 * i + seed);
-        const fixed = await certify(sampler, { sigma: c.sigma, n0: 100, n: 100_000, alpha: 0.001, batchSize: 10_000, numClasses: 2 });
-        const seq = await certifySequential(sampler, { ...BASE, sigma: c.sigma, radii: c.radii, batchSize: 10_000 });
+        const fixed = await right(certify(sampler, { sigma: c.sigma, n0: 100, n: 100_000, alpha: 0.001, batchSize: 10_000, numClasses: 2 }));
+        const seq = await right(certifySequential(sampler, { ...BASE, sigma: c.sigma, radii: c.radii, batchSize: 10_000 }));
         expect(fixed.kind).toBe('certified');
         expect(seq.kind).toBe('certified');
         if (fixed.kind !== 'certified' || seq.kind !== 'certified') continue;

@@ -1,3 +1,4 @@
+import { either as E } from 'fp-ts';
 import { normalQuantile } from './stats.js';
 import { type BatchProgress, type Sampler, argmax, sampleInto } from './certify.js';
 import { DEFAULT_MIXTURE_PRIOR, betaMixtureBounds, type BetaMixturePrior } from './confidence-sequence.js';
@@ -227,19 +228,21 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
  * For accounting, the result carries draws { selection: n0, estimation: n, rounds } and the stop reason;
  * the model cost of a row is (n0 + n) x evaluations per draw.
  *
- * Throws `invalid-argument` for bad options (the same cases `validateSequentialOptions` reports as tagged
- * errors) and `sampler-contract` for malformed sampler output.
+ * The sampler's first failure is returned as is (Left), with no further calls. Throws `invalid-argument` for
+ * bad options (the same cases `validateSequentialOptions` reports as tagged errors: check them first) and
+ * `sampler-contract` for malformed sampler output.
  */
-export async function certifySequential(
-  sampler: Sampler,
+export async function certifySequential<Err>(
+  sampler: Sampler<Err>,
   options: SequentialCertifyOptions,
-): Promise<SequentialCertifyResult> {
+): Promise<E.Either<Err, SequentialCertifyResult>> {
   const rule = sequentialRule(options);
   const { n0, numClasses, batchSize, onBatch } = options;
   const { sigma, nMax } = rule;
 
   const selection = new Array<number>(numClasses).fill(0);
-  await sampleInto(sampler, selection, 'selection', 0, n0, batchSize, onBatch);
+  const selected = await sampleInto(sampler, selection, 'selection', 0, n0, batchSize, onBatch);
+  if (E.isLeft(selected)) return selected;
   const label = argmax(selection);
 
   const estimation = new Array<number>(numClasses).fill(0);
@@ -248,7 +251,8 @@ export async function certifySequential(
   let look: SequentialLook;
   do {
     const round = nextRoundSize(n, rule);
-    await sampleInto(sampler, estimation, 'estimation', n0 + n, round, batchSize, onBatch, { doneBefore: n, totalInPhase: nMax });
+    const sampled = await sampleInto(sampler, estimation, 'estimation', n0 + n, round, batchSize, onBatch, { doneBefore: n, totalInPhase: nMax });
+    if (E.isLeft(sampled)) return sampled;
     n += round;
     rounds++;
     look = sequentialLook(estimation[label]!, n, rule);
@@ -263,6 +267,6 @@ export async function certifySequential(
     draws: { selection: n0, estimation: n, rounds },
     counts: { selection, estimation },
   };
-  if (!(lower > 0.5)) return { ...common, kind: 'abstain', reason: 'pA<=0.5' };
-  return { ...common, kind: 'certified', radius: radiusOf(sigma, lower) };
+  if (!(lower > 0.5)) return E.right({ ...common, kind: 'abstain', reason: 'pA<=0.5' });
+  return E.right({ ...common, kind: 'certified', radius: radiusOf(sigma, lower) });
 }

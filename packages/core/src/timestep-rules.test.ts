@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { DensePureMathError } from './errors.js';
 import { cosineBetaSchedule, diffusionConstants, linearBetaSchedule, sigmaToTimestep } from './schedule.js';
-import { ddsTimestep, densepureCosineT, densepureCosineTimestep, sigmaTimestepAt, timestepForSigma } from './timestep-rules.js';
+import { TIMESTEP_RULES, checkedTimestepForSigma, ddsTimestep, densepureCosineT, densepureCosineTimestep, sigmaTimestepAt, timestepForSigma } from './timestep-rules.js';
 
 interface Case {
   schedule: 'linear' | 'cosine';
@@ -72,4 +73,30 @@ describe('timestepForSigma against the numpy reference', () => {
       expect(r.exactScale).toBeCloseTo(1 / Math.sqrt(1 + 4 * c.sigma * c.sigma), 15);
     });
   }
+});
+
+describe('checkedTimestepForSigma', () => {
+  it("returns timestepForSigma's t*, or the sigma-out-of-range error it throws as a value", () => {
+    let outOfRange = 0;
+    for (const schedule of ['linear', 'cosine'] as const) {
+      const sched = { schedule, alphasCumprod: alphas(schedule, schedule === 'linear' ? 1000 : 4000) };
+      for (const rule of TIMESTEP_RULES) {
+        for (const sigma of [0.5, 100, 1e5]) {
+          let expected: E.Either<{ kind: string; message: string }, unknown>;
+          try {
+            expected = E.right(timestepForSigma(rule, sigma, sched));
+          } catch (e) {
+            expected = E.left({ kind: (e as DensePureMathError).code, message: (e as Error).message });
+            outOfRange++;
+          }
+          expect(checkedTimestepForSigma(rule, sigma, sched), `${schedule} ${rule} ${sigma}`).toEqual(expected);
+          if (E.isLeft(expected)) expect(expected.left.kind).toBe('sigma-out-of-range');
+        }
+      }
+    }
+    // Beyond the end by every rule: 100 and 1e5 on the linear schedule (largest sigma ~79), 1e5 on the cosine one (~40,600).
+    expect(outOfRange).toBe(9);
+    // A negative sigma is the caller's mistake (settings are checked first), not the schedule's limit.
+    expect(() => checkedTimestepForSigma('nearest', -1, { schedule: 'linear', alphasCumprod: alphas('linear', 1000) })).toThrow(/sigma must be >= 0/);
+  });
 });

@@ -1,5 +1,6 @@
-import { DensePureMathError, assertFinite, assertInteger } from './errors.js';
-import { type SigmaTimestep, roundHalfEven, sigmaToTimestep } from './schedule.js';
+import { either as E } from 'fp-ts';
+import { DensePureMathError, type ScheduleError, assertFinite, assertInteger, orThrow } from './errors.js';
+import { type SigmaTimestep, checkedSigmaToTimestep, roundHalfEven } from './schedule.js';
 
 /**
  * How t* is chosen for a smoothing sigma. All three agree to within a step or two; they differ only in which
@@ -43,14 +44,18 @@ export function densepureCosineT(sigma: number, T: number): number {
  * Throws `sigma-out-of-range` when the result is not a timestep of the schedule (t* >= T).
  */
 export function densepureCosineTimestep(sigma: number, T: number): number {
+  return orThrow(checkedDensepureCosineTimestep(sigma, T));
+}
+
+function checkedDensepureCosineTimestep(sigma: number, T: number): E.Either<ScheduleError, number> {
   const t = roundHalfEven(densepureCosineT(sigma, T));
   if (t >= T) {
-    throw new DensePureMathError(
-      'sigma-out-of-range',
-      `sigma ${sigma} maps to t* = ${t} by DensePure's cosine formula, beyond the schedule's last step ${T - 1}; use a smaller sigma`,
-    );
+    return E.left({
+      kind: 'sigma-out-of-range',
+      message: `sigma ${sigma} maps to t* = ${t} by DensePure's cosine formula, beyond the schedule's last step ${T - 1}; use a smaller sigma`,
+    });
   }
-  return t;
+  return E.right(t);
 }
 
 /**
@@ -59,6 +64,10 @@ export function densepureCosineTimestep(sigma: number, T: number): number {
  * Throws `sigma-out-of-range` when no step of the schedule reaches 2 sigma (their loop runs off the end).
  */
 export function ddsTimestep(sigma: number, alphasCumprod: ArrayLike<number>): number {
+  return orThrow(checkedDdsTimestep(sigma, alphasCumprod));
+}
+
+function checkedDdsTimestep(sigma: number, alphasCumprod: ArrayLike<number>): E.Either<ScheduleError, number> {
   checkSigma(sigma);
   const T = alphasCumprod.length;
   if (T < 1) throw new DensePureMathError('invalid-argument', 'alphasCumprod is empty');
@@ -69,15 +78,15 @@ export function ddsTimestep(sigma: number, alphasCumprod: ArrayLike<number>): nu
     t += 1;
     if (t >= T) {
       const last = Math.sqrt(1 - alphasCumprod[T - 1]!) / Math.sqrt(alphasCumprod[T - 1]!);
-      throw new DensePureMathError(
-        'sigma-out-of-range',
-        `sigma ${sigma} needs t* beyond the schedule: the largest sigma this schedule supports is ${(last / 2).toPrecision(6)} (t=${T - 1}); use a smaller sigma`,
-      );
+      return E.left({
+        kind: 'sigma-out-of-range',
+        message: `sigma ${sigma} needs t* beyond the schedule: the largest sigma this schedule supports is ${(last / 2).toPrecision(6)} (t=${T - 1}); use a smaller sigma`,
+      });
     }
     const ac = alphasCumprod[t]!;
     real = Math.sqrt(1 - ac) / Math.sqrt(ac);
   }
-  return t;
+  return E.right(t);
 }
 
 /** The {@link SigmaTimestep} record for a given t (what sigmaToTimestep returns for its own choice). */
@@ -97,14 +106,24 @@ export interface ScheduleForRule {
 
 /** t* for `sigma` by `rule` (see {@link TimestepRule}); throws DensePureMathError as the rule's function does. */
 export function timestepForSigma(rule: TimestepRule, sigma: number, schedule: ScheduleForRule): SigmaTimestep {
+  return orThrow(checkedTimestepForSigma(rule, sigma, schedule));
+}
+
+/**
+ * {@link timestepForSigma} with a sigma beyond the schedule's end returned as a `sigma-out-of-range`
+ * {@link ScheduleError}: what planning with a user's sigma calls. Still throws `invalid-argument` for a NaN,
+ * infinite or negative sigma and an unknown rule (check those first).
+ */
+export function checkedTimestepForSigma(rule: TimestepRule, sigma: number, schedule: ScheduleForRule): E.Either<ScheduleError, SigmaTimestep> {
   const ac = schedule.alphasCumprod;
+  const at = (t: number): SigmaTimestep => sigmaTimestepAt(t, sigma, ac);
   switch (rule) {
     case 'nearest':
-      return sigmaToTimestep(sigma, ac);
+      return checkedSigmaToTimestep(sigma, ac);
     case 'densepure':
-      return schedule.schedule === 'cosine' ? sigmaTimestepAt(densepureCosineTimestep(sigma, ac.length), sigma, ac) : sigmaToTimestep(sigma, ac);
+      return schedule.schedule === 'cosine' ? E.map(at)(checkedDensepureCosineTimestep(sigma, ac.length)) : checkedSigmaToTimestep(sigma, ac);
     case 'dds':
-      return sigmaTimestepAt(ddsTimestep(sigma, ac), sigma, ac);
+      return E.map(at)(checkedDdsTimestep(sigma, ac));
     default: {
       const never: never = rule;
       throw new DensePureMathError('invalid-argument', `unknown timestep rule '${String(never)}': use ${TIMESTEP_RULES.join(', ')}`);

@@ -116,7 +116,7 @@ async function runRunner(withCache) {
 // One CERTIFY of one image, as the runner's certifyImage calls it: N0 = one batch, N = the other batches.
 async function runPipeline() {
   const [sampler] = group.samplers(image, imageIndex, [0]);
-  await certify(sampler, { sigma, n0: batch, n: batch * (batches - 1), alpha: 0.001, batchSize: batch, numClasses: 10 });
+  must(await certify(sampler, { sigma, n0: batch, n: batch * (batches - 1), alpha: 0.001, batchSize: batch, numClasses: 10 }));
 }
 
 const timeOf = async (f) => {
@@ -179,7 +179,7 @@ const minOf = async (reps, f) => {
   for (let r = 0; r < reps; r++) best = Math.min(best, await timeOf(f));
   return best;
 };
-const overheadMs = await minOf(20, () => certify(fastGroup.samplers(image, imageIndex, [0])[0], { sigma, n0: batch, n: batch * (batches - 1), alpha: 0.001, batchSize: batch, numClasses: 10 }));
+const overheadMs = await minOf(20, async () => must(await certify(fastGroup.samplers(image, imageIndex, [0])[0], { sigma, n0: batch, n: batch * (batches - 1), alpha: 0.001, batchSize: batch, numClasses: 10 })));
 const bareMinMs = await minOf(3, runBare);
 console.log(
   `without the models: the pipeline's own work ${((overheadMs * 1000) / draws).toFixed(1)} us per draw (min of 20), bare models ${((bareMinMs * 1000) / draws).toFixed(1)} us per draw (min of 3)` +

@@ -21,7 +21,7 @@ export { type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAU
 export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
 export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';
-export { type IdentityDifference, type RunError, type Setting, formatDifferences, invalidSetting, isSpecError, runErrorMessage } from './errors.js';
+export { type IdentityDifference, type RunError, type Setting, formatDifferences, invalidSetting, isSpecError, modelRunError, runErrorMessage } from './errors.js';
 export { type Catalog, type ModelRole, pathCatalog } from './catalog.js';
 export { NAME_MAX, RowLog, ensureWritable, makeParents, readText, sidecarPath, tempPathFor, writeFileAtomic, writeJsonAtomic } from './files.js';
 export { type LockOwner, type OutputLock, acquireOutputLock, acquireOutputLocks, lockPath, takeoverNotes } from './lock.js';

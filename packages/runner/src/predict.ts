@@ -2,7 +2,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { either as E, taskEither as TE } from 'fp-ts';
 import { predict } from '@densepure/core';
-import { BackendFailure } from '@densepure/voting';
 import { type RunError, ioError, modelRunError } from './errors.js';
 import { ensureWritable } from './files.js';
 import { acquireOutputLock, takeoverNotes } from './lock.js';
@@ -73,12 +72,17 @@ async function predictAll(spec: PredictSpec, hooks: PredictHooks, catalog: Catal
     for (const idx of indices.right) {
       const { image, label } = pipeline.dataset.get(idx);
       const started = performance.now();
-      const result = await predict(base.sampler(image, idx), {
+      const predicted = await predict(base.sampler(image, idx), {
         n: spec.n,
         alpha: spec.alpha,
         batchSize: drawsPerBatch(spec.batch, [method], spec.models.workers),
         numClasses: base.numClasses,
       });
+      if (E.isLeft(predicted)) {
+        rmSync(partial, { force: true });
+        return E.left(modelRunError(predicted.left));
+      }
+      const result = predicted.right;
       const row = { idx, label, predict: result.kind === 'predicted' ? result.label : -1, seconds: (performance.now() - started) / 1000 };
       rows.push(row);
       writeFileSync(partial, `${[PREDICT_HEADER, ...rows.map(formatPredictRow)].join('\n')}\n`);
@@ -89,7 +93,6 @@ async function predictAll(spec: PredictSpec, hooks: PredictHooks, catalog: Catal
     return E.right({ out, rows, accuracy: rows.filter((r) => r.predict === r.label).length / n, abstainRate: rows.filter((r) => r.predict === -1).length / n });
   } catch (cause) {
     rmSync(partial, { force: true });
-    if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
     return E.left(ioError(out, 'cannot write', cause));
   } finally {
     await pipeline.dispose();

@@ -53,7 +53,8 @@ async function tsAccuracy(method: Method, sigma: number, images: number): Promis
     for (const idx of indices) {
       const { image, label } = pipeline.dataset.get(idx);
       const counts = await base.sampler(image, idx)({ firstDraw: 0, count: 1 });
-      if (counts[label] === 1) correct += 1;
+      if (E.isLeft(counts)) throw new Error(counts.left.message);
+      if (counts.right[label] === 1) correct += 1;
     }
     return { correct, n: indices.length };
   } finally {

@@ -56,9 +56,11 @@ describe('sequential runCertify', () => {
     try {
       const expected = [];
       for (let idx = 0; idx < images; idx++) {
-        const r = await certifySequential(pipeline.group.members[0]!.sampler(pipeline.dataset.get(idx).image, idx), {
+        const sequential = await certifySequential(pipeline.group.members[0]!.sampler(pipeline.dataset.get(idx).image, idx), {
           sigma: 0.5, n0: 10, nMax: 2000, alpha: 0.01, radii: [0.25, 0.5], numClasses: TINY_CLASSES, batchSize: 12,
         });
+        if (E.isLeft(sequential)) throw new Error(sequential.left.message);
+        const r = sequential.right;
         expected.push({ predict: r.kind === 'certified' ? r.label : -1, radius: r.kind === 'certified' ? r.radius : 0, estimation: r.draws.estimation, stop: r.stop });
       }
       expect(result!.rows.map((r) => ({ predict: r.predict, radius: r.radius }))).toEqual(expected.map((e) => ({ predict: e.predict, radius: e.radius })));

@@ -41,7 +41,7 @@ async function measure(sigma, votes, decidedVoteStop) {
   const group = must(makeMethodGroup(denoiser, wrapped, { sigma, seed: 0, batchSize: Number(values.batch), methods: [method], decidedVoteStop }));
   const counts = [];
   const started = performance.now();
-  for (const index of indices) counts.push(Array.from((await group.counts(dataset.get(index).image, index, draws))[0]));
+  for (const index of indices) counts.push(Array.from(must(await group.counts(dataset.get(index).image, index, draws))[0]));
   return { counts, evaluations: group.evaluations(), seconds: (performance.now() - started) / 1000 };
 }
 

@@ -75,7 +75,7 @@ for (const [name, method] of [
   ['DensePure K=1 b=2 evaluation', { kind: 'densepure', votes: 1, steps: 2, spacing: 'densepure' }],
 ]) {
   const group = must(makeMethodGroup(denoiser, wrapped, { sigma, seed: 0, batchSize: n, methods: [method] }));
-  row(name, await time(() => group.counts(image, 400, at.draws)));
+  row(name, await time(async () => must(await group.counts(image, 400, at.draws))));
 }
 
 console.log(`voting overhead: batch ${n}, median of ${reps}, onnx threads ${values.threads}; ${cpus().length} cores (${cpus()[0]?.model})`);

@@ -1,9 +1,9 @@
-import { either as E } from 'fp-ts';
+import { either as E, taskEither as TE, function as F } from 'fp-ts';
 import type { BackendError, Denoiser } from '@densepure/backend';
 import type { ImageClassifier } from '@densepure/classifiers';
 import type { DrawRequest } from '@densepure/core';
 import { inBatches } from './batching.js';
-import { BackendFailure, type ConfigError, unwrap } from './errors.js';
+import type { ConfigError } from './errors.js';
 import { type DrawAddress, type Evaluation, type Models, diffusionStart, evaluateDraws, oneShotX0, reverseChains, smoothingNoise } from './evaluate.js';
 import { type GroupPlan, type MemberSource, needsOf, planGroup } from './plan.js';
 import { sharedRequests } from './shared-requests.js';
@@ -14,24 +14,32 @@ import { majorityVote } from './vote.js';
 function batchedModels(plan: GroupPlan, denoiser: Denoiser | null, classifier: ImageClassifier, total: EvaluationTally, tally?: EvaluationTally): Models {
   const { pixels, batching } = plan;
   const rowsOf = (x: Float32Array, first: number, count: number): Float32Array => x.subarray(first * pixels, (first + count) * pixels);
-  const count = (model: 'denoiser' | 'classifier', rows: number): void => {
-    total[model] += rows;
-    if (tally !== undefined) tally[model] += rows;
-  };
+  // Counted when the call runs, failed or not: the evaluations were asked of the model.
+  const counted = (model: 'denoiser' | 'classifier', rows: number): TE.TaskEither<never, void> =>
+    TE.fromIO(() => {
+      total[model] += rows;
+      if (tally !== undefined) tally[model] += rows;
+    });
   return {
-    denoise: async (x, rows, timestep) => {
-      count('denoiser', rows);
-      const [eps, v] = await inBatches(rows, batching, async (first, n) => {
-        const out = unwrap(await denoiser!.run(rowsOf(x, first, n), new Int32Array(n).fill(timestep))());
-        return [out.eps, out.v] as const;
-      });
-      return { eps, v };
-    },
-    labels: async (images, rows) => {
-      count('classifier', rows);
-      const [labels] = await inBatches(rows, batching, async (first, n) => [unwrap(await classifier.labels(rowsOf(images, first, n), n)())] as const);
-      return labels;
-    },
+    denoise: (x, rows, timestep) =>
+      F.pipe(
+        counted('denoiser', rows),
+        TE.flatMap(() =>
+          inBatches(rows, batching, (first, n) =>
+            F.pipe(
+              denoiser!.run(rowsOf(x, first, n), new Int32Array(n).fill(timestep)),
+              TE.map((out) => [out.eps, out.v] as const),
+            ),
+          ),
+        ),
+        TE.map(([eps, v]) => ({ eps, v })),
+      ),
+    labels: (images, rows) =>
+      F.pipe(
+        counted('classifier', rows),
+        TE.flatMap(() => inBatches(rows, batching, (first, n) => F.pipe(classifier.labels(rowsOf(images, first, n), n), TE.map((labels) => [labels] as const)))),
+        TE.map(([labels]) => labels),
+      ),
   };
 }
 
@@ -66,26 +74,40 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
   const total: EvaluationTally = { denoiser: 0, classifier: 0 };
   const evaluations = (): Evaluations => ({ ...total });
 
-  const countsFor = async (image: Float32Array, imageIndex: number, draws: DrawRequest, wanted: readonly number[], tally?: EvaluationTally): Promise<Int32Array[]> => {
+  const countsFor = async (
+    image: Float32Array,
+    imageIndex: number,
+    draws: DrawRequest,
+    wanted: readonly number[],
+    tally?: EvaluationTally,
+  ): Promise<E.Either<BackendError, Int32Array[]>> => {
     const models = batchedModels(plan, denoiser, classifier, total, tally);
     const ev = await evaluateDraws(plan, models, image, { seed, imageIndex, draws }, needsOf(plan, wanted));
     const scratch = new Int32Array(numClasses);
-    return wanted.map((m) => memberCounts(plan.members[m]!.source, ev, draws.count, numClasses, scratch));
+    return E.map((evaluation: Evaluation) => wanted.map((m) => memberCounts(plan.members[m]!.source, evaluation, draws.count, numClasses, scratch)))(ev);
   };
 
   /** The noisy and purified images of one vote of some draws (pictures only: all of them, no early stop). */
-  const purifyDraws = async (source: MemberSource, image: Float32Array, at: DrawAddress, vote: number): Promise<{ noisy: Float32Array; purified: Float32Array }> => {
+  const purifyDraws = async (
+    source: MemberSource,
+    image: Float32Array,
+    at: DrawAddress,
+    vote: number,
+  ): Promise<E.Either<BackendError, { noisy: Float32Array; purified: Float32Array }>> => {
     const { noise, noisy } = smoothingNoise(image, sigma, at);
     // Without a denoiser the "purified" image is the clipped noisy one, for display only.
-    if (source.kind === 'smoothing') return { noisy, purified: noisy.map((v) => Math.min(1, Math.max(0, v))) };
+    if (source.kind === 'smoothing') return E.right({ noisy, purified: noisy.map((v) => Math.min(1, Math.max(0, v))) });
     const models = batchedModels(plan, denoiser, classifier, total);
     const diffusion = plan.diffusion!;
     const n = at.draws.count;
     const xt = diffusionStart(diffusion, image, sigma, noise);
-    const atTStar = await models.denoise(xt, n, diffusion.tStar.t);
-    if (source.kind === 'dds') return { noisy, purified: oneShotX0(diffusion, xt, atTStar) };
+    const denoised = await models.denoise(xt, n, diffusion.tStar.t)();
+    if (E.isLeft(denoised)) return denoised;
+    const atTStar = denoised.right;
+    if (source.kind === 'dds') return E.right({ noisy, purified: oneShotX0(diffusion, xt, atTStar) });
     const runs = { draw: Int32Array.from({ length: n }, (_, d) => d), vote: new Int32Array(n).fill(vote) };
-    return { noisy, purified: await reverseChains(plan.families[source.family]!.plan, diffusion, { xt, atTStar }, runs, at, models.denoise) };
+    const purified = await reverseChains(plan.families[source.family]!.plan, diffusion, { xt, atTStar }, runs, at, models.denoise);
+    return E.map((samples: Float32Array) => ({ noisy, purified: samples }))(purified);
   };
 
   const samplersFor = (image: Float32Array, imageIndex: number, wanted: readonly number[], tally?: EvaluationTally) =>
@@ -106,14 +128,7 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
     denoiserEvalsPerDraw: member.denoiserEvalsPerDraw,
     numClasses,
     sampler: (image, imageIndex, tally) => samplersFor(image, imageIndex, [m], tally)[0]!,
-    purify: async (image, imageIndex, draws, vote = 0) => {
-      try {
-        return E.right<BackendError, { noisy: Float32Array; purified: Float32Array }>(await purifyDraws(member.source, image, { seed, imageIndex, draws }, vote));
-      } catch (cause) {
-        if (cause instanceof BackendFailure) return E.left(cause.error);
-        throw cause;
-      }
-    },
+    purify: (image, imageIndex, draws, vote = 0) => purifyDraws(member.source, image, { seed, imageIndex, draws }, vote),
     evaluations,
   }));
   const all = plan.members.map((_, m) => m);

@@ -1,6 +1,4 @@
-import { either as E } from 'fp-ts';
-import type { BackendError } from '@densepure/backend';
-import { type DensePureMathErrorCode, type VarianceKind, isDensePureMathError } from '@densepure/core';
+import type { ScheduleError, VarianceKind } from '@densepure/core';
 
 /** A setting of a base classifier or method group, named as the user knows it (never as a CLI flag). */
 export type Setting = 'sigma' | 'seed' | 'batch size' | 'concurrency' | 'K';
@@ -13,7 +11,7 @@ export type ConfigError =
   | { readonly kind: 'shape-mismatch'; readonly denoiserShape: readonly number[]; readonly datasetShape: readonly number[]; readonly message: string }
   | { readonly kind: 'variance-unsupported'; readonly variance: VarianceKind; readonly message: string }
   /** The diffusion schedule cannot serve the request: sigma beyond its end, steps it cannot space. */
-  | { readonly kind: 'schedule'; readonly code: DensePureMathErrorCode; readonly message: string }
+  | { readonly kind: 'schedule'; readonly code: ScheduleError['kind']; readonly message: string }
   | { readonly kind: 'chain-start'; readonly chain: string; readonly message: string };
 
 export const invalidSetting = (setting: Setting, value: number, requirement: string): ConfigError => ({
@@ -23,21 +21,5 @@ export const invalidSetting = (setting: Setting, value: number, requirement: str
   message: `${setting} must be ${requirement}, got ${value}`,
 });
 
-/** A core math error met while planning (sigma out of the schedule, unspaceable steps) as a ConfigError. */
-export const fromPlanningFailure = (cause: unknown): ConfigError => {
-  if (isDensePureMathError(cause)) return { kind: 'schedule', code: cause.code, message: cause.message };
-  throw cause;
-};
-
-/** Thrown inside a sampler when a backend call fails; the runner catches it and reports the BackendError. */
-export class BackendFailure extends Error {
-  constructor(readonly error: BackendError) {
-    super(error.message);
-    this.name = 'BackendFailure';
-  }
-}
-
-export const unwrap = <A>(r: E.Either<BackendError, A>): A => {
-  if (E.isLeft(r)) throw new BackendFailure(r.left);
-  return r.right;
-};
+/** A schedule that cannot serve the plan (sigma beyond its end, steps it cannot space) as a ConfigError. */
+export const scheduleError = (e: ScheduleError): ConfigError => ({ kind: 'schedule', code: e.kind, message: e.message });

@@ -1,14 +1,18 @@
-import type { DenoiserOutput } from '@densepure/backend';
+import { either as E, type taskEither as TE } from 'fp-ts';
+import type { BackendError, DenoiserOutput } from '@densepure/backend';
 import { type DrawRequest, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
 import type { DiffusionPlan, GroupPlan, Needs } from './plan.js';
 import { votesStillNeeded } from './vote.js';
 
-/** The two models as the evaluation calls them: whole arrays of `rows` images in, batching left to the caller. */
+/**
+ * The two models as the evaluation calls them: whole arrays of `rows` images in, batching left to the caller.
+ * A model that cannot run returns its BackendError, and the evaluation stops there and returns it.
+ */
 export interface Models {
   /** eps (and v) of the denoiser on `rows` model-scale inputs, all at `timestep`. */
-  denoise(x: Float32Array, rows: number, timestep: number): Promise<DenoiserOutput>;
+  denoise(x: Float32Array, rows: number, timestep: number): TE.TaskEither<BackendError, DenoiserOutput>;
   /** The classifier's label for each of `rows` images in [0, 1]. */
-  labels(images: Float32Array, rows: number): Promise<Int32Array>;
+  labels(images: Float32Array, rows: number): TE.TaskEither<BackendError, Int32Array>;
 }
 
 /** Where the random numbers of a draw range live: (seed, image, draw) plus the vote and step of each number. */
@@ -84,7 +88,7 @@ export async function reverseChains(
   runs: ChainRuns,
   at: DrawAddress,
   denoise: Models['denoise'],
-): Promise<Float32Array> {
+): Promise<E.Either<BackendError, Float32Array>> {
   const rows = runs.draw.length;
   const pixels = start.xt.length / at.draws.count;
   const { seed, imageIndex } = at;
@@ -93,10 +97,14 @@ export async function reverseChains(
   const stepNoise = new Float32Array(rows * pixels);
   for (let s = 0; s < plan.steps.length; s++) {
     const step = plan.steps[s]!;
-    const out =
-      s === 0
-        ? { eps: gatherRows(start.atTStar.eps, runs.draw, pixels), v: start.atTStar.v === null ? null : gatherRows(start.atTStar.v, runs.draw, pixels) }
-        : await denoise(x, rows, step.modelTimestep);
+    let out: DenoiserOutput;
+    if (s === 0) {
+      out = { eps: gatherRows(start.atTStar.eps, runs.draw, pixels), v: start.atTStar.v === null ? null : gatherRows(start.atTStar.v, runs.draw, pixels) };
+    } else {
+      const denoised = await denoise(x, rows, step.modelTimestep)();
+      if (E.isLeft(denoised)) return denoised;
+      out = denoised.right;
+    }
     if (step.addsNoise) {
       for (let r = 0; r < rows; r++) {
         const address = noiseAddress({ seed, imageIndex, drawIndex: at.draws.firstDraw + runs.draw[r]!, voteIndex: runs.vote[r]!, step: s });
@@ -107,7 +115,7 @@ export async function reverseChains(
     [x, next] = [next, x];
   }
   fromModelScale(x, x);
-  return x;
+  return E.right(x);
 }
 
 /**
@@ -132,7 +140,7 @@ async function familyVotes(
   start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
   at: DrawAddress,
   models: Models,
-): Promise<FamilyVotes> {
+): Promise<E.Either<BackendError, FamilyVotes>> {
   const n = at.draws.count;
   const maxVotes = Math.max(...memberVotes);
   const labels = new Int32Array(n * maxVotes);
@@ -146,7 +154,7 @@ async function familyVotes(
       more[d] = groupPlan.decidedVoteStop ? votesStillNeeded(sofar, memberVotes, groupPlan.numClasses, scratch) : maxVotes - done[d]!;
       rows += more[d]!;
     }
-    if (rows === 0) return { maxVotes, labels, done };
+    if (rows === 0) return E.right({ maxVotes, labels, done });
     const runs = { draw: new Int32Array(rows), vote: new Int32Array(rows) };
     for (let d = 0, r = 0; d < n; d++) {
       for (let k = 0; k < more[d]!; k++, r++) {
@@ -155,8 +163,10 @@ async function familyVotes(
       }
     }
     const samples = await reverseChains(plan, groupPlan.diffusion!, start, runs, at, models.denoise);
-    const got = await models.labels(samples, rows);
-    for (let r = 0; r < rows; r++) labels[runs.draw[r]! * maxVotes + runs.vote[r]!] = got[r]!;
+    if (E.isLeft(samples)) return samples;
+    const got = await models.labels(samples.right, rows)();
+    if (E.isLeft(got)) return got;
+    for (let r = 0; r < rows; r++) labels[runs.draw[r]! * maxVotes + runs.vote[r]!] = got.right[r]!;
     for (let d = 0; d < n; d++) done[d] = done[d]! + more[d]!;
   }
 }
@@ -171,22 +181,35 @@ export interface Evaluation {
   readonly votes: readonly (FamilyVotes | null)[];
 }
 
-/** Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, each family's votes. */
-export async function evaluateDraws(plan: GroupPlan, models: Models, image: Float32Array, at: DrawAddress, needs: Needs): Promise<Evaluation> {
+/**
+ * Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, each family's votes.
+ * Stops at the first model call that fails and returns its error.
+ */
+export async function evaluateDraws(plan: GroupPlan, models: Models, image: Float32Array, at: DrawAddress, needs: Needs): Promise<E.Either<BackendError, Evaluation>> {
   const n = at.draws.count;
   // The noisy images only when plain smoothing asks for them (DDS and DensePure start from the noise).
   const noise = drawNoise(image.length, at);
-  const noisyLabels = needs.noisyLabels ? await models.labels(noisyImages(image, plan.sigma, noise), n) : null;
+  const noisyLabels = needs.noisyLabels ? await models.labels(noisyImages(image, plan.sigma, noise), n)() : E.right(null);
+  if (E.isLeft(noisyLabels)) return noisyLabels;
   const runsChains = needs.memberVotes.some((v) => v.length > 0);
-  if (!needs.oneShot && !runsChains) return { noisyLabels, oneShotLabels: null, votes: [] };
+  if (!needs.oneShot && !runsChains) return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: null, votes: [] });
   const diffusion = plan.diffusion!;
   const xt = diffusionStart(diffusion, image, plan.sigma, noise);
-  const atTStar = await models.denoise(xt, n, diffusion.tStar.t);
-  const oneShotLabels = needs.oneShot ? await models.labels(oneShotX0(diffusion, xt, atTStar), n) : null;
+  const denoised = await models.denoise(xt, n, diffusion.tStar.t)();
+  if (E.isLeft(denoised)) return denoised;
+  const atTStar = denoised.right;
+  const oneShotLabels = needs.oneShot ? await models.labels(oneShotX0(diffusion, xt, atTStar), n)() : E.right(null);
+  if (E.isLeft(oneShotLabels)) return oneShotLabels;
   const votes: (FamilyVotes | null)[] = [];
   for (const [f, family] of plan.families.entries()) {
     const memberVotes = needs.memberVotes[f]!;
-    votes.push(memberVotes.length === 0 ? null : await familyVotes(family.plan, memberVotes, plan, { xt, atTStar }, at, models));
+    if (memberVotes.length === 0) {
+      votes.push(null);
+      continue;
+    }
+    const familyResult = await familyVotes(family.plan, memberVotes, plan, { xt, atTStar }, at, models);
+    if (E.isLeft(familyResult)) return familyResult;
+    votes.push(familyResult.right);
   }
-  return { noisyLabels, oneShotLabels, votes };
+  return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: oneShotLabels.right, votes });
 }

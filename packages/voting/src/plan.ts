@@ -5,12 +5,13 @@ import {
   type SigmaTimestep,
   type VarianceKind,
   betaSchedule,
+  checkedPlanReverse,
+  checkedTimestepForSigma,
   diffusionConstants,
   planReverse,
-  timestepForSigma,
 } from '@densepure/core';
 import type { Batching } from './batching.js';
-import { type ConfigError, fromPlanningFailure, invalidSetting } from './errors.js';
+import { type ConfigError, invalidSetting, scheduleError } from './errors.js';
 import type { Method, MethodGroupConfig } from './types.js';
 
 /** DensePure members that run the same reverse chain: their votes are shared, up to `maxVotes` chains per draw. */
@@ -120,26 +121,26 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
         message: `variance 'learned-range' needs a model that outputs v (learnedVariance in its manifest); use fixed-small or fixed-large`,
       });
     }
-    try {
-      const tStar = timestepForSigma(config.timestepRule ?? 'nearest', sigma, { schedule: denoiser.diffusion.schedule, alphasCumprod: constants.alphasCumprod });
-      diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
-      for (const m of methods) {
-        if (m.kind !== 'densepure') continue;
-        if (!Number.isInteger(m.votes) || m.votes < 1) return E.left(invalidSetting('K', m.votes, 'a whole number >= 1'));
-        const key = familyKey(m);
-        const at = families.findIndex((f) => f.key === key);
-        if (at >= 0) {
-          families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, m.votes) };
-          continue;
-        }
-        const plan = planReverse(constants, tStar.t, m.steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps: m.steps, spacing: m.spacing ?? 'uniform' });
-        // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
-        const start = plan.steps[0]!.modelTimestep;
-        if (start !== tStar.t) return E.left({ kind: 'chain-start', chain: key, message: `reverse chain ${key} starts at t=${start}, not at t*=${tStar.t}` });
-        families.push({ key, plan, maxVotes: m.votes });
+    const timestep = checkedTimestepForSigma(config.timestepRule ?? 'nearest', sigma, { schedule: denoiser.diffusion.schedule, alphasCumprod: constants.alphasCumprod });
+    if (E.isLeft(timestep)) return E.left(scheduleError(timestep.left));
+    const tStar = timestep.right;
+    diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
+    for (const m of methods) {
+      if (m.kind !== 'densepure') continue;
+      if (!Number.isInteger(m.votes) || m.votes < 1) return E.left(invalidSetting('K', m.votes, 'a whole number >= 1'));
+      const key = familyKey(m);
+      const at = families.findIndex((f) => f.key === key);
+      if (at >= 0) {
+        families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, m.votes) };
+        continue;
       }
-    } catch (cause) {
-      return E.left(fromPlanningFailure(cause));
+      const planned = checkedPlanReverse(constants, tStar.t, m.steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps: m.steps, spacing: m.spacing ?? 'uniform' });
+      if (E.isLeft(planned)) return E.left(scheduleError(planned.left));
+      const plan = planned.right;
+      // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
+      const start = plan.steps[0]!.modelTimestep;
+      if (start !== tStar.t) return E.left({ kind: 'chain-start', chain: key, message: `reverse chain ${key} starts at t=${start}, not at t*=${tStar.t}` });
+      families.push({ key, plan, maxVotes: m.votes });
     }
   }
 

@@ -1,12 +1,14 @@
+import { either as E } from 'fp-ts';
 import type { DrawRequest, Sampler } from '@densepure/core';
 
 /**
  * Samplers for `members` side by side on one image: the first request for a draw range computes every member's
- * counts at once (`compute`), and the other members' requests for the same range take theirs from it. The entry
- * is dropped once every member has asked, so a run's memory does not grow with its draws.
+ * counts at once (`compute`), and the other members' requests for the same range take theirs from it (or the
+ * failure that stopped it). The entry is dropped once every member has asked, so a run's memory does not grow
+ * with its draws.
  */
-export function sharedRequests(members: number, compute: (draws: DrawRequest) => Promise<Int32Array[]>): Sampler[] {
-  const pending = new Map<string, { result: Promise<Int32Array[]>; left: number }>();
+export function sharedRequests<Err>(members: number, compute: (draws: DrawRequest) => Promise<E.Either<Err, Int32Array[]>>): Sampler<Err>[] {
+  const pending = new Map<string, { result: Promise<E.Either<Err, Int32Array[]>>; left: number }>();
   return Array.from({ length: members }, (_, i) => async (draws: DrawRequest) => {
     const key = `${draws.firstDraw}:${draws.count}`;
     let entry = pending.get(key);
@@ -16,6 +18,6 @@ export function sharedRequests(members: number, compute: (draws: DrawRequest) =>
     }
     entry.left -= 1;
     if (entry.left === 0) pending.delete(key);
-    return (await entry.result)[i]!;
+    return E.map((all: Int32Array[]) => all[i]!)(await entry.result);
   });
 }

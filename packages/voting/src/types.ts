@@ -61,8 +61,11 @@ export interface BaseClassifier {
    */
   readonly denoiserEvalsPerDraw: number;
   readonly numClasses: number;
-  /** A CERTIFY/PREDICT sampler for one image: counts the base prediction over the requested draws. */
-  sampler(image: Float32Array, imageIndex: number, tally?: EvaluationTally): Sampler;
+  /**
+   * A CERTIFY/PREDICT sampler for one image: counts the base prediction over the requested draws, or returns
+   * the BackendError of the model call that failed.
+   */
+  sampler(image: Float32Array, imageIndex: number, tally?: EvaluationTally): Sampler<BackendError>;
   /** The purified images (in [0, 1]) of the requested draws for one vote, draw-major: for pictures. */
   purify(image: Float32Array, imageIndex: number, draws: DrawRequest, vote?: number): Promise<E.Either<BackendError, { noisy: Float32Array; purified: Float32Array }>>;
   /** Evaluations made so far by the group this classifier belongs to (itself alone for `makeBaseClassifier`). */
@@ -82,14 +85,14 @@ export interface MethodGroup {
   readonly members: readonly BaseClassifier[];
   /** Denoiser evaluations per noise draw for the whole group with all votes run (an upper bound with the stop). */
   readonly denoiserEvalsPerDraw: number;
-  /** Per-member counts of the base prediction over the same draws. */
-  counts(image: Float32Array, imageIndex: number, draws: DrawRequest, tally?: EvaluationTally): Promise<Int32Array[]>;
+  /** Per-member counts of the base prediction over the same draws (or the BackendError of a failed model call). */
+  counts(image: Float32Array, imageIndex: number, draws: DrawRequest, tally?: EvaluationTally): Promise<E.Either<BackendError, Int32Array[]>>;
   /**
    * One CERTIFY/PREDICT sampler per member (or per member listed in `only`, in that order) for one image. Requests
    * for the same draw range are computed once and handed to every member, so members certified side by side
    * (same N0, N, batch) cost one evaluation. `tally` receives the evaluations made for this image.
    */
-  samplers(image: Float32Array, imageIndex: number, only?: readonly number[], tally?: EvaluationTally): Sampler[];
+  samplers(image: Float32Array, imageIndex: number, only?: readonly number[], tally?: EvaluationTally): Sampler<BackendError>[];
   /** Evaluations made by this group since it was built (all images, all calls). */
   evaluations(): Evaluations;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Classifier, type Denoiser, loadClassifier, loadDenoiser } from '@densepure/backend';
+import { type Classifier, type Denoiser, loadClassifier, loadDenoiser, runtimeFailure } from '@densepure/backend';
 import { writeTinyModels } from '@densepure/backend/testing';
 import '@densepure/backend-onnx';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
@@ -19,6 +19,13 @@ import {
   toModelScale,
 } from '@densepure/core';
 import { type Method, makeBaseClassifier, makeMethodGroup, majorityVote, voteHistogram } from './index.js';
+
+/** The Right of an awaited Either; a Left (a model call that failed) fails the test with its message. */
+const must = async <A>(result: Promise<E.Either<{ readonly message: string }, A>>): Promise<A> => {
+  const r = await result;
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
 
 describe('majorityVote', () => {
   it('picks the most frequent label, ties to the smallest', () => {
@@ -74,7 +81,7 @@ describe('base classifier on tiny onnx models', () => {
         const total = new Array(3).fill(0);
         let first = 0;
         for (const count of split) {
-          const counts = await sampler({ firstDraw: first, count });
+          const counts = await must(sampler({ firstDraw: first, count }));
           Array.from(counts).forEach((v, i) => (total[i] += v));
           first += count;
         }
@@ -92,7 +99,7 @@ describe('base classifier on tiny onnx models', () => {
   it('smoothing counts equal classifying x + sigma * noise from the addressed RNG', async () => {
     const base = makeBaseClassifier(null, wrapped, { sigma: 0.25, seed: 11, method: { kind: 'smoothing' }, batchSize: 4 });
     if (E.isLeft(base)) throw new Error(base.left.message);
-    const counts = await base.right.sampler(image, 5)({ firstDraw: 10, count: 6 });
+    const counts = await must(base.right.sampler(image, 5)({ firstDraw: 10, count: 6 }));
     const expected = [0, 0, 0];
     const noise = new Float32Array(16);
     for (let d = 10; d < 16; d++) {
@@ -173,18 +180,18 @@ describe('base classifier on tiny onnx models', () => {
     expect(group.right.denoiserEvalsPerDraw).toBe(1 + 6 + 2);
     expect(group.right.members.map((m) => m.denoiserEvalsPerDraw)).toEqual([0, 7, 1, 3, 3]);
     const draws = { firstDraw: 3, count: 9 };
-    const together = await group.right.counts(image, 2, draws);
+    const together = await must(group.right.counts(image, 2, draws));
     for (const [i, method] of methods.entries()) {
       const alone = makeBaseClassifier(method.kind === 'smoothing' ? null : denoiser, wrapped, { ...config, method });
       if (E.isLeft(alone)) throw new Error(alone.left.message);
-      expect(Array.from(together[i]!), JSON.stringify(method)).toEqual(Array.from(await alone.right.sampler(image, 2)(draws)));
+      expect(Array.from(together[i]!), JSON.stringify(method)).toEqual(Array.from(await must(alone.right.sampler(image, 2)(draws))));
       expect(together[i]!.reduce((a, b) => a + b, 0)).toBe(9);
     }
     // Side-by-side samplers (as CERTIFY calls them) and a subset of members see the same counts.
     const samplers = group.right.samplers(image, 2);
-    const viaSamplers = await Promise.all(samplers.map((s) => s(draws)));
+    const viaSamplers = await Promise.all(samplers.map((s) => must(s(draws))));
     expect(viaSamplers.map((c) => Array.from(c))).toEqual(together.map((c) => Array.from(c)));
-    const subset = await Promise.all(group.right.samplers(image, 2, [4, 0]).map((s) => s(draws)));
+    const subset = await Promise.all(group.right.samplers(image, 2, [4, 0]).map((s) => must(s(draws))));
     expect(subset.map((c) => Array.from(c))).toEqual([Array.from(together[4]!), Array.from(together[0]!)]);
   }, 60_000);
 
@@ -195,7 +202,7 @@ describe('base classifier on tiny onnx models', () => {
       const group = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 2, batchSize: 6, methods, decidedVoteStop });
       if (E.isLeft(group)) throw new Error(group.left.message);
       const tally = { denoiser: 0, classifier: 0 };
-      const counts = await Promise.all(group.right.samplers(image, 1, undefined, tally).map((s) => s(draws)));
+      const counts = await Promise.all(group.right.samplers(image, 1, undefined, tally).map((s) => must(s(draws))));
       expect(group.right.evaluations()).toEqual(tally);
       return { counts: counts.map((c) => Array.from(c)), tally, perDraw: group.right.denoiserEvalsPerDraw };
     };
@@ -209,6 +216,30 @@ describe('base classifier on tiny onnx models', () => {
     expect(on.tally.classifier).toBeGreaterThanOrEqual(10 * (2 + 4));
     expect(on.tally.denoiser - 10).toBe(2 * (on.tally.classifier - 20));
   }, 60_000);
+
+  it("a model call that fails comes back as the sampler's and purify's Left, for every member sharing the draws", async () => {
+    let denoiserCalls = 0;
+    const failing: Denoiser = {
+      ...denoiser,
+      run: (x, timesteps) => {
+        denoiserCalls++;
+        return denoiserCalls > 1 ? () => Promise.resolve(E.left(runtimeFailure('the device went away'))) : denoiser.run(x, timesteps);
+      },
+    };
+    const methods: Method[] = [{ kind: 'smoothing' }, { kind: 'dds' }, { kind: 'densepure', votes: 3, steps: 3 }];
+    const group = makeMethodGroup(failing, wrapped, { sigma: 0.5, seed: 4, batchSize: 4, methods });
+    if (E.isLeft(group)) throw new Error(group.left.message);
+    // The first call (x_t* for draws 0..3) succeeds, the first chain step's call fails.
+    const tally = { denoiser: 0, classifier: 0 };
+    const got = await Promise.all(group.right.samplers(image, 1, undefined, tally).map((s) => s({ firstDraw: 0, count: 4 })));
+    expect(got).toEqual(methods.map(() => E.left(runtimeFailure('the device went away'))));
+    expect(denoiserCalls).toBe(2);
+    // What was asked of the models is counted, the failed call included: x_t* of 4 draws, then the first round of
+    // chains, 2 votes per draw (the fewest that can decide K = 3) for 4 draws.
+    expect(tally.denoiser).toBe(4 + 2 * 4);
+    expect(await group.right.counts(image, 1, { firstDraw: 0, count: 2 })).toEqual(E.left(runtimeFailure('the device went away')));
+    expect(await group.right.members[1]!.purify(image, 1, { firstDraw: 0, count: 2 })).toEqual(E.left(runtimeFailure('the device went away')));
+  });
 
   it('refuses inconsistent configurations with a clear message', () => {
     const bad = (m: Method, d: Denoiser | null, sigma = 0.5) => {

@@ -1,5 +1,6 @@
 // Seeded simulation helpers for the sequential CERTIFY tests: a uniform PRNG, exact binomial counts, and
 // samplers over Bernoulli vote streams (counts-level, or addressed by draw index).
+import { either as E } from 'fp-ts';
 import type { Sampler } from '../certify.js';
 
 /** mulberry32 pairs -> uniforms in (0, 1] with 53 random bits. */
@@ -42,9 +43,9 @@ export function binomial(uniform: () => number, n: number, p: number): number {
 export function binomialSampler(p: number, seed: number, selectionDraws = 0): Sampler {
   const uniform = seededUniform(seed);
   return ({ firstDraw, count }) => {
-    if (firstDraw + count <= selectionDraws) return Promise.resolve([count, 0]);
+    if (firstDraw + count <= selectionDraws) return Promise.resolve(E.right([count, 0]));
     const k = binomial(uniform, count, p);
-    return Promise.resolve([k, count - k]);
+    return Promise.resolve(E.right([k, count - k]));
   };
 }
 
@@ -53,7 +54,7 @@ export function addressedSampler(p: number, seed: number): Sampler {
   return ({ firstDraw, count }) => {
     let k = 0;
     for (let i = firstDraw; i < firstDraw + count; i++) if (hashUniform(seed, i) < p) k++;
-    return Promise.resolve([k, count - k]);
+    return Promise.resolve(E.right([k, count - k]));
   };
 }
 

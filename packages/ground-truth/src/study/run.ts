@@ -51,7 +51,7 @@ function exactVoteSampler(e: Experiment, sigma: number, image: Float32Array, ima
       const label = argmax(posterior(e.mixture, ac[t]!, xt).classMass);
       counts[label] = counts[label]! + 1;
     }
-    return counts;
+    return E.right(counts);
   };
 }
 
@@ -78,15 +78,18 @@ export function runStudy(e: Experiment, denoiser: Denoiser, classifier: Classifi
       for (const [n, p] of points.entries()) {
         const image = Float32Array.from([p.x, p.y]);
         const samplers = [...group.right.samplers(image, p.index), exactVoteSampler(e, sigma, image, p.index)];
-        const certified = await Promise.all(
-          samplers.map((sampler) => certify(sampler, { sigma, n0: e.certify.N0, n: e.certify.N, alpha: e.certify.alpha, batchSize: e.batch, numClasses: e.mixture.classNames.length })),
+        const certified = E.sequenceArray(
+          await Promise.all(
+            samplers.map((sampler) => certify(sampler, { sigma, n0: e.certify.N0, n: e.certify.N, alpha: e.certify.alpha, batchSize: e.batch, numClasses: e.mixture.classNames.length })),
+          ),
         );
+        if (E.isLeft(certified)) return certified;
         results.push({
           x: p.x,
           y: p.y,
           label: p.label,
-          predict: certified.map((c) => (c.kind === 'certified' ? c.label : -1)),
-          radius: certified.map((c) => (c.kind === 'certified' ? c.radius : 0)),
+          predict: certified.right.map((c) => (c.kind === 'certified' ? c.label : -1)),
+          radius: certified.right.map((c) => (c.kind === 'certified' ? c.radius : 0)),
         });
         if ((n + 1) % 200 === 0) log(`sigma ${sigma}: ${n + 1}/${points.length} points (${((performance.now() - started) / 1000).toFixed(0)} s)`);
       }

@@ -1,6 +1,6 @@
 // `densepure worker --queue`: takes certify jobs with this machine's own backend, device and threads.
 import { either as E, taskEither as TE } from 'fp-ts';
-import { type Catalog, type ModelCache, type RunError, countDrawRanges, certifyImageCosted, createModelCache, openPipeline, runIdentity } from '@densepure/runner';
+import { type Catalog, type ModelCache, type RunError, modelRunError, countDrawRanges, certifyImageCosted, createModelCache, openPipeline, runIdentity } from '@densepure/runner';
 import type { QueueConnection } from '../connection.js';
 import type { QueueError } from '../errors.js';
 import type { QueueTuning } from '../jobs.js';
@@ -64,7 +64,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
       compute: async (idx, part) => {
         const result: E.Either<RunError, CertifyAnswer> =
           part.ranges !== undefined
-            ? E.right(await countDrawRanges(pipeline, local, idx, part.wanted, part.ranges))
+            ? E.mapLeft(modelRunError)(await countDrawRanges(pipeline, local, idx, part.wanted, part.ranges))
             : await certifyImageCosted(pipeline, local, pipeline.dataset.get(idx), idx, part.wanted)();
         return E.mapLeft((error: RunError) => ({ kind: 'work-failed' as const, message: error.message }))(result);
       },

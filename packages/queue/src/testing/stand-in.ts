@@ -2,8 +2,8 @@
 // function of (seed, image, draw) through core's Philox, so counts over disjoint draw ranges add up exactly, as
 // they do for the real sampler. The coordinator writes Cohen-like rows (idx, label, predict, radius, correct).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { either as E, taskEither as TE } from 'fp-ts';
-import { certify, philox4x32_10 } from '@densepure/core';
+import { either as E, taskEither as TE, function as F } from 'fp-ts';
+import { type CertifyResult, type Sampler, certify, philox4x32_10 } from '@densepure/core';
 import type { QueueConnection } from '../connection.js';
 import { type CollectSummary, collect } from '../coordinator.js';
 import { type DrawRange, type DrawsPart, type DrawsResult, certifyFromCounts, mergeDraws, parseDrawsResult, planDraws } from '@densepure/runner';
@@ -67,9 +67,9 @@ const toRow = (idx: number, numClasses: number, r: { kind: string; label: number
 export async function standInReference(c: StandInConfig, indices: readonly number[]): Promise<StandInRow[]> {
   const rows: StandInRow[] = [];
   for (const idx of indices) {
-    const sampler = async (req: { firstDraw: number; count: number }) => standInCounts(c.seed, idx, { first: req.firstDraw, count: req.count }, c.numClasses);
+    const sampler: Sampler = async (req) => E.right(standInCounts(c.seed, idx, { first: req.firstDraw, count: req.count }, c.numClasses));
     const result = await certify(sampler, { sigma: c.sigma, alpha: c.alpha, n0: c.n0, n: c.n, batchSize: 7, numClasses: c.numClasses });
-    rows.push(toRow(idx, c.numClasses, result));
+    rows.push(toRow(idx, c.numClasses, F.pipe(result, E.getOrElse<never, CertifyResult>(F.absurd))));
   }
   return rows;
 }

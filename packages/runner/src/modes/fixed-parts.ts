@@ -1,8 +1,9 @@
 // Fixed N in parts: an image's N0 + N draws counted in separate jobs (queue workers) and added up. Exact, because
 // every draw is addressed (seed, image, draw) and the counts over disjoint draw ranges add up to the counts over
 // their union; the decision is core's certify reading the merged counts back.
-import { either as E } from 'fp-ts';
-import { type CertifyResult, certify } from '@densepure/core';
+import { either as E, function as F } from 'fp-ts';
+import type { BackendError } from '@densepure/backend';
+import { type CertifyResult, type Sampler, certify } from '@densepure/core';
 import type { EvaluationTally } from '@densepure/voting';
 import type { RowCost } from '../accounting.js';
 import { drawsPerBatch } from '../batch.js';
@@ -106,10 +107,12 @@ export function mergeDraws(parts: readonly DrawsPart[], results: readonly DrawsR
  * CERTIFY's decision from merged counts, by core's own `certify` reading them back (batch = a whole phase), so
  * the label, pA and radius are exactly those of a single-process run that drew the same counts.
  */
-export function certifyFromCounts(counts: PhaseCounts, o: { readonly sigma: number; readonly alpha: number; readonly n0: number; readonly n: number }): Promise<CertifyResult> {
-  const replay = async (req: { readonly firstDraw: number; readonly count: number }): Promise<number[]> =>
-    req.firstDraw === 0 && req.count === o.n0 ? counts.selection : req.firstDraw === o.n0 && req.count === o.n ? counts.estimation : [];
-  return certify(replay, { sigma: o.sigma, alpha: o.alpha, n0: o.n0, n: o.n, batchSize: Math.max(o.n0, o.n), numClasses: counts.selection.length });
+export async function certifyFromCounts(counts: PhaseCounts, o: { readonly sigma: number; readonly alpha: number; readonly n0: number; readonly n: number }): Promise<CertifyResult> {
+  // Replaying counts cannot fail: the sampler's error type is never.
+  const replay: Sampler = async (req) =>
+    E.right(req.firstDraw === 0 && req.count === o.n0 ? counts.selection : req.firstDraw === o.n0 && req.count === o.n ? counts.estimation : []);
+  const certified = await certify(replay, { sigma: o.sigma, alpha: o.alpha, n0: o.n0, n: o.n, batchSize: Math.max(o.n0, o.n), numClasses: counts.selection.length });
+  return F.pipe(certified, E.getOrElse<never, CertifyResult>(F.absurd));
 }
 
 /** What counting some draw ranges of an image cost and found: per wanted method, per range, per class votes. */
@@ -119,7 +122,13 @@ export interface CountedParts {
 }
 
 /** Counts of every wanted method over each range, the methods' samplers called side by side as certify calls them. */
-export async function countDrawRanges(pipeline: Pipeline, settings: Pick<ImageSettings, 'batch' | 'models'>, idx: number, wanted: readonly number[], ranges: readonly DrawRange[]): Promise<CountedParts> {
+export async function countDrawRanges(
+  pipeline: Pipeline,
+  settings: Pick<ImageSettings, 'batch' | 'models'>,
+  idx: number,
+  wanted: readonly number[],
+  ranges: readonly DrawRange[],
+): Promise<E.Either<BackendError, CountedParts>> {
   const { image } = pipeline.dataset.get(idx);
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
   const samplers = pipeline.group.samplers(image, idx, wanted, tally);
@@ -130,12 +139,13 @@ export async function countDrawRanges(pipeline: Pipeline, settings: Pick<ImageSe
     const sums = wanted.map(() => new Array<number>(numClasses).fill(0));
     for (let first = range.first; first < range.first + range.count; first += batch) {
       const req = { firstDraw: first, count: Math.min(batch, range.first + range.count - first) };
-      const got = await Promise.all(samplers.map((s) => s(req)));
-      for (const [w, g] of got.entries()) for (let c = 0; c < numClasses; c++) sums[w]![c]! += g[c]!;
+      const got = E.sequenceArray(await Promise.all(samplers.map((s) => s(req))));
+      if (E.isLeft(got)) return got;
+      for (const [w, g] of got.right.entries()) for (let c = 0; c < numClasses; c++) sums[w]![c]! += g[c]!;
     }
     for (const [w, sum] of sums.entries()) counts[w]!.push(sum);
   }
-  return { counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } };
+  return E.right({ counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Fixed N (Cohen et al. 2019): N0 draws select the class, N draws estimate it, a Clopper-Pearson bound certifies.
 import { either as E } from 'fp-ts';
 import { certify } from '@densepure/core';
-import { BackendFailure, type EvaluationTally } from '@densepure/voting';
+import type { EvaluationTally } from '@densepure/voting';
 import { modelRunError } from '../errors.js';
 import type { ImageResult, ImageTask } from '../image.js';
 import { certifyRow } from '../tsv.js';
@@ -15,9 +15,9 @@ async function certifyFixed(task: ImageTask): Promise<E.Either<ReturnType<typeof
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
   const batchSize = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
   const numClasses = group.members[0]!.numClasses;
-  try {
-    const samplers = group.samplers(sample.image, idx, wanted, tally);
-    const results = await Promise.all(
+  const samplers = group.samplers(sample.image, idx, wanted, tally);
+  const certified = E.sequenceArray(
+    await Promise.all(
       wanted.map((_, w) =>
         certify(samplers[w]!, {
           sigma: settings.sigma,
@@ -29,16 +29,14 @@ async function certifyFixed(task: ImageTask): Promise<E.Either<ReturnType<typeof
           onBatch: w === 0 && onDraws !== undefined ? (p) => onDraws(p.phase === 'selection' ? p.doneInPhase : settings.n0 + p.doneInPhase) : undefined,
         }),
       ),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    return E.right({
-      rows: results.map((result) => certifyRow(sample, idx, result.label, result.kind === 'certified' ? result.radius : null, seconds)),
-      costs: results.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
-    });
-  } catch (cause) {
-    if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
-    throw cause;
-  }
+    ),
+  );
+  if (E.isLeft(certified)) return E.left(modelRunError(certified.left));
+  const seconds = (performance.now() - started) / 1000;
+  return E.right({
+    rows: certified.right.map((result) => certifyRow(sample, idx, result.label, result.kind === 'certified' ? result.radius : null, seconds)),
+    costs: certified.right.map(() => ({ idx, draws: { selection: settings.n0, estimation: settings.n }, evaluations: { ...tally } })),
+  });
 }
 
 export const fixedMode: Mode = {

@@ -15,8 +15,9 @@ import {
   sequentialRule,
   validateSequentialOptions,
 } from '@densepure/core';
+import type { BackendError } from '@densepure/backend';
 import { wrapClassifier } from '@densepure/classifiers';
-import { BackendFailure, type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
+import { type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
 import { coalescedClassifier, coalescedDenoiser } from '../coalesce.js';
 import { type RunError, modelRunError } from '../errors.js';
 import type { ImageResult, ImageTask } from '../image.js';
@@ -76,7 +77,8 @@ export interface SequentialImageSettings {
  * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
  * then rounds of estimation draws n0, n0 + 1, ... that every member still running counts; a member leaves at its
  * first look that stops. Each member's outcome is exactly `certifySequential`'s on its own sampler (same draws,
- * same rounds, same looks). `tally` receives the model evaluations made.
+ * same rounds, same looks). `tally` receives the model evaluations made. A model call that fails stops the image
+ * and its BackendError comes back.
  */
 export async function certifyImageSequential(
   group: MethodGroup,
@@ -85,21 +87,24 @@ export async function certifyImageSequential(
   idx: number,
   wanted: readonly number[],
   tally: EvaluationTally,
-): Promise<SequentialOutcome[]> {
+): Promise<E.Either<BackendError, SequentialOutcome[]>> {
   const numClasses = group.members[0]!.numClasses;
   const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
-  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<void> => {
+  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<E.Either<BackendError, void>> => {
     for (let done = 0; done < draws; done += settings.chunk) {
       const request = { firstDraw: first + done, count: Math.min(settings.chunk, draws - done) };
-      const got = await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request)));
-      got.forEach((c, i) => {
+      const got = E.sequenceArray(await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request))));
+      if (E.isLeft(got)) return got;
+      got.right.forEach((c, i) => {
         for (let k = 0; k < numClasses; k++) into[i]![k]! += c[k]!;
       });
     }
+    return E.right(undefined);
   };
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
   const selection = wanted.map(zeros);
-  await count(wanted, 0, settings.n0, selection);
+  const selected = await count(wanted, 0, settings.n0, selection);
+  if (E.isLeft(selected)) return selected;
   const labels = selection.map(argmax);
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
@@ -109,7 +114,8 @@ export async function certifyImageSequential(
   while (active.length > 0) {
     const round = nextRoundSize(n, rule);
     const counts = active.map(zeros);
-    await count(active.map((w) => wanted[w]!), settings.n0 + n, round, counts);
+    const counted = await count(active.map((w) => wanted[w]!), settings.n0 + n, round, counts);
+    if (E.isLeft(counted)) return counted;
     n += round;
     rounds += 1;
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
@@ -120,7 +126,7 @@ export async function certifyImageSequential(
       return false;
     });
   }
-  return outcomes as SequentialOutcome[];
+  return E.right(outcomes as SequentialOutcome[]);
 }
 
 /**
@@ -150,17 +156,13 @@ async function certifyOne(task: ImageTask, mode: SequentialMode): Promise<E.Eith
   const started = performance.now();
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
   const chunk = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
-  try {
-    const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk }, sample.image, idx, wanted, tally);
-    const seconds = (performance.now() - started) / 1000;
-    return E.right({
-      rows: outcomes.map((o) => certifyRow(sample, idx, o.label, o.radius, seconds)),
-      costs: outcomes.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
-    });
-  } catch (cause) {
-    if (cause instanceof BackendFailure) return E.left(modelRunError(cause.error));
-    throw cause;
-  }
+  const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk }, sample.image, idx, wanted, tally);
+  if (E.isLeft(outcomes)) return E.left(modelRunError(outcomes.left));
+  const seconds = (performance.now() - started) / 1000;
+  return E.right({
+    rows: outcomes.right.map((o) => certifyRow(sample, idx, o.label, o.radius, seconds)),
+    costs: outcomes.right.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
+  });
 }
 
 const bind = (mode: SequentialMode): Mode => ({
