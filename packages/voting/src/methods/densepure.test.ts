@@ -53,7 +53,7 @@ describe('densepure entry', () => {
     };
     expect(refused({ K: 0 })).toMatchObject({ setting: 'K', message: 'densepure: K must be a whole number >= 1, got 0' });
     expect(refused({ K: 2.5 }).setting).toBe('K');
-    expect(refused({ steps: 'half' })).toMatchObject({ setting: 'steps', message: "densepure: steps must be 'full' or a whole number >= 1 (respaced reverse steps), got \"half\"" });
+    expect(refused({ steps: 'half' })).toMatchObject({ setting: 'steps', message: "densepure: steps must be 'full' or a whole number >= 1, got \"half\"" });
     expect(refused({ steps: 0 }).setting).toBe('steps');
     expect(refused({ spacing: 'even' }).message).toBe("densepure: spacing must be 'uniform' or 'densepure', got \"even\"");
     expect(refused({ votes: 3 }).message).toBe("densepure takes no setting 'votes'; its settings: K, steps, spacing");

@@ -27,7 +27,7 @@ const chainText = (m: DensePureMethod, full: string, respaced: string, dp: strin
 const SETTINGS = z.strictObject({
   K: whole(1).default(1).describe('reverse runs (votes) per noise draw, majority-voted'),
   steps: z
-    .union([z.literal('full'), whole(1)], { error: "must be 'full' or a whole number >= 1 (respaced reverse steps)" })
+    .union([z.literal('full'), whole(1)], { error: "must be 'full' or a whole number >= 1" })
     .default(10)
     .describe("reverse chain: 'full' (every step t*..0) or b for a respaced chain of b steps"),
   spacing: z
