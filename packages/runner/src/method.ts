@@ -3,6 +3,7 @@
 export {
   type Method,
   type MethodKind,
+  type MethodReads,
   type MethodSetting,
   type MethodSettingsError,
   type MethodSlugError,
@@ -14,6 +15,7 @@ export {
   methodIdentity,
   methodLabel,
   methodOrder,
+  methodReads,
   methodSlug,
   needsDenoiser,
   parseMethodSettings,
