@@ -2,7 +2,21 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { either as E } from 'fp-ts';
 import { type Failure, usageFailure } from '@densepure/app-kit';
-import { type CertifyMode, type Method, type ModelsSpec, type RunSpec, type Setting, radiiUpTo } from '@densepure/runner';
+import {
+  type CertifyMode,
+  type Method,
+  type MethodKind,
+  type MethodSetting,
+  type ModelsSpec,
+  type RunSpec,
+  type Setting,
+  METHOD_KINDS,
+  METHOD_SETTINGS,
+  isMethodKind,
+  methodEntry,
+  parseMethodSettings,
+  radiiUpTo,
+} from '@densepure/runner';
 
 export const parseNumber = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -40,14 +54,36 @@ export function addModelOptions(cmd: Command): Command {
     .option('--threads <n>', 'intra-op threads per session (default: all cores, or cores / workers)', parseWhole('--threads', 1));
 }
 
-/** Smoothing / purification flags, named as in Cohen et al.'s and DensePure's code. */
+/** The method run when no flag names one. */
+const DEFAULT_METHOD: MethodKind = 'densepure';
+
+/** A method setting's flag: its name as users know it (`--K`, `--steps`, `--spacing`), camelCase as kebab-case. */
+export const settingFlag = (name: string): string => `--${name.replace(/([a-z0-9])([A-Z])/g, (_, a: string, b: string) => `${a}-${b.toLowerCase()}`)}`;
+
+/** A flag's text as the setting's value: a number when it reads as one and the setting takes it, else the text. */
+function parseSettingFlag(setting: MethodSetting, text: string): unknown {
+  const n = Number(text);
+  const attempts = text.trim() !== '' && Number.isFinite(n) ? [setting.parse(n), setting.parse(text)] : [setting.parse(text)];
+  const ok = attempts.find(E.isRight);
+  if (ok !== undefined) return ok.right;
+  const [first] = attempts;
+  throw new InvalidArgumentError(`${settingFlag(setting.name)} ${E.isLeft(first!) ? first.left : 'is not valid'}, got '${text}'`);
+}
+
+/** One flag per setting of the method table, with the setting's description, default and check. */
+function settingOption(setting: MethodSetting): Option {
+  const option = new Option(`${settingFlag(setting.name)} <${setting.name.toLowerCase()}>`, `${setting.description} (${setting.kinds.join(', ')})`).default(setting.default);
+  return setting.choices === undefined ? option.argParser((text) => parseSettingFlag(setting, text)) : option.choices(setting.choices);
+}
+
+/** Smoothing / purification flags, named as in Cohen et al.'s and DensePure's code; each method setting is a flag. */
 export function addMethodOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--sigma <s>', 'noise level in [0,1] pixel units (the model sees 2*sigma)', parseNumber('--sigma'), 0.5)
-    .option('--K <k>', 'reverse runs (votes) per noise draw; 1 with --one-shot is diffusion denoised smoothing', parseWhole('--K', 1), 1)
-    .option('--steps <b>', "reverse chain: 'full' (every step t*..0) or b for a respaced chain of b steps", '10')
-    .addOption(new Option('--spacing <spacing>', "respaced timesteps: improved-diffusion's 'uniform', or DensePure's own 'densepure' (t*, t* - t*/b, ...)").choices(['uniform', 'densepure']))
-    .option('--one-shot', 'one-shot denoise x0 = f(x_t*, eps) instead of a reverse chain (Carlini et al.)', false)
+    .addOption(new Option('--method <kind>', `how a noise draw becomes a label (default: ${DEFAULT_METHOD}; smoothing with --denoiser none, dds with --one-shot)`).choices(METHOD_KINDS));
+  for (const setting of METHOD_SETTINGS) cmd.addOption(settingOption(setting));
+  return cmd
+    .option('--one-shot', 'one-shot denoise x0 = f(x_t*, eps) instead of a reverse chain (Carlini et al.): --method dds', false)
     .option('--seed <n>', 'seed of the counter-based RNG: same seed, same noise, whatever the batch or workers', parseWhole('--seed', 0), 0)
     .option('--batch <n>', 'images per model call', parseWhole('--batch', 1), 64)
     .addOption(new Option('--variance <mode>', 'reverse-step variance (default: learned-range if the model learns it, else fixed-large)').choices(['learned-range', 'fixed-small', 'fixed-large']))
@@ -66,16 +102,15 @@ export interface ModelFlags {
   readonly threads?: number;
 }
 
+/** Besides these, each setting of the method table comes under its own name (`K`, `steps`, `spacing`). */
 export interface MethodFlags {
   readonly sigma: number;
-  readonly K: number;
-  readonly steps: string;
+  readonly method?: string;
   readonly oneShot: boolean;
   readonly seed: number;
   readonly batch: number;
   readonly variance?: string;
   readonly tStar?: string;
-  readonly spacing?: string;
   readonly skip: number;
   readonly max?: number;
 }
@@ -120,20 +155,32 @@ export function drawSplitFromFlags(flags: { readonly queue?: string; readonly ma
   return E.right(flags.maxDrawsPerJob);
 }
 
-/** The method the flags name: `--denoiser none` is plain smoothing, `--one-shot` DDS, else DensePure with K votes. */
+/**
+ * The method the flags name: `--method`, else `--denoiser none` is plain smoothing, `--one-shot` DDS, and DensePure
+ * the default; its settings come from their flags. A setting the method does not take is refused unless it is left
+ * at its default.
+ */
 export function methodFromFlags(flags: MethodFlags & Pick<ModelFlags, 'denoiser'>): E.Either<Failure, Method> {
-  if (flags.denoiser === 'none') {
-    if (flags.oneShot) return usage('--one-shot needs a denoiser; drop --denoiser none');
-    if (flags.K !== 1) return usage('--K > 1 needs a denoiser (plain smoothing has nothing to vote over)');
-    return E.right({ kind: 'smoothing' });
+  const noDenoiser = flags.denoiser === 'none';
+  if (flags.method !== undefined && !isMethodKind(flags.method)) return usage(`--method must be one of ${METHOD_KINDS.join(', ')}, got '${flags.method}'`);
+  if (flags.method !== undefined && flags.oneShot && flags.method !== 'dds') return usage(`--one-shot means --method dds: drop --one-shot or --method ${flags.method}`);
+  const kind = flags.method ?? (flags.oneShot ? 'dds' : noDenoiser ? 'smoothing' : DEFAULT_METHOD);
+  const chosenBy = flags.method !== undefined ? `--method ${kind}` : flags.oneShot ? '--one-shot (dds)' : noDenoiser ? '--denoiser none (plain smoothing)' : kind;
+  if (noDenoiser && methodEntry(kind).needsDenoiser) return usage(`${flags.oneShot ? '--one-shot' : chosenBy} needs a denoiser; drop --denoiser none`);
+  // Commander keeps each setting's flag under the setting's own name.
+  const values = flags as unknown as Readonly<Record<string, unknown>>;
+  const settings: Record<string, unknown> = {};
+  for (const setting of METHOD_SETTINGS) {
+    const value = values[setting.name];
+    if (value === undefined) continue;
+    if (setting.kinds.includes(kind)) settings[setting.name] = value;
+    else if (value !== setting.default) {
+      const flag = settingFlag(setting.name);
+      return usage(`${flag} ${String(value)} applies to ${setting.kinds.join(' and ')} only, not ${chosenBy}; drop ${flag}`);
+    }
   }
-  if (flags.oneShot) {
-    if (flags.K !== 1) return usage('--one-shot is deterministic given the noise: every vote would agree, so use --K 1');
-    return E.right({ kind: 'dds' });
-  }
-  const steps = flags.steps === 'full' ? 'full' : Number(flags.steps);
-  if (steps !== 'full' && (!Number.isInteger(steps) || steps < 1)) return usage(`--steps must be 'full' or a whole number >= 1, got '${flags.steps}'`);
-  return E.right({ kind: 'densepure', votes: flags.K, steps, ...(flags.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) });
+  const method = parseMethodSettings(kind, settings);
+  return E.isLeft(method) ? usage(method.left.message) : method;
 }
 
 export const modelsFromFlags = (o: ModelFlags): ModelsSpec => ({

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import Table from 'cli-table3';
 import { either as E } from 'fp-ts';
 import { type OutcomeRecorder, exitCodeOf, outcomeRecorder, registerInstalledBackends } from '@densepure/app-kit';
-import { type CostSummary, type RunSummary } from '@densepure/runner';
+import { type CostSummary, type RunSummary, methodReads } from '@densepure/runner';
 import { certifyCommand } from './certify.js';
 import { runDenoise } from './denoise.js';
 import { addMethodOptions, addModeOptions, addModelOptions, parseNumber, parseWhole } from './flags.js';
@@ -49,7 +49,7 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
       if (E.isLeft(certified)) return certified;
       const result = certified.right;
       process.stdout.write(`wrote ${result.out} (${result.rows.length} rows${result.resumedRows > 0 ? `, ${result.resumedRows} resumed` : ''}) and ${result.sidecar}\n`);
-      process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${result.method.kind === 'densepure' ? `at most ${result.denoiserEvalsPerDraw} denoiser evaluations per draw (every vote run to the end; the decided-vote stop runs fewer: the mean is below)` : `${result.denoiserEvalsPerDraw} denoiser evaluations per draw`}\n`);
+      process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${methodReads(result.method).from === 'chains' ? `at most ${result.denoiserEvalsPerDraw} denoiser evaluations per draw (every vote run to the end; the decided-vote stop runs fewer: the mean is below)` : `${result.denoiserEvalsPerDraw} denoiser evaluations per draw`}\n`);
       printSummary(result.summary);
       process.stdout.write(`${formatCost(result.cost)}; per row: ${result.costFile}\n`);
       return E.right(undefined);

@@ -6,10 +6,20 @@ import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { validateSequentialOptions } from '@densepure/core';
-import { type CertifyMode, type Method, DEFAULT_GROUP, methodSlug, radiiUpTo, runErrorMessage } from '@densepure/runner';
+import {
+  type CertifyMode,
+  type Method,
+  type MethodKind,
+  DEFAULT_GROUP,
+  METHOD_KINDS,
+  methodEntry,
+  methodSlug,
+  parseMethodSettings,
+  radiiUpTo,
+  runErrorMessage,
+} from '@densepure/runner';
 
-export const METHOD_KINDS = ['smoothing', 'dds', 'densepure'] as const;
-export type MethodKind = (typeof METHOD_KINDS)[number];
+export { METHOD_KINDS, type MethodKind };
 export const VARIANCE_MODES = ['learned-range', 'fixed-small', 'fixed-large'] as const;
 
 const keysOf = (shape: Record<string, unknown>): string => Object.keys(shape).join(', ');
@@ -25,32 +35,24 @@ const whole = (min: number) =>
 
 const positive = z.number({ error: 'must be a number > 0' }).positive({ error: 'must be a number > 0' }).finite({ error: 'must be a finite number > 0' });
 
-const steps = z.union([z.literal('full'), whole(1)], { error: "must be 'full' or a whole number >= 1 (respaced reverse steps)" });
-
 /** A single value or a list of values (each expanded into its own grid cells). */
-const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
-  z.union([item, z.array(item).min(1, { error: 'must not be an empty list' })], { error: `must be ${what} or a non-empty list of them` });
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).min(1, { error: 'must not be an empty list' })], {
+    error: (issue) => (issue.code === 'invalid_union' ? `${issue.errors[0]?.[0]?.message ?? 'is not valid'} or a non-empty list of them` : undefined),
+  });
+
+/** A method of the table as written in an experiment: its kind and its settings, each one value or a list. */
+const methodOf = (kind: MethodKind) =>
+  strict({ kind: z.literal(kind), ...Object.fromEntries(Object.entries(methodEntry(kind).settings.shape).map(([name, setting]) => [name, oneOrMany(setting as z.ZodType)])) });
+
+const [firstKind, ...otherKinds] = METHOD_KINDS;
 
 const methodSchema = z.preprocess(
   // `- smoothing` is short for `- kind: smoothing`.
   (v) => (typeof v === 'string' ? { kind: v } : v),
-  z.discriminatedUnion(
-    'kind',
-    [
-      strict({ kind: z.literal('smoothing') }),
-      strict({ kind: z.literal('dds') }),
-      strict({
-        kind: z.literal('densepure'),
-        /** Reverse runs (votes) per noise draw. */
-        K: oneOrMany(whole(1), 'a whole number >= 1'),
-        /** Respaced reverse steps, or 'full' for the whole DDPM chain. Default 10, as the CLI. */
-        steps: oneOrMany(steps, "'full' or a whole number >= 1").default(10),
-        /** Respaced timesteps: improved-diffusion's evenly strided 'uniform', or DensePure's own 'densepure'. */
-        spacing: z.enum(['uniform', 'densepure'], { error: "must be 'uniform' or 'densepure'" }).default('uniform'),
-      }),
-    ],
-    { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone)` : issue.code === 'invalid_type' ? `a method must be one of ${METHOD_KINDS.join(', ')} or an object with 'kind'` : undefined) },
-  ),
+  z.discriminatedUnion('kind', [methodOf(firstKind!), ...otherKinds.map(methodOf)], {
+    error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone)` : issue.code === 'invalid_type' ? `a method must be one of ${METHOD_KINDS.join(', ')} or an object with 'kind'` : undefined),
+  }),
 );
 
 const backendName = z.string({ error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" }).regex(/^[a-z][a-z0-9-]*$/, { error: "must be a backend name such as 'onnx', 'tfjs' or 'auto'" });
@@ -185,6 +187,9 @@ const describeValue = (root: unknown, path: readonly PropertyKey[]): string => {
   return text === undefined ? '' : ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
 };
 
+const andList = (xs: readonly string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)!}`);
+const orList = (xs: readonly string[]): string => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs.at(-1)!}`);
+
 const allows = <T>(xs: readonly T[]): boolean => new Set(xs.map((x) => JSON.stringify(x))).size === xs.length;
 
 /** Checks and expands a parsed document; `source` names the file in messages. */
@@ -206,22 +211,31 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
   const slugs = expandMethods(x).map(methodSlug);
   const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
   if (dup !== undefined) problems.push(`  methods: '${dup}' appears twice`);
-  if (x.models.denoiser === 'none' && x.methods.some((m) => m.kind !== 'smoothing')) {
-    problems.push("  models.denoiser: 'none' leaves dds and densepure without a diffusion model; give a denoiser or list only smoothing");
+  if (x.models.denoiser === 'none' && x.methods.some((m) => methodEntry(m.kind).needsDenoiser)) {
+    const needing = METHOD_KINDS.filter((k) => methodEntry(k).needsDenoiser);
+    const without = METHOD_KINDS.filter((k) => !methodEntry(k).needsDenoiser);
+    problems.push(`  models.denoiser: 'none' leaves ${andList(needing)} without a diffusion model; give a denoiser or list only ${orList(without)}`);
   }
   problems.push(...sequentialProblems(x));
   if (problems.length > 0) return E.left(invalid(source, `invalid experiment:\n${problems.join('\n')}`));
   return E.right(x);
 }
 
-const list = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
+const list = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : [v]);
 
-/** The grid's methods, K and steps lists expanded; a uniform spacing is the default and stays implicit (no `-dp`). */
+/** Every combination of one value per setting, the first setting varying slowest. */
+const combinations = (settings: readonly (readonly [string, readonly unknown[]])[]): Record<string, unknown>[] =>
+  settings.reduce<Record<string, unknown>[]>((combos, [name, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v }))), [{}]);
+
+/** The grid's methods: a setting given as a list (`K: [1, 5]`) becomes one method per value, over all settings. */
 export function expandMethods(x: Experiment): Method[] {
-  return x.methods.flatMap((m): Method[] =>
-    m.kind === 'densepure'
-      ? list(m.K).flatMap((votes) => list(m.steps).map((steps) => ({ kind: 'densepure' as const, votes, steps, ...(m.spacing === 'densepure' ? { spacing: 'densepure' as const } : {}) })))
-      : [{ kind: m.kind }],
+  return x.methods.flatMap(({ kind, ...settings }) =>
+    combinations(Object.entries(settings).map(([name, v]) => [name, list(v)] as const)).map((combo) => {
+      const method = parseMethodSettings(kind, combo);
+      // The schema checked every value; a refusal here is a bug in the method's schema.
+      if (E.isLeft(method)) throw new Error(`checked method settings refused: ${method.left.message}`);
+      return method.right;
+    }),
   );
 }
 

@@ -8,7 +8,7 @@ import type { ModelMetadata } from '@densepure/backend';
 import type { Dataset } from '@densepure/datasets';
 import { type IdentityDifference, type RunError, formatDifferences } from './errors.js';
 import { sidecarPath, readText } from './files.js';
-import { type Method, methodSlug, votesOf } from './method.js';
+import { type Method, methodIdentity, methodSlug, needsDenoiser } from './method.js';
 import { MODE_IDENTITY_FIELDS, modeOf } from './modes/index.js';
 import type { RunSpec } from './spec.js';
 import { type CertifyRow, parseCohenTsv } from './tsv.js';
@@ -50,6 +50,7 @@ export type SpecIdentity = Omit<RunIdentity, 'backend' | 'denoiserSha256' | 'den
 type IdentitySettings = Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha' | 'seed' | 'variance' | 'timestepRule' | 'dataset' | 'mode'> & { readonly models: { readonly backend?: string } };
 
 export function specIdentity(spec: IdentitySettings, method: Method): SpecIdentity {
+  const { K, steps } = methodIdentity(method);
   return {
     method: methodSlug(method),
     sigma: spec.sigma,
@@ -58,8 +59,8 @@ export function specIdentity(spec: IdentitySettings, method: Method): SpecIdenti
     alpha: spec.alpha,
     skip: spec.dataset.skip,
     max: spec.dataset.max ?? null,
-    K: votesOf(method),
-    steps: method.kind === 'densepure' ? method.steps : null,
+    K,
+    steps,
     seed: spec.seed,
     variance: spec.variance ?? 'auto',
     ...(spec.timestepRule === undefined || spec.timestepRule === 'nearest' ? {} : { tStarRule: spec.timestepRule }),
@@ -74,7 +75,7 @@ export function runIdentity(
   method: Method,
   opened: { readonly denoiser: ModelMetadata | null; readonly classifier: ModelMetadata; readonly dataset: Pick<Dataset, 'sha256' | 'source'> },
 ): RunIdentity {
-  const denoiser = method.kind === 'smoothing' ? null : opened.denoiser;
+  const denoiser = needsDenoiser(method) ? opened.denoiser : null;
   return identitySchema.parse({
     ...specIdentity(spec, method),
     backend: opened.classifier.backend,

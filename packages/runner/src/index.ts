@@ -37,7 +37,7 @@ export {
   specIdentity,
   storedSidecarSchema,
 } from './identity.js';
-export { type Method, type MethodSlugError, describeMethod, methodLabel, methodSlug, needsDenoiser, parseMethodSlug, votesOf } from './method.js';
+export * from './method.js';
 export { type ModelCache, createModelCache } from './model-cache.js';
 export { type Pipeline, type PipelineSources, type PipelineSpec, openDatasetSpec, openPipeline, sliceIndices } from './pipeline.js';
 export { PREDICT_HEADER, type PredictHooks, type PredictResult, type PredictRow, runPredict } from './predict.js';

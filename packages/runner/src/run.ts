@@ -12,7 +12,7 @@ import type { RunError } from './errors.js';
 import { RowLog, ensureWritable, sidecarPath, writeJsonAtomic } from './files.js';
 import { acquireOutputLocks, takeoverNotes } from './lock.js';
 import { type RunIdentity, inspectPriorRun, runIdentity } from './identity.js';
-import { type Method, describeMethod, methodSlug } from './method.js';
+import { type Method, describeMethod, methodSlug, needsDenoiser } from './method.js';
 import type { ModelCache } from './model-cache.js';
 import { modeOf } from './modes/index.js';
 import { type Pipeline, openPipeline, sliceIndices } from './pipeline.js';
@@ -90,7 +90,7 @@ function sidecarHeader(spec: RunSpec, pipeline: Pipeline, method: Method, base: 
     ...modeOf(spec.mode).sidecar(spec, costPath(spec.runs.find((r) => r.method === method)?.out ?? '')),
     batch: spec.batch,
     models: {
-      denoiser: method.kind === 'smoothing' || pipeline.denoiser === null ? null : { ...pipeline.denoiser.metadata },
+      denoiser: !needsDenoiser(method) || pipeline.denoiser === null ? null : { ...pipeline.denoiser.metadata },
       classifier: { ...pipeline.classifier.metadata, preprocessing: pipeline.imageClassifier.preprocessing },
     },
     dataset: {

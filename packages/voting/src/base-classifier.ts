@@ -6,6 +6,7 @@ import { inBatches } from './batching.js';
 import type { ConfigError } from './errors.js';
 import { type DrawAddress, type Evaluation, type Models, diffusionStart, evaluateDraws, oneShotX0, reverseChains, smoothingNoise } from './evaluate.js';
 import { type GroupPlan, type MemberSource, needsOf, planGroup } from './plan.js';
+import { needsDenoiser } from './methods/table.js';
 import { sharedRequests } from './shared-requests.js';
 import type { BaseClassifier, BaseClassifierConfig, EvaluationTally, Evaluations, MethodGroup, MethodGroupConfig } from './types.js';
 import { majorityVote } from './vote.js';
@@ -147,6 +148,6 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
  */
 export function makeBaseClassifier(denoiser: Denoiser | null, classifier: ImageClassifier, config: BaseClassifierConfig): E.Either<ConfigError, BaseClassifier> {
   const { method, ...rest } = config;
-  const group = makeMethodGroup(method.kind === 'smoothing' ? null : denoiser, classifier, { ...rest, methods: [method] });
+  const group = makeMethodGroup(needsDenoiser(method) ? denoiser : null, classifier, { ...rest, methods: [method] });
   return E.isLeft(group) ? group : E.right(group.right.members[0]!);
 }

@@ -1,6 +1,7 @@
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { diffusionConstants, linearBetaSchedule, planReverse, sigmaToTimestep } from '@densepure/core';
+import { MAJORITY_VOTE } from './methods/majority.js';
 import { type DenoiserShape, type GroupPlan, chainEvaluations, needsOf, planGroup } from './plan.js';
 import type { Method, MethodGroupConfig } from './types.js';
 
@@ -40,10 +41,10 @@ describe('planGroup (pure)', () => {
     expect(p.members.map((m) => m.source)).toEqual([
       { kind: 'smoothing' },
       { kind: 'dds' },
-      { kind: 'densepure', family: 0, votes: 1 },
-      { kind: 'densepure', family: 0, votes: 5 },
-      { kind: 'densepure', family: 0, votes: 10 },
-      { kind: 'densepure', family: 1, votes: 3 },
+      { kind: 'densepure', family: 0, votes: 1, aggregation: MAJORITY_VOTE },
+      { kind: 'densepure', family: 0, votes: 5, aggregation: MAJORITY_VOTE },
+      { kind: 'densepure', family: 0, votes: 10, aggregation: MAJORITY_VOTE },
+      { kind: 'densepure', family: 1, votes: 3, aggregation: MAJORITY_VOTE },
     ]);
     expect(p.members[4]!.timesteps).toEqual(p.families[0]!.plan.modelTimesteps);
     expect(p.members[4]!.timesteps[0]).toBe(tStar.t);

@@ -12,9 +12,11 @@ import {
 } from '@densepure/core';
 import type { Batching } from './batching.js';
 import { type ConfigError, invalidSetting, scheduleError } from './errors.js';
-import type { Method, MethodGroupConfig } from './types.js';
+import type { Aggregation, ChainSpec, MethodReads } from './methods/entry.js';
+import { type Method, methodReads } from './methods/table.js';
+import type { MethodGroupConfig } from './types.js';
 
-/** DensePure members that run the same reverse chain: their votes are shared, up to `maxVotes` chains per draw. */
+/** Members that run the same reverse chain: their votes are shared, up to `maxVotes` chains per draw. */
 export interface ChainFamily {
   /** `<steps>/<spacing>`, e.g. `2/densepure` or `full/uniform`. */
   readonly key: string;
@@ -22,11 +24,15 @@ export interface ChainFamily {
   readonly maxVotes: number;
 }
 
-/** What one member reads from the shared evaluation. */
+/**
+ * What one member reads from the shared evaluation (its method's {@link MethodReads}, the chain resolved to a
+ * family): `smoothing` the noisy images' labels, `dds` the one-shot x0's labels, `densepure` the first `votes`
+ * votes of chain family `family`, aggregated as `aggregation` says.
+ */
 export type MemberSource =
   | { readonly kind: 'smoothing' }
   | { readonly kind: 'dds' }
-  | { readonly kind: 'densepure'; readonly family: number; readonly votes: number };
+  | { readonly kind: 'densepure'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation };
 
 export interface MemberPlan {
   readonly method: Method;
@@ -73,7 +79,8 @@ export interface ClassifierShape {
   readonly numClasses: number;
 }
 
-export const familyKey = (m: Extract<Method, { kind: 'densepure' }>): string => `${m.steps}/${m.spacing ?? 'uniform'}`;
+/** A chain family's key: `<steps>/<spacing>`. */
+export const chainKey = (chain: ChainSpec): string => `${chain.steps}/${chain.spacing}`;
 
 /**
  * Denoiser evaluations of `votes` runs of a chain beyond its first step: every chain starts at t*
@@ -95,12 +102,15 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
   if (!Number.isInteger(seed) || seed < 0) return E.left(invalidSetting('seed', seed, 'a whole number >= 0'));
   if (methods.length === 0) return E.left({ kind: 'no-methods', message: 'a method group needs at least one method' });
   const [c, h, w] = classifier.sourceShape;
-  const needing = methods.find((m): m is Exclude<Method, { kind: 'smoothing' }> => m.kind !== 'smoothing');
+  const reads = methods.map(methodReads);
+  const needing = methods.find((_, i) => reads[i]!.from !== 'noisy');
 
   let diffusion: DiffusionPlan | null = null;
   const families: ChainFamily[] = [];
   if (needing !== undefined) {
-    if (denoiser === null) return E.left({ kind: 'needs-denoiser', method: needing.kind, message: `method '${needing.kind}' needs a denoiser; give one, or use plain smoothing` });
+    if (denoiser === null) {
+      return E.left({ kind: 'needs-denoiser', method: needing.kind as Exclude<Method['kind'], 'smoothing'>, message: `method '${needing.kind}' needs a denoiser; give one, or use plain smoothing` });
+    }
     const shape = denoiser.inputShape;
     if (shape[0] !== c || shape[1] !== h || shape[2] !== w) {
       return E.left({
@@ -125,39 +135,27 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
     if (E.isLeft(timestep)) return E.left(scheduleError(timestep.left));
     const tStar = timestep.right;
     diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
-    for (const m of methods) {
-      if (m.kind !== 'densepure') continue;
-      if (!Number.isInteger(m.votes) || m.votes < 1) return E.left(invalidSetting('K', m.votes, 'a whole number >= 1'));
-      const key = familyKey(m);
+    for (const r of reads) {
+      if (r.from !== 'chains') continue;
+      if (!Number.isInteger(r.votes) || r.votes < 1) return E.left(invalidSetting('K', r.votes, 'a whole number >= 1'));
+      const key = chainKey(r.chain);
       const at = families.findIndex((f) => f.key === key);
       if (at >= 0) {
-        families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, m.votes) };
+        families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, r.votes) };
         continue;
       }
-      const planned = checkedPlanReverse(constants, tStar.t, m.steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps: m.steps, spacing: m.spacing ?? 'uniform' });
+      const { steps, spacing } = r.chain;
+      const planned = checkedPlanReverse(constants, tStar.t, steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps, spacing });
       if (E.isLeft(planned)) return E.left(scheduleError(planned.left));
       const plan = planned.right;
       // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
       const start = plan.steps[0]!.modelTimestep;
       if (start !== tStar.t) return E.left({ kind: 'chain-start', chain: key, message: `reverse chain ${key} starts at t=${start}, not at t*=${tStar.t}` });
-      families.push({ key, plan, maxVotes: m.votes });
+      families.push({ key, plan, maxVotes: r.votes });
     }
   }
 
-  const members = methods.map((method): MemberPlan => {
-    if (method.kind === 'smoothing') return { method, source: { kind: 'smoothing' }, timesteps: [], denoiserEvalsPerDraw: 0 };
-    const { tStar, oneShot } = diffusion!;
-    if (method.kind === 'dds') return { method, source: { kind: 'dds' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
-    const family = families.findIndex((f) => f.key === familyKey(method));
-    const { plan } = families[family]!;
-    return {
-      method,
-      source: { kind: 'densepure', family, votes: method.votes },
-      tStar: tStar.t,
-      timesteps: plan.modelTimesteps,
-      denoiserEvalsPerDraw: 1 + chainEvaluations(plan, method.votes),
-    };
-  });
+  const members = methods.map((method, i): MemberPlan => memberPlan(method, reads[i]!, diffusion, families));
   return E.right({
     sigma,
     seed,
@@ -170,6 +168,22 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
     denoiserEvalsPerDraw: (diffusion === null ? 0 : 1) + families.reduce((s, f) => s + chainEvaluations(f.plan, f.maxVotes), 0),
     decidedVoteStop: config.decidedVoteStop ?? true,
   });
+}
+
+/** A member's plan: what it reads of the shared evaluation and what that costs per draw. */
+function memberPlan(method: Method, reads: MethodReads, diffusion: DiffusionPlan | null, families: readonly ChainFamily[]): MemberPlan {
+  if (reads.from === 'noisy') return { method, source: { kind: 'smoothing' }, timesteps: [], denoiserEvalsPerDraw: 0 };
+  const { tStar, oneShot } = diffusion!;
+  if (reads.from === 'one-shot') return { method, source: { kind: 'dds' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
+  const family = families.findIndex((f) => f.key === chainKey(reads.chain));
+  const { plan } = families[family]!;
+  return {
+    method,
+    source: { kind: 'densepure', family, votes: reads.votes, aggregation: reads.aggregation },
+    tStar: tStar.t,
+    timesteps: plan.modelTimesteps,
+    denoiserEvalsPerDraw: 1 + chainEvaluations(plan, reads.votes),
+  };
 }
 
 /** What a call for the `wanted` members must compute. */

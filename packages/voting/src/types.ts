@@ -1,18 +1,10 @@
 import type { either as E } from 'fp-ts';
 import type { BackendError } from '@densepure/backend';
 import type { DrawRequest, Sampler, TimestepRule, VarianceKind } from '@densepure/core';
+import type { Method } from './methods/table.js';
 
-/**
- * The three ways densepure turns one noise draw into a label, as one code path:
- * - `smoothing`: classify x + sigma * noise (Cohen et al. 2019);
- * - `dds`: one-shot denoise from x_t* then classify (Carlini et al. 2023, diffusion denoised smoothing);
- * - `densepure`: K reverse-diffusion runs from x_t* (full chain or b respaced steps), classify each, majority vote
- *   (Xiao et al. 2023).
- */
-export type Method =
-  | { readonly kind: 'smoothing' }
-  | { readonly kind: 'dds' }
-  | { readonly kind: 'densepure'; readonly votes: number; readonly steps: 'full' | number; readonly spacing?: 'uniform' | 'densepure' };
+/** A method as data: one variant per kind of the method table (./methods/table.ts). */
+export type { Method };
 
 /** @deprecated core's `VarianceKind` is the one name for it; this alias goes once the apps use that. */
 export type VarianceMode = VarianceKind;

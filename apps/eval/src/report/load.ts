@@ -4,7 +4,19 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { either as E } from 'fp-ts';
-import { type CertifyRow, type CostSummary, type RunError, hasCohenHeader, methodLabel, parseCohenTsv, parseMethodSlug, readCosts, summarizeCosts } from '@densepure/runner';
+import {
+  type CertifyRow,
+  type CostSummary,
+  type RunError,
+  METHOD_KINDS,
+  hasCohenHeader,
+  methodLabel,
+  methodOrder,
+  parseCohenTsv,
+  parseMethodSlug,
+  readCosts,
+  summarizeCosts,
+} from '@densepure/runner';
 
 /** The parts of a densepure sidecar the report uses (the whole object is kept for the HTML page). */
 export interface Sidecar {
@@ -71,14 +83,14 @@ function startsWithCohenHeader(path: string): boolean {
   }
 }
 
-/** Name and sort key of a densepure method slug: smoothing, dds, then DensePure by K, steps and spacing; other names last. */
+/** Sort key of a series that names no method of the table: after every method, by name. */
+const otherOrder = (name: string): (number | string)[] => [METHOD_KINDS.length, name];
+
+/** Name and sort key of a densepure method slug: the table's kinds in order (DensePure by K, steps and spacing); other names last. */
 export function methodName(slug: string): { name: string; order: (number | string)[] } {
   const parsed = parseMethodSlug(slug);
-  if (E.isLeft(parsed)) return { name: slug, order: [3, 0, 0, slug] };
-  const m = parsed.right;
-  const order =
-    m.kind === 'smoothing' ? [0, 0, 0, ''] : m.kind === 'dds' ? [1, 0, 0, ''] : [2, m.votes, m.steps === 'full' ? Infinity : m.steps, m.spacing === 'densepure' ? 'dp' : ''];
-  return { name: methodLabel(m), order };
+  if (E.isLeft(parsed)) return { name: slug, order: otherOrder(slug) };
+  return { name: methodLabel(parsed.right), order: methodOrder(parsed.right) };
 }
 
 const SIGMA_IN_PATH = /(?:sigma|noise)[_=-]?(\d+(?:\.\d+)?)/i;
@@ -134,7 +146,7 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): E.E
     const slug = typeof identity.method === 'string' ? identity.method : null;
     const guessed = guessFromPath(file);
     const sequential = identity.sequential !== undefined && identity.sequential !== null;
-    const base = slug === null ? { name: guessed.method, order: [3, 0, 0, guessed.method] } : methodName(slug);
+    const base = slug === null ? { name: guessed.method, order: otherOrder(guessed.method) } : methodName(slug);
     // Sequential series are their own methods (own curves, own best-over-sigma rows).
     const named = sequential ? { name: `${base.name} (sequential)`, order: [...base.order, 'sequential'] } : base;
     const costs = readCosts(path).filter((c) => rows.some((r) => r.idx === c.idx));

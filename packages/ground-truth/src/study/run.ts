@@ -2,19 +2,17 @@ import { either as E, taskEither as TE } from 'fp-ts';
 import type { BackendError, Classifier, Denoiser } from '@densepure/backend';
 import { wrapClassifier } from '@densepure/classifiers';
 import { type Sampler, certify, gaussianFill, noiseAddress, sigmaToTimestep, toModelScale } from '@densepure/core';
-import { type ConfigError, type Method, makeMethodGroup } from '@densepure/voting';
+import { type ConfigError, type Method, makeMethodGroup, methodSlug } from '@densepure/voting';
 import { argmax, sampleMixture } from '../mixture.js';
 import { scheduleAlphasCumprod } from '../onnx-models.js';
 import { posterior } from '../posterior.js';
 import type { Experiment } from './experiment.js';
 
+/** The sampled methods of the study: plain smoothing, DDS and DensePure as the experiment sets it. */
+const studyMethods = (e: Experiment): Method[] => [{ kind: 'smoothing' }, { kind: 'dds' }, { kind: 'densepure', votes: e.densepure.K, steps: e.densepure.steps, spacing: e.densepure.spacing }];
+
 /** The methods of the study, in plot order. `exact-vote` is DensePure's K -> infinity limit with exact posterior samples. */
-export const methodNames = (e: Experiment): string[] => [
-  'smoothing',
-  'dds',
-  `densepure-K${e.densepure.K}-${e.densepure.steps === 'full' ? 'full' : `b${e.densepure.steps}`}${e.densepure.spacing === 'densepure' ? '-dp' : ''}`,
-  'exact-vote',
-];
+export const methodNames = (e: Experiment): string[] => [...studyMethods(e).map(methodSlug), 'exact-vote'];
 
 /** One certified point: the certified label (-1 abstain) and radius (pixel units) per method, in methodNames order. */
 export interface PointResult {
@@ -63,7 +61,7 @@ export function runStudy(e: Experiment, denoiser: Denoiser, classifier: Classifi
   return async () => {
     const wrapped = wrapClassifier(classifier, [2, 1, 1]);
     if (E.isLeft(wrapped)) return wrapped;
-    const methods: Method[] = [{ kind: 'smoothing' }, { kind: 'dds' }, { kind: 'densepure', votes: e.densepure.K, steps: e.densepure.steps, spacing: e.densepure.spacing }];
+    const methods = studyMethods(e);
     const ac = scheduleAlphasCumprod(e.schedule);
     const drawn = sampleMixture(e.mixture, e.samples, e.seed, 1);
     const points: { x: number; y: number; label: number; index: number }[] = [];

@@ -1,0 +1,65 @@
+// The method flags: every setting of the method table is a flag, the old spellings (--denoiser none, --one-shot,
+// DensePure by default) name the same methods as --method, and what does not fit is refused in words.
+import { Command } from 'commander';
+import { either as E } from 'fp-ts';
+import { describe, expect, it } from 'vitest';
+import { METHOD_KINDS, METHOD_SETTINGS } from '@densepure/runner';
+import { addMethodOptions, addModelOptions, methodFromFlags, settingFlag } from './flags.js';
+
+const program = () => addMethodOptions(addModelOptions(new Command('t')))
+  .exitOverride()
+  .configureOutput({ writeErr: () => {}, writeOut: () => {} });
+
+/** The method the flags name, or the usage / commander message. */
+const method = (...argv: string[]) => {
+  const cmd = program();
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    return { refused: (e as Error).message };
+  }
+  const r = methodFromFlags(cmd.opts());
+  return E.isRight(r) ? r.right : { refused: r.left.message };
+};
+
+describe('method flags', () => {
+  it('has one flag per setting of the method table, and --method with its kinds', () => {
+    const help = program().helpInformation();
+    for (const s of METHOD_SETTINGS) expect(help).toContain(settingFlag(s.name));
+    expect(METHOD_SETTINGS.map((s) => settingFlag(s.name))).toEqual(['--K', '--steps', '--spacing']);
+    expect(help).toContain(`--method <kind>`);
+    expect(help).toContain(`choices: ${METHOD_KINDS.map((k) => `"${k}"`).join(', ')}`);
+    expect(settingFlag('maxVotes')).toBe('--max-votes');
+  });
+
+  it('keeps the old spellings: DensePure by default, --one-shot is DDS, --denoiser none plain smoothing', () => {
+    expect(method()).toEqual({ kind: 'densepure', votes: 1, steps: 10 });
+    expect(method('--K', '5', '--steps', '5')).toEqual({ kind: 'densepure', votes: 5, steps: 5 });
+    expect(method('--K', '10', '--steps', '2', '--spacing', 'densepure')).toEqual({ kind: 'densepure', votes: 10, steps: 2, spacing: 'densepure' });
+    expect(method('--steps', 'full', '--spacing', 'uniform')).toEqual({ kind: 'densepure', votes: 1, steps: 'full' });
+    expect(method('--one-shot')).toEqual({ kind: 'dds' });
+    expect(method('--one-shot', '--K', '1')).toEqual({ kind: 'dds' });
+    expect(method('--denoiser', 'none')).toEqual({ kind: 'smoothing' });
+  });
+
+  it('--method names any kind of the table', () => {
+    expect(method('--method', 'dds')).toEqual({ kind: 'dds' });
+    expect(method('--method', 'dds', '--one-shot')).toEqual({ kind: 'dds' });
+    expect(method('--method', 'smoothing')).toEqual({ kind: 'smoothing' });
+    expect(method('--method', 'densepure', '--K', '3', '--steps', 'full')).toEqual({ kind: 'densepure', votes: 3, steps: 'full' });
+    expect(method('--method', 'ddpm')).toEqual({ refused: expect.stringMatching(/Allowed choices are smoothing, dds, densepure/) });
+  });
+
+  it('refuses bad values and settings the method does not take, naming the flag', () => {
+    expect(method('--K', '0')).toEqual({ refused: expect.stringContaining("--K must be a whole number >= 1, got '0'") });
+    expect(method('--K', 'abc')).toEqual({ refused: expect.stringContaining("--K must be a whole number >= 1, got 'abc'") });
+    expect(method('--steps', 'x')).toEqual({ refused: expect.stringContaining("--steps must be 'full' or a whole number >= 1, got 'x'") });
+    expect(method('--spacing', 'even')).toEqual({ refused: expect.stringContaining('Allowed choices are uniform, densepure') });
+    expect(method('--one-shot', '--K', '3')).toEqual({ refused: '--K 3 applies to densepure only, not --one-shot (dds); drop --K' });
+    expect(method('--denoiser', 'none', '--K', '3')).toEqual({ refused: '--K 3 applies to densepure only, not --denoiser none (plain smoothing); drop --K' });
+    expect(method('--method', 'smoothing', '--steps', '4')).toEqual({ refused: '--steps 4 applies to densepure only, not --method smoothing; drop --steps' });
+    expect(method('--denoiser', 'none', '--one-shot')).toEqual({ refused: '--one-shot needs a denoiser; drop --denoiser none' });
+    expect(method('--denoiser', 'none', '--method', 'densepure')).toEqual({ refused: '--method densepure needs a denoiser; drop --denoiser none' });
+    expect(method('--method', 'smoothing', '--one-shot')).toEqual({ refused: '--one-shot means --method dds: drop --one-shot or --method smoothing' });
+  });
+});
