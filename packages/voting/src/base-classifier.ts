@@ -1,15 +1,14 @@
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
-import type { BackendError, Denoiser } from '@densepure/backend';
-import type { ImageClassifier } from '@densepure/classifiers';
+import { type BackendError, type Denoiser, classifierProbabilities, givesProbabilities } from '@densepure/backend';
+import { type ImageClassifier, argmaxRows } from '@densepure/classifiers';
 import type { DrawRequest } from '@densepure/core';
 import { inBatches } from './batching.js';
 import type { ConfigError } from './errors.js';
-import { type DrawAddress, type Evaluation, type Models, diffusionStart, evaluateDraws, oneShotX0, reverseChains, smoothingNoise } from './evaluate.js';
+import { type DrawAddress, type Evaluation, type Models, diffusionStart, evaluateDraws, oneShotX0, reverseChains, smoothingNoise, votesOf } from './evaluate.js';
 import { type GroupPlan, type MemberSource, needsOf, planGroup } from './plan.js';
 import { needsDenoiser } from './methods/table.js';
 import { sharedRequests } from './shared-requests.js';
 import type { BaseClassifier, BaseClassifierConfig, EvaluationTally, Evaluations, MethodGroup, MethodGroupConfig } from './types.js';
-import { majorityVote } from './vote.js';
 
 /** The models behind the plan's batching, adding every image they evaluate to the group's count and `tally`. */
 function batchedModels(plan: GroupPlan, denoiser: Denoiser | null, classifier: ImageClassifier, total: EvaluationTally, tally?: EvaluationTally): Models {
@@ -41,21 +40,36 @@ function batchedModels(plan: GroupPlan, denoiser: Denoiser | null, classifier: I
         TE.flatMap(() => inBatches(rows, batching, (first, n) => F.pipe(classifier.labels(rowsOf(images, first, n), n), TE.map((labels) => [labels] as const)))),
         TE.map(([labels]) => labels),
       ),
+    // One model call gives both: the labels are argmax of the same output `labels` reads, bit for bit.
+    classify: (images, rows) =>
+      F.pipe(
+        counted('classifier', rows),
+        TE.flatMap(() =>
+          inBatches(rows, batching, (first, n) =>
+            F.pipe(
+              classifier.logits(rowsOf(images, first, n), n),
+              TE.flatMap((out) =>
+                TE.fromEither(F.pipe(classifierProbabilities(classifier.metadata, out, n), E.map((probabilities) => [argmaxRows(out, n, classifier.metadata.numClasses), probabilities] as const))),
+              ),
+            ),
+          ),
+        ),
+        TE.map(([labels, probabilities]) => ({ labels, probabilities })),
+      ),
   };
 }
 
 /** A member's counts of the base prediction over the evaluated draws. */
 function memberCounts(source: MemberSource, ev: Evaluation, draws: number, numClasses: number, scratch: Int32Array): Int32Array {
   const counts = new Int32Array(numClasses);
-  if (source.kind !== 'densepure') {
-    for (const l of (source.kind === 'smoothing' ? ev.noisyLabels : ev.oneShotLabels)!) counts[l] = counts[l]! + 1;
+  if (source.from !== 'chains') {
+    for (const l of (source.from === 'noisy' ? ev.noisyLabels : ev.oneShotLabels)!) counts[l] = counts[l]! + 1;
     return counts;
   }
-  const { labels, done, maxVotes } = ev.votes[source.family]!;
+  const votes = ev.votes[source.family]!;
   for (let d = 0; d < draws; d++) {
-    // With the decided-vote stop a draw may hold fewer than K votes: its leader is then already the K-vote's winner.
-    const first = d * maxVotes;
-    const winner = majorityVote(labels.subarray(first, first + Math.min(done[d]!, source.votes)), numClasses, scratch);
+    // With the decided-vote stop a draw may hold fewer than K votes: the aggregation's answer is then already the K-vote's.
+    const winner = source.aggregation.decide(votesOf(votes, d, Math.min(votes.done[d]!, source.votes), source.aggregation, numClasses), numClasses, scratch);
     counts[winner] = counts[winner]! + 1;
   }
   return counts;
@@ -68,7 +82,8 @@ function memberCounts(source: MemberSource, ev: Evaluation, draws: number, numCl
  * decided-vote stop.
  */
 export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClassifier, config: MethodGroupConfig): E.Either<ConfigError, MethodGroup> {
-  const planned = planGroup(denoiser?.metadata ?? null, { sourceShape: classifier.sourceShape, numClasses: classifier.metadata.numClasses }, config);
+  const meta = classifier.metadata;
+  const planned = planGroup(denoiser?.metadata ?? null, { sourceShape: classifier.sourceShape, numClasses: meta.numClasses, name: meta.name, givesProbabilities: E.isRight(givesProbabilities(meta)) }, config);
   if (E.isLeft(planned)) return planned;
   const plan = planned.right;
   const { numClasses, seed, sigma } = plan;
@@ -97,7 +112,7 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
   ): Promise<E.Either<BackendError, { noisy: Float32Array; purified: Float32Array }>> => {
     const { noise, noisy } = smoothingNoise(image, sigma, at);
     // Without a denoiser the "purified" image is the clipped noisy one, for display only.
-    if (source.kind === 'smoothing') return E.right({ noisy, purified: noisy.map((v) => Math.min(1, Math.max(0, v))) });
+    if (source.from === 'noisy') return E.right({ noisy, purified: noisy.map((v) => Math.min(1, Math.max(0, v))) });
     const models = batchedModels(plan, denoiser, classifier, total);
     const diffusion = plan.diffusion!;
     const n = at.draws.count;
@@ -105,7 +120,7 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
     const denoised = await models.denoise(xt, n, diffusion.tStar.t)();
     if (E.isLeft(denoised)) return denoised;
     const atTStar = denoised.right;
-    if (source.kind === 'dds') return E.right({ noisy, purified: oneShotX0(diffusion, xt, atTStar) });
+    if (source.from === 'one-shot') return E.right({ noisy, purified: oneShotX0(diffusion, xt, atTStar) });
     const runs = { draw: Int32Array.from({ length: n }, (_, d) => d), vote: new Int32Array(n).fill(vote) };
     const purified = await reverseChains(plan.families[source.family]!.plan, diffusion, { xt, atTStar }, runs, at, models.denoise);
     return E.map((samples: Float32Array) => ({ noisy, purified: samples }))(purified);

@@ -7,7 +7,9 @@ export type Setting = 'sigma' | 'seed' | 'batch size' | 'concurrency' | 'K';
 export type ConfigError =
   | { readonly kind: 'invalid-setting'; readonly setting: Setting; readonly value: number; readonly message: string }
   | { readonly kind: 'no-methods'; readonly message: string }
-  | { readonly kind: 'needs-denoiser'; readonly method: 'dds' | 'densepure'; readonly message: string }
+  | { readonly kind: 'needs-denoiser'; readonly method: string; readonly message: string }
+  /** A method aggregates class probabilities but the classifier gives none (its manifest says output 'scores'). */
+  | { readonly kind: 'needs-probabilities'; readonly method: string; readonly classifier: string; readonly message: string }
   | { readonly kind: 'shape-mismatch'; readonly denoiserShape: readonly number[]; readonly datasetShape: readonly number[]; readonly message: string }
   | { readonly kind: 'variance-unsupported'; readonly variance: VarianceKind; readonly message: string }
   /** The diffusion schedule cannot serve the request: sigma beyond its end, steps it cannot space. */

@@ -1,8 +1,8 @@
 import { either as E, type taskEither as TE } from 'fp-ts';
 import type { BackendError, DenoiserOutput } from '@densepure/backend';
 import { type DrawRequest, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
-import type { DiffusionPlan, GroupPlan, Needs } from './plan.js';
-import { votesStillNeeded } from './vote.js';
+import type { Aggregation } from './methods/entry.js';
+import type { DiffusionPlan, FamilyNeed, GroupPlan, Needs } from './plan.js';
 
 /**
  * The two models as the evaluation calls them: whole arrays of `rows` images in, batching left to the caller.
@@ -13,6 +13,13 @@ export interface Models {
   denoise(x: Float32Array, rows: number, timestep: number): TE.TaskEither<BackendError, DenoiserOutput>;
   /** The classifier's label for each of `rows` images in [0, 1]. */
   labels(images: Float32Array, rows: number): TE.TaskEither<BackendError, Int32Array>;
+  /** Labels and class probabilities (rows x numClasses) from one classifier call. */
+  classify(images: Float32Array, rows: number): TE.TaskEither<BackendError, Classified>;
+}
+
+export interface Classified {
+  readonly labels: Int32Array;
+  readonly probabilities: Float32Array;
 }
 
 /** Where the random numbers of a draw range live: (seed, image, draw) plus the vote and step of each number. */
@@ -120,41 +127,63 @@ export async function reverseChains(
 
 /**
  * One family's votes on a draw range: `labels` holds `maxVotes` (the most any wanted member counts) slots per
- * draw, the first `done[d]` of draw d filled.
+ * draw, the first `done[d]` of draw d filled; `probabilities` the same votes' class probabilities
+ * (`numClasses` per vote) when a wanted member aggregates them.
  */
 export interface FamilyVotes {
   readonly maxVotes: number;
   readonly labels: Int32Array;
+  readonly probabilities: Float32Array | null;
   readonly done: Int32Array;
+}
+
+/** The first `count` votes of draw `d`, in the form `aggregation` reads. */
+export function votesOf(votes: FamilyVotes, d: number, count: number, aggregation: Aggregation, numClasses: number): Float32Array | Int32Array {
+  const first = d * votes.maxVotes;
+  return aggregation.reads === 'labels' ? votes.labels.subarray(first, first + count) : votes.probabilities!.subarray(first * numClasses, (first + count) * numClasses);
+}
+
+/** The wanted members grouped by how they aggregate: each aggregation decides its members' stop together. */
+function byAggregation(need: FamilyNeed): { aggregation: Aggregation; memberVotes: number[] }[] {
+  const groups: { aggregation: Aggregation; memberVotes: number[] }[] = [];
+  for (const m of need.members) {
+    const group = groups.find((g) => g.aggregation === m.aggregation);
+    if (group === undefined) groups.push({ aggregation: m.aggregation, memberVotes: [m.votes] });
+    else group.memberVotes.push(m.votes);
+  }
+  return groups;
 }
 
 /**
  * A chain family's votes in rounds. Each round runs, for every draw, the votes still needed by the members
- * sharing them (`votesStillNeeded`: none once all are decided), all draws' runs batched together. With
- * `decidedVoteStop` off, one round runs every draw's `maxVotes` votes.
+ * sharing them (the most any member's aggregation still needs: none once all are decided), all draws' runs
+ * batched together. With `decidedVoteStop` off, one round runs every draw's `maxVotes` votes.
  */
 async function familyVotes(
   plan: ReversePlan,
-  memberVotes: readonly number[],
+  need: FamilyNeed,
   groupPlan: GroupPlan,
   start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
   at: DrawAddress,
   models: Models,
 ): Promise<E.Either<BackendError, FamilyVotes>> {
   const n = at.draws.count;
-  const maxVotes = Math.max(...memberVotes);
-  const labels = new Int32Array(n * maxVotes);
-  const done = new Int32Array(n);
-  const scratch = new Int32Array(groupPlan.numClasses);
+  const { numClasses } = groupPlan;
+  const maxVotes = Math.max(...need.members.map((m) => m.votes));
+  const votes: FamilyVotes = { maxVotes, labels: new Int32Array(n * maxVotes), probabilities: need.probabilities ? new Float32Array(n * maxVotes * numClasses) : null, done: new Int32Array(n) };
+  const { labels, probabilities, done } = votes;
+  const aggregations = byAggregation(need);
+  const scratch = new Int32Array(numClasses);
   const more = new Int32Array(n);
   for (;;) {
     let rows = 0;
     for (let d = 0; d < n; d++) {
-      const sofar = labels.subarray(d * maxVotes, d * maxVotes + done[d]!);
-      more[d] = groupPlan.decidedVoteStop ? votesStillNeeded(sofar, memberVotes, groupPlan.numClasses, scratch) : maxVotes - done[d]!;
+      more[d] = groupPlan.decidedVoteStop
+        ? Math.max(...aggregations.map((g) => g.aggregation.votesStillNeeded(votesOf(votes, d, done[d]!, g.aggregation, numClasses), g.memberVotes, numClasses, scratch)))
+        : maxVotes - done[d]!;
       rows += more[d]!;
     }
-    if (rows === 0) return E.right({ maxVotes, labels, done });
+    if (rows === 0) return E.right(votes);
     const runs = { draw: new Int32Array(rows), vote: new Int32Array(rows) };
     for (let d = 0, r = 0; d < n; d++) {
       for (let k = 0; k < more[d]!; k++, r++) {
@@ -164,9 +193,19 @@ async function familyVotes(
     }
     const samples = await reverseChains(plan, groupPlan.diffusion!, start, runs, at, models.denoise);
     if (E.isLeft(samples)) return samples;
-    const got = await models.labels(samples.right, rows)();
-    if (E.isLeft(got)) return got;
-    for (let r = 0; r < rows; r++) labels[runs.draw[r]! * maxVotes + runs.vote[r]!] = got.right[r]!;
+    if (probabilities === null) {
+      const got = await models.labels(samples.right, rows)();
+      if (E.isLeft(got)) return got;
+      for (let r = 0; r < rows; r++) labels[runs.draw[r]! * maxVotes + runs.vote[r]!] = got.right[r]!;
+    } else {
+      const got = await models.classify(samples.right, rows)();
+      if (E.isLeft(got)) return got;
+      for (let r = 0; r < rows; r++) {
+        const slot = runs.draw[r]! * maxVotes + runs.vote[r]!;
+        labels[slot] = got.right.labels[r]!;
+        probabilities.set(got.right.probabilities.subarray(r * numClasses, (r + 1) * numClasses), slot * numClasses);
+      }
+    }
     for (let d = 0; d < n; d++) done[d] = done[d]! + more[d]!;
   }
 }
@@ -191,7 +230,7 @@ export async function evaluateDraws(plan: GroupPlan, models: Models, image: Floa
   const noise = drawNoise(image.length, at);
   const noisyLabels = needs.noisyLabels ? await models.labels(noisyImages(image, plan.sigma, noise), n)() : E.right(null);
   if (E.isLeft(noisyLabels)) return noisyLabels;
-  const runsChains = needs.memberVotes.some((v) => v.length > 0);
+  const runsChains = needs.families.some((f) => f !== null);
   if (!needs.oneShot && !runsChains) return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: null, votes: [] });
   const diffusion = plan.diffusion!;
   const xt = diffusionStart(diffusion, image, plan.sigma, noise);
@@ -202,12 +241,12 @@ export async function evaluateDraws(plan: GroupPlan, models: Models, image: Floa
   if (E.isLeft(oneShotLabels)) return oneShotLabels;
   const votes: (FamilyVotes | null)[] = [];
   for (const [f, family] of plan.families.entries()) {
-    const memberVotes = needs.memberVotes[f]!;
-    if (memberVotes.length === 0) {
+    const need = needs.families[f]!;
+    if (need === null) {
       votes.push(null);
       continue;
     }
-    const familyResult = await familyVotes(family.plan, memberVotes, plan, { xt, atTStar }, at, models);
+    const familyResult = await familyVotes(family.plan, need, plan, { xt, atTStar }, at, models);
     if (E.isLeft(familyResult)) return familyResult;
     votes.push(familyResult.right);
   }

@@ -39,12 +39,12 @@ describe('planGroup (pure)', () => {
     ]);
     expect(p.families[0]!.plan).toEqual(planReverse(constants, tStar.t, { kind: 'respaced', steps: 2, spacing: 'densepure' }));
     expect(p.members.map((m) => m.source)).toEqual([
-      { kind: 'smoothing' },
-      { kind: 'dds' },
-      { kind: 'densepure', family: 0, votes: 1, aggregation: MAJORITY_VOTE },
-      { kind: 'densepure', family: 0, votes: 5, aggregation: MAJORITY_VOTE },
-      { kind: 'densepure', family: 0, votes: 10, aggregation: MAJORITY_VOTE },
-      { kind: 'densepure', family: 1, votes: 3, aggregation: MAJORITY_VOTE },
+      { from: 'noisy' },
+      { from: 'one-shot' },
+      { from: 'chains', family: 0, votes: 1, aggregation: MAJORITY_VOTE },
+      { from: 'chains', family: 0, votes: 5, aggregation: MAJORITY_VOTE },
+      { from: 'chains', family: 0, votes: 10, aggregation: MAJORITY_VOTE },
+      { from: 'chains', family: 1, votes: 3, aggregation: MAJORITY_VOTE },
     ]);
     expect(p.members[4]!.timesteps).toEqual(p.families[0]!.plan.modelTimesteps);
     expect(p.members[4]!.timesteps[0]).toBe(tStar.t);
@@ -68,8 +68,9 @@ describe('planGroup (pure)', () => {
 
   it('needsOf: what a call for some members computes', () => {
     const p = plan();
-    expect(needsOf(p, [0, 4, 2])).toEqual({ noisyLabels: true, oneShot: false, memberVotes: [[10, 1], []] });
-    expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, memberVotes: [[], []] });
+    const majority = (votes: number) => ({ votes, aggregation: MAJORITY_VOTE });
+    expect(needsOf(p, [0, 4, 2])).toEqual({ noisyLabels: true, oneShot: false, families: [{ members: [majority(10), majority(1)], probabilities: false }, null] });
+    expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, families: [null, null] });
   });
 
   it("t* rule: nearest by default, DensePure's cosine closed form or Carlini et al.'s first-t on request", () => {

@@ -13,7 +13,7 @@ import {
 import type { Batching } from './batching.js';
 import { type ConfigError, invalidSetting, scheduleError } from './errors.js';
 import type { Aggregation, ChainSpec, MethodReads } from './methods/entry.js';
-import { type Method, methodReads } from './methods/table.js';
+import { type Method, methodReads, methodSlug } from './methods/table.js';
 import type { MethodGroupConfig } from './types.js';
 
 /** Members that run the same reverse chain: their votes are shared, up to `maxVotes` chains per draw. */
@@ -26,13 +26,15 @@ export interface ChainFamily {
 
 /**
  * What one member reads from the shared evaluation (its method's {@link MethodReads}, the chain resolved to a
- * family): `smoothing` the noisy images' labels, `dds` the one-shot x0's labels, `densepure` the first `votes`
+ * family): `noisy` the noisy images' labels, `one-shot` the one-shot x0's labels, `chains` the first `votes`
  * votes of chain family `family`, aggregated as `aggregation` says.
  */
 export type MemberSource =
-  | { readonly kind: 'smoothing' }
-  | { readonly kind: 'dds' }
-  | { readonly kind: 'densepure'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation };
+  | { readonly from: 'noisy' }
+  | { readonly from: 'one-shot' }
+  | { readonly from: 'chains'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation };
+
+const readsProbabilities = (r: MethodReads): boolean => r.from === 'chains' && r.aggregation.reads === 'probabilities';
 
 export interface MemberPlan {
   readonly method: Method;
@@ -77,6 +79,10 @@ export interface ClassifierShape {
   /** [C, H, W] of the images it takes. */
   readonly sourceShape: readonly [number, number, number];
   readonly numClasses: number;
+  /** Its name, for messages. */
+  readonly name?: string;
+  /** Whether it gives class probabilities (default true; a manifest with output 'scores' gives labels only). */
+  readonly givesProbabilities?: boolean;
 }
 
 /** A chain family's key: `<steps>/<spacing>`. */
@@ -104,12 +110,22 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
   const [c, h, w] = classifier.sourceShape;
   const reads = methods.map(methodReads);
   const needing = methods.find((_, i) => reads[i]!.from !== 'noisy');
+  const wantsProbabilities = methods.find((_, i) => readsProbabilities(reads[i]!));
+  if (wantsProbabilities !== undefined && classifier.givesProbabilities === false) {
+    const name = classifier.name ?? 'the classifier';
+    return E.left({
+      kind: 'needs-probabilities',
+      method: methodSlug(wantsProbabilities),
+      classifier: name,
+      message: `method '${methodSlug(wantsProbabilities)}' averages class probabilities, but ${name} gives labels only (its manifest says output 'scores'); use a classifier that outputs logits or probabilities, or a majority-vote method`,
+    });
+  }
 
   let diffusion: DiffusionPlan | null = null;
   const families: ChainFamily[] = [];
   if (needing !== undefined) {
     if (denoiser === null) {
-      return E.left({ kind: 'needs-denoiser', method: needing.kind as Exclude<Method['kind'], 'smoothing'>, message: `method '${needing.kind}' needs a denoiser; give one, or use plain smoothing` });
+      return E.left({ kind: 'needs-denoiser', method: methodSlug(needing), message: `method '${methodSlug(needing)}' needs a denoiser; give one, or use plain smoothing` });
     }
     const shape = denoiser.inputShape;
     if (shape[0] !== c || shape[1] !== h || shape[2] !== w) {
@@ -172,33 +188,43 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
 
 /** A member's plan: what it reads of the shared evaluation and what that costs per draw. */
 function memberPlan(method: Method, reads: MethodReads, diffusion: DiffusionPlan | null, families: readonly ChainFamily[]): MemberPlan {
-  if (reads.from === 'noisy') return { method, source: { kind: 'smoothing' }, timesteps: [], denoiserEvalsPerDraw: 0 };
+  if (reads.from === 'noisy') return { method, source: { from: 'noisy' }, timesteps: [], denoiserEvalsPerDraw: 0 };
   const { tStar, oneShot } = diffusion!;
-  if (reads.from === 'one-shot') return { method, source: { kind: 'dds' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
+  if (reads.from === 'one-shot') return { method, source: { from: 'one-shot' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
   const family = families.findIndex((f) => f.key === chainKey(reads.chain));
   const { plan } = families[family]!;
   return {
     method,
-    source: { kind: 'densepure', family, votes: reads.votes, aggregation: reads.aggregation },
+    source: { from: 'chains', family, votes: reads.votes, aggregation: reads.aggregation },
     tStar: tStar.t,
     timesteps: plan.modelTimesteps,
     denoiserEvalsPerDraw: 1 + chainEvaluations(plan, reads.votes),
   };
 }
 
+/** The members of one chain family that a call wants: how many votes each counts and how it aggregates them. */
+export interface FamilyNeed {
+  readonly members: readonly { readonly votes: number; readonly aggregation: Aggregation }[];
+  /** Whether any of them reads class probabilities (else labels suffice). */
+  readonly probabilities: boolean;
+}
+
 /** What a call for the `wanted` members must compute. */
 export interface Needs {
   readonly noisyLabels: boolean;
   readonly oneShot: boolean;
-  /** Per family: the wanted members' vote counts (empty: the family is not run). */
-  readonly memberVotes: readonly (readonly number[])[];
+  /** Per family: what its wanted members need (null: the family is not run). */
+  readonly families: readonly (FamilyNeed | null)[];
 }
 
 export function needsOf(plan: GroupPlan, wanted: readonly number[]): Needs {
   const sources = wanted.map((m) => plan.members[m]!.source);
   return {
-    noisyLabels: sources.some((s) => s.kind === 'smoothing'),
-    oneShot: sources.some((s) => s.kind === 'dds'),
-    memberVotes: plan.families.map((_, f) => sources.flatMap((s) => (s.kind === 'densepure' && s.family === f ? [s.votes] : []))),
+    noisyLabels: sources.some((s) => s.from === 'noisy'),
+    oneShot: sources.some((s) => s.from === 'one-shot'),
+    families: plan.families.map((_, f) => {
+      const members = sources.flatMap((s) => (s.from === 'chains' && s.family === f ? [{ votes: s.votes, aggregation: s.aggregation }] : []));
+      return members.length === 0 ? null : { members, probabilities: members.some((m) => m.aggregation.reads === 'probabilities') };
+    }),
   };
 }

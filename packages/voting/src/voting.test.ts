@@ -253,6 +253,6 @@ describe('base classifier on tiny onnx models', () => {
     const empty = makeMethodGroup(denoiser, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [] });
     expect(E.isLeft(empty) && empty.left.message).toMatch(/at least one method/);
     const noDenoiser = makeMethodGroup(null, wrapped, { sigma: 0.5, seed: 0, batchSize: 4, methods: [{ kind: 'smoothing' }, { kind: 'densepure', votes: 2, steps: 2 }] });
-    expect(E.isLeft(noDenoiser) && noDenoiser.left.message).toMatch(/'densepure' needs a denoiser/);
+    expect(E.isLeft(noDenoiser) && noDenoiser.left.message).toMatch(/'densepure-K2-b2' needs a denoiser/);
   });
 });
