@@ -28,8 +28,9 @@ import {
 const examples: Method[] = METHOD_ENTRIES.flatMap((e) => [...e.examples] as Method[]);
 
 describe('the method table', () => {
-  it('registers smoothing, dds and densepure, in report order', () => {
-    expect(METHOD_KINDS).toEqual(['smoothing', 'dds', 'densepure']);
+  it('registers smoothing, dds and densepure first, in report order, each kind once', () => {
+    expect(METHOD_KINDS.slice(0, 3)).toEqual(['smoothing', 'dds', 'densepure']);
+    expect(new Set(METHOD_KINDS).size).toBe(METHOD_KINDS.length);
     expect(methodEntry('dds').kind).toBe('dds');
   });
 
@@ -53,7 +54,8 @@ describe('the method table', () => {
       expect(parseMethodSlug(slug)).toEqual(E.right(m));
       expect([...METHOD_TABLE.values()].filter((e) => e.parseSlug(slug) !== null).map((e) => e.kind)).toEqual([m.kind]);
     }
-    expect(examples.map(methodSlug)).toEqual(['smoothing', 'dds', 'densepure-K5-b5', 'densepure-K1-full', 'densepure-K10-b2-dp']);
+    expect(examples.map(methodSlug).slice(0, 5)).toEqual(['smoothing', 'dds', 'densepure-K5-b5', 'densepure-K1-full', 'densepure-K10-b2-dp']);
+    expect(new Set(examples.map(methodSlug)).size).toBe(examples.length);
   });
 
   it('refuses what no method is called, listing the slug forms', () => {
@@ -62,13 +64,14 @@ describe('the method table', () => {
       expect(E.isLeft(r) && r.left.kind).toBe('unknown-method-slug');
     }
     const r = parseMethodSlug('ddpm');
-    expect(E.isLeft(r) && r.left.message).toBe("'ddpm' names no method: expected smoothing, dds or densepure-K<votes>-<b<steps>|full>[-dp]");
+    expect(E.isLeft(r) && r.left.message).toMatch(/^'ddpm' names no method: expected smoothing, dds/);
+    for (const entry of METHOD_TABLE.values()) expect(E.isLeft(r) && r.left.message).toContain(entry.slugPattern);
   });
 
   it('names, describes and sorts through the entries', () => {
-    expect(examples.map(methodLabel)).toEqual(['Gaussian smoothing', 'DDS (one-shot)', 'DensePure K=5, 5 steps', 'DensePure K=1, full chain', 'DensePure K=10, 2 steps (DensePure spacing)']);
+    expect(examples.map(methodLabel).slice(0, 5)).toEqual(['Gaussian smoothing', 'DDS (one-shot)', 'DensePure K=5, 5 steps', 'DensePure K=1, full chain', 'DensePure K=10, 2 steps (DensePure spacing)']);
     expect(describeMethod(examples[4]!)).toBe("DensePure: K=10 reverse runs, 2 respaced steps (DensePure's spacing) (Xiao et al. 2023)");
-    expect(examples.map(methodOrder)).toEqual([[0], [1], [2, 5, 5, ''], [2, 1, Infinity, ''], [2, 10, 2, 'dp']]);
+    expect(examples.map(methodOrder).slice(0, 5)).toEqual([[0], [1], [2, 5, 5, ''], [2, 1, Infinity, ''], [2, 10, 2, 'dp']]);
   });
 
   it('plans consistently with what each entry says: a denoiser unless it reads the noisy images, K votes of a chain', () => {
@@ -84,15 +87,18 @@ describe('the method table', () => {
 
   it('refuses an unknown kind, listing the known ones', () => {
     const r = parseMethodSettings('ddpm', {});
-    expect(E.isLeft(r) && r.left).toEqual({ kind: 'unknown-method', method: 'ddpm', known: ['smoothing', 'dds', 'densepure'], message: "'ddpm' is not a method: use smoothing, dds or densepure" });
+    expect(E.isLeft(r) && r.left).toMatchObject({ kind: 'unknown-method', method: 'ddpm', known: METHOD_KINDS });
+    expect(E.isLeft(r) && r.left.message).toMatch(/^'ddpm' is not a method: use smoothing, dds/);
+    for (const kind of METHOD_KINDS) expect(E.isLeft(r) && r.left.message).toContain(kind);
   });
 
   it('lists every setting once with its takers, default, description and check', () => {
-    expect(METHOD_SETTINGS.map((s) => [s.name, s.kinds, s.default, s.choices])).toEqual([
-      ['K', ['densepure'], 1, undefined],
-      ['steps', ['densepure'], 10, undefined],
-      ['spacing', ['densepure'], 'uniform', ['uniform', 'densepure']],
+    expect(METHOD_SETTINGS.slice(0, 3).map((s) => [s.name, s.kinds[0], s.default, s.choices])).toEqual([
+      ['K', 'densepure', 1, undefined],
+      ['steps', 'densepure', 10, undefined],
+      ['spacing', 'densepure', 'uniform', ['uniform', 'densepure']],
     ]);
+    expect(new Set(METHOD_SETTINGS.map((s) => s.name)).size).toBe(METHOD_SETTINGS.length);
     const [K, steps] = METHOD_SETTINGS;
     expect(K!.description).toMatch(/votes/);
     expect(K!.parse(3)).toEqual(E.right(3));
