@@ -5,11 +5,12 @@ import { either as E } from 'fp-ts';
 import type { z } from 'zod';
 import { DDS } from './dds.js';
 import { DENSEPURE } from './densepure.js';
+import { DENSEPURE_SOFT } from './densepure-soft.js';
 import type { MethodEntry, MethodIdentity, MethodOf, MethodReads } from './entry.js';
 import { SMOOTHING } from './smoothing.js';
 
 /** The registered entries, in report order. */
-export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE] as const;
+export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE, DENSEPURE_SOFT] as const;
 
 /**
  * A method as data, one variant per registered kind:
