@@ -67,7 +67,10 @@ const dataRows = (path: string): string[] => (existsSync(path) ? readFileSync(pa
 /** The line a user reads: the first `error:` line, else the first line matching `pattern`, else the first line. */
 function messageOf(o: Outcome, pattern?: RegExp): string {
   const lines = `${o.stderr}\n${o.stdout}`.split('\n').filter((l) => l.trim() !== '');
-  const found = lines.find((l) => l.startsWith('error:')) ?? lines.find((l) => pattern?.test(l) === true) ?? lines[0] ?? '(nothing printed)';
+  const at = lines.findIndex((l) => l.startsWith('error:'));
+  // An error that lists its problems on the lines below (`invalid experiment:`) shows the first of them too.
+  const first = at >= 0 ? (lines[at]!.endsWith(':') && at + 1 < lines.length ? `${lines[at]} ${lines[at + 1]!.trim()}` : lines[at]) : undefined;
+  const found = first ?? lines.find((l) => pattern?.test(l) === true) ?? lines[0] ?? '(nothing printed)';
   // Short enough for a table: the temp folder as <tmp>, a long run of one letter as its count.
   const line = found.split(workDir).join('<tmp>').replace(/(\w)\1{19,}/g, (run) => `${run[0]}{${run.length}}`);
   return line.length > 240 ? `${line.slice(0, 237)}...` : line;
@@ -189,6 +192,8 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i4 = item('4');
   const i5 = item('5');
   const i7 = item('7');
+  const r3 = item('r2.3');
+  const r8 = item('r2.8');
 
   return [
     i1('two certify runs on one --out: the second is refused while the first runs', async () => {
@@ -377,6 +382,23 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     ),
     i7('info on a model that fails to load: non-zero exit', async () => judge(await cli('info', '--denoiser', tiny.corrupt), 1, /corrupt or unreadable model/)),
     cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
+
+    // Round 2 (the manifest tool, the queue's trust boundary, sequential flags, messages): items r2.1 to r2.11.
+    r3('certify --max-radius 1e9: refused before the radii are listed, no crash', async () => {
+      const dir = join(work, 'max-radius');
+      return judge(await cli('certify', ...quick, '--max-radius', '1e9', '--out', join(dir, 'r.tsv')), 2, /^error: --max-radius: radius 1000000000 cannot be certified .*ask for a smaller --max-radius$/m, () =>
+        existsSync(dir) ? ['output folder created'] : [],
+      );
+    }),
+    r3('experiment maxRadius: 1e9 with --dry-run: refused, naming the key', async () => {
+      const yaml = join(work, 'max-radius.yaml');
+      writeFileSync(yaml, 'name: far\nmethods: [smoothing]\nsigmas: [0.5]\ncertify: { sequential: { maxRadius: 1e9 } }\n');
+      return judge(await run(evalBin, ['run', yaml, '--dry-run']), 2, /certify\.sequential\.maxRadius: radius 1000000000 cannot be certified/);
+    }),
+    r8('--max-radius out of reach of --N: the error names --max-radius, not --radii', async () => {
+      const o = await cli('certify', ...quick, '--max-radius', '3', '--N', '100', '--out', out('far.tsv'));
+      return judge(o, 2, /^error: --max-radius: radius 3 cannot be certified/m, () => (/--radii/.test(o.stderr) ? ['names --radii'] : []));
+    }),
   ];
 }
 

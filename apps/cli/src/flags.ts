@@ -16,6 +16,7 @@ import {
   methodEntry,
   parseMethodSettings,
   radiiUpTo,
+  runErrorMessage,
 } from '@densepure/runner';
 
 export const parseNumber = (name: string) => (value: string): number => {
@@ -39,8 +40,8 @@ export const parseNumberList = (name: string) => (value: string): number[] => {
   return numbers;
 };
 
-/** How a run spec's settings are spelled here, for the runner's error messages. */
-export const flagOf = (setting: Setting): string => `--${setting}`;
+/** How a run spec's settings are spelled here, for the runner's error messages (`maxRadius` is `--max-radius`). */
+export const flagOf = (setting: Setting): string => settingFlag(setting);
 
 /** Model, backend and dataset flags shared by certify, predict and denoise. 'default' means the shipped MNIST zoo. */
 export function addModelOptions(cmd: Command): Command {
@@ -133,8 +134,16 @@ export interface ModeFlags {
   readonly group?: number;
 }
 
+/** What `--max-radius` is checked against before its radii are listed: what the run can certify at all. */
+export interface ReachFlags {
+  readonly sigma: number;
+  readonly N0: number;
+  readonly N: number;
+  readonly alpha: number;
+}
+
 /** Fixed N (the default) or sequential; sequential flags with fixed N, or none of the radii with sequential, is a usage error. */
-export function modeFromFlags(flags: ModeFlags): E.Either<Failure, CertifyMode> {
+export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, CertifyMode> {
   const given = [flags.radii === undefined ? null : '--radii', flags.maxRadius === undefined ? null : '--max-radius', flags.group === undefined ? null : '--group'].filter((f) => f !== null);
   if (flags.mode === 'fixed' || (flags.mode === undefined && flags.radii === undefined && flags.maxRadius === undefined)) {
     if (given.length > 0) return usage(`${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to sequential certification only: drop ${given.length > 1 ? 'them' : 'it'} for fixed N, or give --radii (or --max-radius) without --mode fixed`);
@@ -143,8 +152,9 @@ export function modeFromFlags(flags: ModeFlags): E.Either<Failure, CertifyMode> 
   if (flags.radii !== undefined && flags.maxRadius !== undefined) return usage('give --radii or --max-radius, not both');
   if (flags.radii === undefined && flags.maxRadius === undefined) return usage('--mode sequential needs the radii to certify: --radii 0.25,0.5,... or --max-radius R');
   if (flags.maxRadius !== undefined && !(flags.maxRadius > 0)) return usage(`--max-radius must be a number > 0, got ${flags.maxRadius}`);
-  const radii = flags.radii ?? radiiUpTo(flags.maxRadius!);
-  return E.right({ kind: 'sequential', radii, ...(flags.group === undefined ? {} : { group: flags.group }) });
+  const radii = flags.radii === undefined ? radiiUpTo(flags.maxRadius!, { sigma: flags.sigma, n0: flags.N0, n: flags.N, alpha: flags.alpha }) : E.right(flags.radii);
+  if (E.isLeft(radii)) return usage(runErrorMessage(radii.left, flagOf));
+  return E.right({ kind: 'sequential', radii: radii.right, ...(flags.group === undefined ? {} : { group: flags.group }) });
 }
 
 /** `--max-draws-per-job`: only with `--queue`, and only for fixed N (a sequential image decides after each round). */

@@ -28,6 +28,7 @@ const EXPERIMENT_KEYS: Record<Setting, string> = {
   out: '--results folder',
   backend: 'backends',
   radii: 'certify.sequential.radii',
+  maxRadius: 'certify.sequential.maxRadius',
   group: 'certify.sequential.group',
 };
 

@@ -123,4 +123,9 @@ describe('sequential experiments', () => {
     expect(fail(`${base}certify: { sequential: { radii: { 0.25: [0.25] } } }\n`)).toMatch(/no entry for sigma 0\.5/);
     expect(fail(`${base}certify: { sequential: { radii: [0.25], every: 3 } }\n`)).toMatch(/unknown key 'every'/);
   });
+
+  it('refuses a maxRadius out of reach before listing its radii (1e9: no crash), naming maxRadius', () => {
+    expect(fail(`${base}certify: { sequential: { maxRadius: 1e9 } }\n`)).toMatch(/sigma 0\.5: certify\.sequential\.maxRadius: radius 1000000000 cannot be certified .*ask for a smaller certify\.sequential\.maxRadius/);
+    expect(fail(`${base}certify: { N: 100, sequential: { maxRadius: { 0.5: 2 } } }\n`)).toMatch(/certify\.sequential\.maxRadius: radius 2 cannot be certified .* needs certify\.N >= \d+/);
+  });
 });

@@ -132,11 +132,18 @@ export function modeAt(x: Experiment, sigma: number): CertifyMode {
     v === undefined || Array.isArray(v) || typeof v !== 'object' || v === null ? (v as T | undefined) : Object.entries(v as Record<string, T>).find(([k]) => Number(k) === sigma)?.[1];
   const radii = at(seq.radii);
   const max = at(seq.maxRadius);
-  return { kind: 'sequential', radii: radii ?? (max === undefined ? [] : radiiUpTo(max)), group: seq.group ?? DEFAULT_GROUP };
+  return { kind: 'sequential', radii: radii ?? (max === undefined ? [] : maxRadiusRadii(x, sigma, max)), group: seq.group ?? DEFAULT_GROUP };
+}
+
+/** The radii a checked experiment's maxRadius stands for at one sigma (validateExperiment refused any out of reach). */
+function maxRadiusRadii(x: Experiment, sigma: number, max: number): number[] {
+  const radii = radiiUpTo(max, { sigma, n0: x.certify.N0, n: x.certify.N, alpha: x.certify.alpha });
+  if (E.isLeft(radii)) throw new Error(`a checked experiment's maxRadius was refused: ${radii.left.message}`);
+  return radii.right;
 }
 
 /** How the runner's sequential settings are written in an experiment file. */
-const SEQUENTIAL_KEYS = { radii: 'certify.sequential.radii', N: 'certify.N', group: 'certify.sequential.group' } as Record<string, string>;
+const SEQUENTIAL_KEYS = { radii: 'certify.sequential.radii', maxRadius: 'certify.sequential.maxRadius', N: 'certify.N', group: 'certify.sequential.group' } as Record<string, string>;
 
 function sequentialProblems(x: Experiment): string[] {
   const seq = x.certify.sequential;
@@ -153,6 +160,13 @@ function sequentialProblems(x: Experiment): string[] {
   }
   if (problems.length > 0) return problems;
   for (const sigma of x.sigmas) {
+    // maxRadius is checked against what can be certified before its radii are listed (1e9 would be billions).
+    const max = seq.maxRadius === undefined ? undefined : typeof seq.maxRadius === 'number' ? seq.maxRadius : Object.entries(seq.maxRadius).find(([k]) => Number(k) === sigma)?.[1];
+    const reach = max === undefined ? E.right([]) : radiiUpTo(max, { sigma, n0: x.certify.N0, n: x.certify.N, alpha: x.certify.alpha });
+    if (E.isLeft(reach)) {
+      problems.push(`  sigma ${sigma}: ${runErrorMessage(reach.left, (s) => SEQUENTIAL_KEYS[s] ?? s)}`);
+      continue;
+    }
     const mode = modeAt(x, sigma);
     if (mode.kind !== 'sequential') continue;
     const checked = validateSequentialOptions({ sigma, n0: x.certify.N0, nMax: x.certify.N, alpha: x.certify.alpha, radii: mode.radii, numClasses: 2, batchSize: 1 });

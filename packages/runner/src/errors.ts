@@ -8,7 +8,7 @@ import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
-export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'group';
+export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'maxRadius' | 'group';
 
 export interface IdentityDifference {
   readonly key: string;
@@ -18,8 +18,11 @@ export interface IdentityDifference {
 
 export type RunError =
   | { readonly kind: 'invalid-setting'; readonly setting: Setting; readonly requirement: string; readonly value: unknown; readonly message: string }
-  /** A sequential-mode setting (radii, or a radius the cap N cannot reach): core's tagged error. */
-  | { readonly kind: 'sequential-setting'; readonly error: SequentialOptionsError; readonly message: string }
+  /**
+   * A sequential-mode setting (radii, or a radius the cap N cannot reach): core's tagged error, and the setting
+   * it is about (`radii` unless said otherwise: `maxRadius` when the largest radius asked for is out of reach).
+   */
+  | { readonly kind: 'sequential-setting'; readonly error: SequentialOptionsError; readonly setting?: 'radii' | 'maxRadius'; readonly message: string }
   | { readonly kind: 'n0-exceeds-n'; readonly n0: number; readonly n: number; readonly message: string }
   | { readonly kind: 'no-runs'; readonly message: string }
   | { readonly kind: 'same-output'; readonly path: string; readonly message: string }
@@ -84,26 +87,27 @@ export function runErrorMessage(error: RunError, name: (setting: Setting) => str
     case 'identity-mismatch':
       return `refusing to resume ${error.path}: it was written with a different configuration (${formatDifferences(error.differences)}); use another ${name('out')}`;
     case 'sequential-setting':
-      return describeSequentialError(error.error, name);
+      return describeSequentialError(error.error, name, error.setting ?? 'radii');
     default:
       return error.message;
   }
 }
 
 /** Core's sequential-option errors, with the settings spelled the app's way. */
-function describeSequentialError(error: SequentialOptionsError, name: (setting: Setting) => string): string {
+function describeSequentialError(error: SequentialOptionsError, name: (setting: Setting) => string, setting: 'radii' | 'maxRadius'): string {
+  const smaller = setting === 'radii' ? `smaller ${name('radii')}` : `a smaller ${name('maxRadius')}`;
   switch (error.kind) {
     case 'radius-unreachable': {
       const need =
         error.neededNMax === null
-          ? `no number of draws can certify radius ${error.largestRadius} at sigma ${error.sigma}; ask for smaller ${name('radii')}`
-          : `certifying radius ${error.largestRadius} needs ${name('N')} >= ${error.neededNMax}, or ask for smaller ${name('radii')}`;
-      return `${name('radii')}: radius ${error.radius} cannot be certified at sigma ${error.sigma} and alpha ${error.alpha} with ${name('N')} = ${error.nMax} estimation draws, even if every draw votes for the top class; ${need}`;
+          ? `no number of draws can certify radius ${error.largestRadius} at sigma ${error.sigma}; ask for ${smaller}`
+          : `certifying radius ${error.largestRadius} needs ${name('N')} >= ${error.neededNMax}, or ask for ${smaller}`;
+      return `${name(setting)}: radius ${error.radius} cannot be certified at sigma ${error.sigma} and alpha ${error.alpha} with ${name('N')} = ${error.nMax} estimation draws, even if every draw votes for the top class; ${need}`;
     }
     case 'radii-empty':
     case 'radius-not-positive':
     case 'radii-not-increasing':
-      return `${name('radii')}: ${error.message}`;
+      return `${name(setting)}: ${error.message}`;
     default:
       return error.message;
   }

@@ -1,6 +1,6 @@
 // A run as typed data: what the apps build from flags or an experiment file, and everything the loops need.
 import { either as E } from 'fp-ts';
-import type { TimestepRule } from '@densepure/core';
+import { type TimestepRule, validateSequentialOptions } from '@densepure/core';
 import type { VarianceMode } from '@densepure/voting';
 import { type RunError, invalidSetting } from './errors.js';
 import { type Method, votesOf } from './method.js';
@@ -8,11 +8,17 @@ import { type CertifyMode, modeOf } from './modes/index.js';
 
 export type { CertifyMode } from './modes/index.js';
 
-/** The radii `maxRadius` stands for: 0.25, 0.5, ... below it, then it. */
-export function radiiUpTo(maxRadius: number): number[] {
+/**
+ * The radii `maxRadius` stands for: 0.25, 0.5, ... below it, then it. `maxRadius` is checked first against what
+ * the run can certify at all (sigma, alpha and the cap N, core's rule), so the list is only built for a radius in
+ * reach: a few entries, never billions. The error names `maxRadius`.
+ */
+export function radiiUpTo(maxRadius: number, reach: Pick<RunSpec, 'sigma' | 'n0' | 'n' | 'alpha'>): E.Either<RunError, number[]> {
+  const checked = validateSequentialOptions({ sigma: reach.sigma, n0: reach.n0, nMax: reach.n, alpha: reach.alpha, radii: [maxRadius], numClasses: 2, batchSize: 1 });
+  if (E.isLeft(checked)) return E.left({ kind: 'sequential-setting', setting: 'maxRadius', error: checked.left, message: checked.left.message });
   const radii: number[] = [];
   for (let k = 1; k * 0.25 < maxRadius - 1e-12; k++) radii.push(k * 0.25);
-  return [...radii, maxRadius];
+  return E.right([...radii, maxRadius]);
 }
 
 /** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or 'default' (the shipped MNIST zoo). */
