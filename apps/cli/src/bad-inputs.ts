@@ -4,12 +4,15 @@
 // table alone. Not shipped (package.json "files" leaves it out).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { sha256Hex } from '@densepure/backend';
 import { TINY_CLASSES, TINY_PIXELS, buildOnnxModel, tinyClassifierManifest, writeTinyModels } from '@densepure/backend/testing';
 import { encodeDpds } from '@densepure/datasets';
+import { type TestRedis, startTestRedis } from '@densepure/queue/testing';
 
 // The binaries under test; DENSEPURE_BIN / DENSEPURE_EVAL_BIN point the list at another build (an older checkout).
 export const cliBin = process.env.DENSEPURE_BIN ?? fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -87,6 +90,16 @@ function judge(o: Outcome, code: number, pattern: RegExp, also: () => string[] =
   if (/\n\s+at .*:\d+:\d+\)?\n/.test(o.stderr)) problems.push('printed a stack trace');
   problems.push(...also());
   return { code: String(o.code), message: messageOf(o, pattern), problems };
+}
+
+/** Runs `body` with a private redis-server (free port, temp dir), stopped afterwards. */
+async function withRedis<T>(body: (redis: TestRedis) => Promise<T>): Promise<T> {
+  const redis = await startTestRedis();
+  try {
+    return await body(redis);
+  } finally {
+    await redis.stop();
+  }
 }
 
 const cited = (item: string, name: string, where: string): BadInputCase => ({
@@ -193,6 +206,7 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i5 = item('5');
   const i7 = item('7');
   const r3 = item('r2.3');
+  const r5 = item('r2.5');
   const r8 = item('r2.8');
 
   return [
@@ -398,6 +412,21 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     r8('--max-radius out of reach of --N: the error names --max-radius, not --radii', async () => {
       const o = await cli('certify', ...quick, '--max-radius', '3', '--N', '100', '--out', out('far.tsv'));
       return judge(o, 2, /^error: --max-radius: radius 3 cannot be certified/m, () => (/--radii/.test(o.stderr) ? ['names --radii'] : []));
+    }),
+    r5('worker --queue redis://…/16 (a database the server does not have): refused, not database 0', async () =>
+      withRedis(async (redis) => judge(await cli('worker', '--queue', redis.url.replace(/\/0$/, '/16'), '--idle-exit', '1'), 2, /has no database 16: it has databases 0 to 15/)),
+    ),
+    r8('worker --queue on a port where an HTTP server listens: said in words', async () => {
+      const server = createServer((_req, res) => res.end('hello'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const o = await cli('worker', '--queue', `redis://127.0.0.1:${(server.address() as AddressInfo).port}/0`, '--idle-exit', '1');
+        return judge(o, 1, /something listens on 127\.0\.0\.1:\d+ but answered in another protocol \(a reply starting with "H": an HTTP server\?\)/, () =>
+          /enableOfflineQueue|Please report this/.test(o.stderr) ? ['raw ioredis message'] : [],
+        );
+      } finally {
+        server.close();
+      }
     }),
   ];
 }

@@ -2,6 +2,8 @@
 // compute in place of certify: same rows as one process for 1 and 3 workers, split draw ranges, identity
 // refusals, an unreachable Redis, a Redis restart that loses everything, and a coordinator stopped and resumed.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -100,6 +102,32 @@ describe('queue layer with a stand-in compute', () => {
     for (const r of [run, worker]) {
       expect(E.isLeft(r) && r.left.kind).toBe('queue-unreachable');
       expect(E.isLeft(r) && r.left.message).toMatch(new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}/0: .*start redis-server`));
+    }
+  });
+
+  it('a database the server does not have is refused, not silently database 0', async () => {
+    const url = redis.url.replace(/\/0$/, '/16');
+    const c = parseQueueUrl(url);
+    if (E.isLeft(c)) throw new Error(c.left.message);
+    for (const r of [await runStandInCoordinator({ connection: c.right, config, indices, out: join(work, 'db16.tsv'), tuning })(), await runStandInWorker({ connection: c.right, tuning })()]) {
+      expect(E.isLeft(r) && r.left.kind).toBe('queue-url-invalid');
+      expect(E.isLeft(r) && r.left.message).toMatch(/has no database 16: it has databases 0 to 15; name one of them/);
+    }
+  });
+
+  it('another program on the port (an HTTP server) is named as such, in words', async () => {
+    const server = createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const c = parseQueueUrl(`redis://127.0.0.1:${port}/0`);
+      if (E.isLeft(c)) throw new Error('bad url');
+      const r = await runStandInWorker({ connection: c.right, tuning })();
+      expect(E.isLeft(r) && r.left.kind).toBe('queue-unreachable');
+      expect(E.isLeft(r) && r.left.message).toMatch(new RegExp(`something listens on 127\\.0\\.0\\.1:${port} but .*check the port`));
+      expect(E.isLeft(r) && r.left.message).not.toMatch(/Stream isn't writeable|enableOfflineQueue/);
+    } finally {
+      server.close();
     }
   });
 
