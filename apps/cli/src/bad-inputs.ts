@@ -207,6 +207,7 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i7 = item('7');
   const r3 = item('r2.3');
   const r5 = item('r2.5');
+  const r6 = item('r2.6');
   const r8 = item('r2.8');
 
   return [
@@ -415,6 +416,17 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     }),
     r5('worker --queue redis://…/16 (a database the server does not have): refused, not database 0', async () =>
       withRedis(async (redis) => judge(await cli('worker', '--queue', redis.url.replace(/\/0$/, '/16'), '--idle-exit', '1'), 2, /has no database 16: it has databases 0 to 15/)),
+    ),
+    r6('worker --idle-exit 2 while Redis is down: exits 1 in seconds, saying why', async () =>
+      withRedis(async (redis) => {
+        const pending = run(cliBin, ['worker', '--queue', redis.url, '--idle-exit', '2']);
+        await sleep(1500);
+        await redis.kill();
+        const killedAt = Date.now();
+        const o = await Promise.race([pending, sleep(20_000).then(() => null)]);
+        if (o === null) return { code: 'none', message: 'still running 20 s after Redis went away', problems: ['did not exit'] };
+        return judge(o, 1, /is unreachable and this worker has served no run for 2 s \(its idle limit\): stopping/, () => (Date.now() - killedAt > 10_000 ? ['took more than 10 s'] : []));
+      }),
     ),
     r8('worker --queue on a port where an HTTP server listens: said in words', async () => {
       const server = createServer((_req, res) => res.end('hello'));

@@ -214,6 +214,21 @@ describe('queue layer with a stand-in compute', () => {
     await Promise.all(running);
   });
 
+  it('an idle worker with an idle limit exits while Redis is down, saying why', async () => {
+    const worker = runStandInWorker({ connection: connection(), tuning, idleExitMs: 1500 })();
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.kill();
+    const killedAt = Date.now();
+    try {
+      const r = await worker;
+      expect(Date.now() - killedAt).toBeLessThan(5000);
+      expect(E.isLeft(r) && r.left.kind).toBe('queue-lost');
+      expect(E.isLeft(r) && r.left.message).toMatch(/is unreachable and this worker has served no run for 2 s \(its idle limit\): stopping/);
+    } finally {
+      await redis.start();
+    }
+  });
+
   it('Redis gone for longer than the outage limit stops the coordinator with a clear error; the rows stay', async () => {
     const out = join(work, 'outage.tsv');
     const running = startWorkers(1, { msPerJob: 50 });

@@ -163,17 +163,40 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
       }
     };
 
+    // While idle, a Redis query may wait for a Redis that is gone (commands wait for the reconnect): with an idle
+    // limit it waits no longer than the limit, so an idle worker exits even while Redis is down.
+    const IDLE = Symbol('idle');
+    const idleLimit = (): Promise<typeof IDLE> | null =>
+      o.idleExitMs === undefined ? null : new Promise((resolve) => setTimeout(() => resolve(IDLE), Math.max(0, idleSince + o.idleExitMs! - Date.now())).unref());
+    const whileIdle = <T>(p: Promise<T>): Promise<T | undefined | typeof IDLE> => {
+      const limit = idleLimit();
+      return limit === null ? orAbort(p) : Promise.race([orAbort(p), limit]);
+    };
+    const idleTooLong = (): E.Either<QueueError, ServeSummary> =>
+      lost
+        ? E.left({
+            kind: 'queue-lost',
+            url: o.connection.url,
+            message: `Redis at ${o.connection.url} is unreachable and this worker has served no run for ${Math.round(o.idleExitMs! / 1000)} s (its idle limit): stopping; start it again once Redis is back`,
+          })
+        : E.right({ name, jobs, runs });
+
     try {
       while (!isAborted()) {
-        const ids = (await orAbort(openRuns(redis))) ?? [];
+        const found = await whileIdle(openRuns(redis));
+        if (found === IDLE) return idleTooLong();
+        const ids = found ?? [];
         let served = false;
         for (const runId of ids) {
           if (isAborted()) break;
-          const run = await orAbort(readRun(redis, runId));
+          const run = await whileIdle(readRun(redis, runId));
+          if (run === IDLE) return idleTooLong();
           if (run === null || run === undefined) continue;
           const key = `${run.runId}:${run.identitySha}`;
           if (refused.has(key)) continue;
-          if (((await orAbort(pendingJobs(run.runId))) ?? 0) === 0) continue;
+          const pending = await whileIdle(pendingJobs(run.runId));
+          if (pending === IDLE) return idleTooLong();
+          if ((pending ?? 0) === 0) continue;
           if (cache.current?.key !== key) {
             await cache.current?.handler.dispose();
             cache.current = null;
@@ -193,7 +216,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             if (refusal !== null) {
               const message = `worker ${name} refuses run ${run.runId}: ${refusal}`;
               refused.add(key);
-              await orAbort(recordRefusal(redis, run.runId, name, message));
+              if ((await whileIdle(recordRefusal(redis, run.runId, name, message))) === IDLE) return idleTooLong();
               o.onEvent?.({ kind: 'refused', runId: run.runId, message });
               continue;
             }
