@@ -208,6 +208,7 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const r3 = item('r2.3');
   const r5 = item('r2.5');
   const r6 = item('r2.6');
+  const r7 = item('r2.7');
   const r8 = item('r2.8');
 
   return [
@@ -427,6 +428,19 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
         if (o === null) return { code: 'none', message: 'still running 20 s after Redis went away', problems: ['did not exit'] };
         return judge(o, 1, /is unreachable and this worker has served no run for 2 s \(its idle limit\): stopping/, () => (Date.now() - killedAt > 10_000 ? ['took more than 10 s'] : []));
       }),
+    ),
+    r7('manifest --force when <stem>.json is a folder: refused before the model runs, no temp file left', async () => {
+      const dir = join(work, 'manifest-folder');
+      mkdirSync(join(dir, 'model.json'), { recursive: true });
+      writeFileSync(join(dir, 'model.onnx'), readFileSync(tiny.classifier));
+      const o = await cli('manifest', join(dir, 'model.onnx'), '--kind', 'classifier', '--force');
+      return judge(o, 1, /^error: cannot write the manifest .*model\.json: it is a folder/m, () => {
+        const left = readdirSync(dir).filter((f) => f !== 'model.json' && f !== 'model.onnx');
+        return [...(left.length > 0 ? [`left ${left.join(', ')}`] : []), ...(/EISDIR/.test(o.stderr) ? ['raw EISDIR'] : [])];
+      });
+    }),
+    r8('manifest --kind denoiser --num-classes 3: names the flag as typed', async () =>
+      judge(await cli('manifest', tiny.denoiser, '--kind', 'denoiser', '--schedule', 'cosine', '--T', '10', '--num-classes', '3', '--print'), 2, /^error: --num-classes applies to --kind classifier only$/m),
     ),
     r8('worker --queue on a port where an HTTP server listens: said in words', async () => {
       const server = createServer((_req, res) => res.end('hello'));

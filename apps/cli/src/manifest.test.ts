@@ -1,5 +1,5 @@
 // `densepure manifest` and `densepure info MODEL`, run in-process through main() on tiny models built in code.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -96,4 +96,28 @@ describe('densepure manifest', () => {
     expect((await cli('manifest', model, '--kind', 'denoiser')).code).toBe(2);
     expect((await cli('manifest', model, '--kind', 'classifier', '--T', '10')).code).toBe(2);
   }, 60_000);
+
+  it('names flags as they are typed: --num-classes, --beta-start', async () => {
+    const model = join(work, 'flags.onnx');
+    copyFileSync(tiny.classifier, model);
+    const den = await cli('manifest', model, '--kind', 'denoiser', '--schedule', 'cosine', '--T', '10', '--num-classes', '3');
+    expect(den.code).toBe(2);
+    expect(den.stderr).toMatch(/^error: --num-classes applies to --kind classifier only$/m);
+    const cls = await cli('manifest', model, '--kind', 'classifier', '--beta-start', '0.001');
+    expect(cls.stderr).toMatch(/^error: --beta-start applies to --kind denoiser only$/m);
+  });
+
+  it('--force onto a folder where the manifest goes: refused before the model runs, nothing left behind', async () => {
+    const dir = join(work, 'folder-target');
+    mkdirSync(join(dir, 'cls.json'), { recursive: true });
+    const model = join(dir, 'cls.onnx');
+    writeFileSync(model, tinyClassifierOnnx());
+    for (const force of [[], ['--force']]) {
+      const r = await cli('manifest', model, '--kind', 'classifier', ...force);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: cannot write the manifest .*cls\.json: it is a folder .*move or rename that folder, or use --print$/m);
+      expect(r.stderr).not.toMatch(/EISDIR/);
+      expect(readdirSync(dir).sort()).toEqual(['cls.json', 'cls.onnx']);
+    }
+  });
 });

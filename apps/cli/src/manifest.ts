@@ -1,14 +1,15 @@
 // `densepure manifest MODEL.onnx --kind ...`: writes the JSON manifest beside a model someone brings, after checking
 // the graph and one run against what they declare (the checks live in @densepure/backend / backend-onnx).
-import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { either as E } from 'fp-ts';
 import { type ManifestRequest, type ModelManifest, formatBackendError, manifestPathFor, manifestText } from '@densepure/backend';
 import { describeOnnxModel } from '@densepure/backend-onnx';
 import { type Failure, type Outcome, type OutcomeRecorder, runtimeFailure, usageFailure } from '@densepure/app-kit';
-import { parseNumber, parseWhole } from './flags.js';
+import { ensureWritable, writeFileAtomic } from '@densepure/runner';
+import { parseNumber, parseWhole, settingFlag } from './flags.js';
 
 export interface ManifestOptions {
   readonly kind: 'denoiser' | 'classifier';
@@ -38,8 +39,9 @@ const numberList = (flag: string, text: string): E.Either<Failure, number[]> => 
 export async function manifestRequest(o: ManifestOptions): Promise<E.Either<Failure, ManifestRequest>> {
   const denoiserOnly = (['schedule', 'T', 'betaStart', 'betaEnd', 'learnedVariance'] as const).filter((k) => o[k] !== undefined);
   const classifierOnly = (['classes', 'numClasses', 'mean', 'std', 'resize'] as const).filter((k) => o[k] !== undefined);
-  if (o.kind === 'classifier' && denoiserOnly.length > 0) return E.left(usageFailure(`--${denoiserOnly[0]} applies to --kind denoiser only`));
-  if (o.kind === 'denoiser' && classifierOnly.length > 0) return E.left(usageFailure(`--${classifierOnly[0]} applies to --kind classifier only`));
+  // The options' keys are camelCase (numClasses); users type the flag (--num-classes).
+  if (o.kind === 'classifier' && denoiserOnly.length > 0) return E.left(usageFailure(`${settingFlag(denoiserOnly[0]!)} applies to --kind denoiser only`));
+  if (o.kind === 'denoiser' && classifierOnly.length > 0) return E.left(usageFailure(`${settingFlag(classifierOnly[0]!)} applies to --kind classifier only`));
   let valueRange: [number, number] | undefined;
   if (o.valueRange !== undefined) {
     const v = numberList('--value-range', o.valueRange);
@@ -103,23 +105,42 @@ const summary = (m: ModelManifest): string =>
     ? `denoiser ${m.channels}x${m.imageSize}x${m.imageSize}, ${m.diffusion.schedule} T=${m.diffusion.T}, ${m.diffusion.learnedVariance ? 'learned' : 'fixed'} variance`
     : `classifier ${m.channels}x${m.imageSize}x${m.imageSize} -> ${m.numClasses} classes${m.normalization === undefined ? '' : ', normalised outside the graph'}${m.resize === undefined ? '' : `, ${m.resize} resize`}`;
 
+/** The manifest can be written at `path`: not a folder, not an existing manifest unless `force`, its folder writable. */
+function manifestTarget(path: string, force: boolean): E.Either<Failure, void> {
+  const isFolder = ((): boolean => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  if (isFolder) return E.left(runtimeFailure(`cannot write the manifest ${path}: it is a folder (densepure manifest writes <model stem>.json beside the model); move or rename that folder, or use --print`));
+  if (existsSync(path) && !force) return E.left(runtimeFailure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`));
+  const writable = ensureWritable(path, []);
+  return E.isLeft(writable) ? E.left(runtimeFailure(writable.left.message)) : E.right(undefined);
+}
+
 /** Checks the model against the declarations and writes `<model stem>.json` beside it (atomically). */
 export async function runManifest(model: string, o: ManifestOptions): Promise<E.Either<Failure, { path: string; manifest: ModelManifest }>> {
   if (extname(model).toLowerCase() !== '.onnx') return E.left(usageFailure(`densepure manifest reads ONNX models (.onnx); got '${model}'`));
   const request = await manifestRequest(o);
   if (E.isLeft(request)) return request;
+  const path = manifestPathFor(model);
+  // Where the manifest goes is checked before the model is read and run.
+  if (!o.print) {
+    const target = manifestTarget(path, o.force);
+    if (E.isLeft(target)) return target;
+  }
   const described = await describeOnnxModel(model, request.right)();
   if (E.isLeft(described)) return E.left(runtimeFailure(formatBackendError(described.left)));
   const manifest = described.right.manifest;
-  const path = manifestPathFor(model);
   if (o.print) {
     process.stdout.write(manifestText(manifest));
     return E.right({ path, manifest });
   }
-  if (existsSync(path) && !o.force) return E.left(runtimeFailure(`${path} exists; pass --force to replace it (or --print to see the new manifest)`));
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, manifestText(manifest));
-  await rename(tmp, path);
+  // Through a temp file and a rename: a failure leaves neither half a manifest nor a temp file.
+  const written = writeFileAtomic(path, manifestText(manifest));
+  if (E.isLeft(written)) return E.left(runtimeFailure(written.left.message));
   process.stdout.write(`wrote ${path}: ${summary(manifest)}, sha256 ${manifest.sha256.slice(0, 12)}…\ncheck it with: densepure info ${path}\n`);
   return E.right({ path, manifest });
 }
