@@ -205,6 +205,7 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i4 = item('4');
   const i5 = item('5');
   const i7 = item('7');
+  const r1 = item('r2.1');
   const r3 = item('r2.3');
   const r5 = item('r2.5');
   const r6 = item('r2.6');
@@ -400,6 +401,42 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
 
     // Round 2 (the manifest tool, the queue's trust boundary, sequential flags, messages): items r2.1 to r2.11.
+    r1('manifest z.onnx, a symlink to /dev/zero: refused at once, nothing read', async () => {
+      const dir = join(work, 'r2-zero');
+      mkdirSync(dir);
+      symlinkSync('/dev/zero', join(dir, 'z.onnx'));
+      const started = Date.now();
+      const o = await cli('manifest', join(dir, 'z.onnx'), '--kind', 'classifier');
+      return judge(o, 1, /the model file .*z\.onnx is not a regular file \(it is a device\)/, () => (Date.now() - started > 20_000 ? ['slow'] : []));
+    }),
+    r1('manifest fifo.onnx: refused at once, no hang', async () => {
+      const dir = join(work, 'r2-fifo');
+      mkdirSync(dir);
+      execFileSync('mkfifo', [join(dir, 'fifo.onnx')]);
+      return judge(await cli('manifest', join(dir, 'fifo.onnx'), '--kind', 'classifier'), 1, /the model file .*fifo\.onnx is not a regular file \(it is a FIFO\)/);
+    }),
+    r1('manifest --classes <a FIFO>: refused at once, no hang', async () => {
+      const dir = join(work, 'r2-classes');
+      mkdirSync(dir);
+      execFileSync('mkfifo', [join(dir, 'classes.txt')]);
+      writeFileSync(join(dir, 'cls.onnx'), readFileSync(tiny.classifier));
+      return judge(await cli('manifest', join(dir, 'cls.onnx'), '--kind', 'classifier', '--classes', join(dir, 'classes.txt'), '--print'), 1, /--classes file .*classes\.txt is not a regular file \(it is a FIFO\)/);
+    }),
+    r1('certify --dataset <a FIFO>: refused at once, no hang', async () => {
+      const fifo = join(work, 'r2-dataset.fifo');
+      execFileSync('mkfifo', [fifo]);
+      return judge(await cli('certify', ...quick, '--dataset', fifo, '--out', out('fifo-data.tsv')), 1, /dataset file .*r2-dataset\.fifo is not a regular file \(it is a FIFO\)/, () =>
+        existsSync(out('fifo-data.tsv')) ? ['output written'] : [],
+      );
+    }),
+    r1('certify --dataset /dev/zero: refused, nothing read', async () =>
+      judge(await cli('certify', ...quick, '--dataset', '/dev/zero', '--out', out('zero-data.tsv')), 1, /dataset file \/dev\/zero is not a regular file \(it is a device\)/),
+    ),
+    r1('densepure-eval run <a FIFO>: refused at once, no hang', async () => {
+      const fifo = join(work, 'r2-experiment.yaml');
+      execFileSync('mkfifo', [fifo]);
+      return judge(await run(evalBin, ['run', fifo, '--dry-run']), 1, /experiment file .*r2-experiment\.yaml is not a regular file \(it is a FIFO\)/);
+    }),
     r3('certify --max-radius 1e9: refused before the radii are listed, no crash', async () => {
       const dir = join(work, 'max-radius');
       return judge(await cli('certify', ...quick, '--max-radius', '1e9', '--out', join(dir, 'r.tsv')), 2, /^error: --max-radius: radius 1000000000 cannot be certified .*ask for a smaller --max-radius$/m, () =>
@@ -442,6 +479,27 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     r8('manifest --kind denoiser --num-classes 3: names the flag as typed', async () =>
       judge(await cli('manifest', tiny.denoiser, '--kind', 'denoiser', '--schedule', 'cosine', '--T', '10', '--num-classes', '3', '--print'), 2, /^error: --num-classes applies to --kind classifier only$/m),
     ),
+    r8('manifest of an ONNX model whose input is 3x50000x50000: said in words, no typed-array error', async () => {
+      const dir = join(work, 'r2-huge');
+      mkdirSync(dir);
+      const huge = buildOnnxModel({
+        name: 'huge',
+        inputs: [{ name: 'x', type: 'float32', shape: ['B', 3, 50000, 50000] }],
+        outputs: [{ name: 'logits', type: 'float32', shape: ['B', 3] }],
+        nodes: [{ op: 'ReduceMean', inputs: ['x'], outputs: ['logits'], attrs: { axes: [2, 3], keepdims: 0 } }],
+      });
+      writeFileSync(join(dir, 'huge.onnx'), huge);
+      const o = await cli('manifest', join(dir, 'huge.onnx'), '--kind', 'classifier');
+      return judge(o, 1, /input 'x' takes 3x50000x50000 images, 7500000000 values each, more than the 33554432 densepure handles/, () => (/Invalid typed array/.test(o.stderr) ? ['raw RangeError'] : []));
+    }),
+    r8('manifest --kind denoiser --T 1e12: refused, no manifest written', async () => {
+      const dir = join(work, 'r2-big-t');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'den.onnx'), readFileSync(tiny.denoiser));
+      return judge(await cli('manifest', join(dir, 'den.onnx'), '--kind', 'denoiser', '--schedule', 'cosine', '--T', '1e12'), 2, /^error: --T must be at most 100000/m, () =>
+        existsSync(join(dir, 'den.json')) ? ['manifest written'] : [],
+      );
+    }),
     r8('worker --queue on a port where an HTTP server listens: said in words', async () => {
       const server = createServer((_req, res) => res.end('hello'));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

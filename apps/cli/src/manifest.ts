@@ -1,11 +1,10 @@
 // `densepure manifest MODEL.onnx --kind ...`: writes the JSON manifest beside a model someone brings, after checking
 // the graph and one run against what they declare (the checks live in @densepure/backend / backend-onnx).
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { either as E } from 'fp-ts';
-import { type ManifestRequest, type ModelManifest, formatBackendError, manifestPathFor, manifestText } from '@densepure/backend';
+import { type ManifestRequest, type ModelManifest, MAX_DIFFUSION_STEPS, formatBackendError, manifestPathFor, manifestText, readLocalText } from '@densepure/backend';
 import { describeOnnxModel } from '@densepure/backend-onnx';
 import { type Failure, type Outcome, type OutcomeRecorder, runtimeFailure, usageFailure } from '@densepure/app-kit';
 import { ensureWritable, writeFileAtomic } from '@densepure/runner';
@@ -59,6 +58,7 @@ export async function manifestRequest(o: ManifestOptions): Promise<E.Either<Fail
     if (o.schedule === undefined || o.T === undefined) {
       return E.left(usageFailure('a denoiser manifest needs --schedule (linear or cosine) and --T (the number of diffusion steps it was trained with)'));
     }
+    if (o.T > MAX_DIFFUSION_STEPS) return E.left(usageFailure(`--T must be at most ${MAX_DIFFUSION_STEPS} (diffusion models are trained with 1000 or 4000 steps), got ${o.T}`));
     return E.right({
       kind: 'denoiser',
       ...base,
@@ -74,13 +74,10 @@ export async function manifestRequest(o: ManifestOptions): Promise<E.Either<Fail
   if ((o.mean === undefined) !== (o.std === undefined)) return E.left(usageFailure('give --mean and --std together (or neither when the graph normalises itself)'));
   let classNames: string[] | undefined;
   if (o.classes !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(o.classes, 'utf8');
-    } catch {
-      return E.left(runtimeFailure(`cannot read --classes file ${o.classes}: it should hold one class name per line, in label order`));
-    }
-    classNames = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+    // Read as every file is read (regular files only, a FIFO refused at once), and small: one name per class.
+    const text = await readLocalText(o.classes, { what: '--classes file', maxBytes: 16 * 2 ** 20, limitReason: 'a class list holds one name per line' });
+    if (E.isLeft(text)) return E.left(runtimeFailure(`${text.left.message}; --classes names a text file with one class name per line, in label order`));
+    classNames = text.right.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   }
   let normalization: { mean: number[]; std: number[] } | undefined;
   if (o.mean !== undefined) {

@@ -92,7 +92,7 @@ describe('densepure-eval (built binary, plain node)', () => {
     it('missing files exit 1 and name the file', () => {
       const missing = cli('run', join(work, 'nope.yaml'));
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/cannot read experiment file .*nope.yaml/);
+      expect(missing.stderr).toMatch(/experiment file not found: .*nope.yaml/);
       const analyze = cli('analyze', join(work, 'nope.tsv'));
       expect(analyze.code).toBe(1);
       expect(analyze.stderr).toMatch(/cannot read .*nope.tsv/);

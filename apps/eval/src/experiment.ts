@@ -1,10 +1,10 @@
 // The experiment file: a grid of certify runs (method x sigma x backend) over one dataset slice, read from YAML
 // or JSON and checked with zod. Errors name the key (as a path like `methods[2].K`) and the allowed values.
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { readLocalText } from '@densepure/backend';
 import { validateSequentialOptions } from '@densepure/core';
 import {
   type CertifyMode,
@@ -283,13 +283,12 @@ export function parseExperimentText(text: string, source: string): E.Either<Expe
   return validateExperiment(doc, source);
 }
 
-/** Reads and checks an experiment file; an unreadable file is an error naming it. */
-export function readExperiment(path: string): E.Either<ExperimentError, Experiment> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    return E.left({ kind: 'experiment-unreadable', path, message: `cannot read experiment file ${path}: ${cause instanceof Error ? cause.message : String(cause)}` });
-  }
-  return parseExperimentText(text, path);
+/**
+ * Reads and checks an experiment file; an unreadable file is an error naming it. Read as every command reads a
+ * file (regular files only: a FIFO is refused at once, a device never read) and at most 16 MiB.
+ */
+export async function readExperiment(path: string): Promise<E.Either<ExperimentError, Experiment>> {
+  const text = await readLocalText(path, { what: 'experiment file', maxBytes: 16 * 2 ** 20, limitReason: 'an experiment file is a short YAML or JSON document' });
+  if (E.isLeft(text)) return E.left({ kind: 'experiment-unreadable', path, message: text.left.message });
+  return parseExperimentText(text.right, path);
 }

@@ -72,7 +72,7 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws', wholeOption('--max-draws-per-job'))
     .action(
       outcomes.action(async (file: string, o: { results: string; dryRun: boolean; cells?: string; queue?: string; maxDrawsPerJob?: number }): Promise<Outcome> => {
-        const experiment = readExperiment(file);
+        const experiment = await readExperiment(file);
         if (E.isLeft(experiment)) return E.left(describeEvalError(experiment.left));
         if (o.dryRun) {
           for (const cell of expandGrid(experiment.right)) process.stdout.write(`${cell.id}\t${cellPath(join(o.results, experiment.right.name), cell)}\n`);

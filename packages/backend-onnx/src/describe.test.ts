@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -114,5 +115,24 @@ describe('describeOnnxModel (densepure manifest)', () => {
     expect(E.isLeft(bad) && bad.left.kind).toBe('corrupt-model');
     const missing = await describeOnnxModel(join(dir, 'nope.onnx'), { kind: 'classifier' })();
     expect(E.isLeft(missing) && missing.left.kind).toBe('file-not-found');
+  });
+
+  it('reads the model as every command does: a FIFO or a symlink to /dev/zero is refused at once, nothing read', async () => {
+    execFileSync('mkfifo', [join(dir, 'fifo.onnx')]);
+    symlinkSync('/dev/zero', join(dir, 'zero.onnx'));
+    const started = Date.now();
+    for (const name of ['fifo.onnx', 'zero.onnx']) expect(await failure(join(dir, name), { kind: 'classifier' })).toMatch(/the model file .* is not a regular file \(it is a (FIFO|device)\); name the file itself/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses an image input too large to allocate, and a T no schedule holds, in words', async () => {
+    const huge = buildOnnxModel({
+      name: 'huge',
+      inputs: [{ name: 'x', type: 'float32', shape: ['B', 3, 50000, 50000] }],
+      outputs: [{ name: 'logits', type: 'float32', shape: ['B', 3] }],
+      nodes: [{ op: 'ReduceMean', inputs: ['x'], outputs: ['logits'], attrs: { axes: [2, 3], keepdims: 0 } }],
+    });
+    expect(await failure(write('huge.onnx', huge), { kind: 'classifier' })).toMatch(/input 'x' takes 3x50000x50000 images, 7500000000 values each, more than the 33554432 densepure handles/);
+    expect(await failure(write('den-t.onnx', tinyDenoiserOnnx()), { kind: 'denoiser', diffusion: { schedule: 'cosine', T: 1e12 } })).toMatch(/T = 1000000000000 .* from 1 to 100000/);
   });
 });

@@ -1,7 +1,6 @@
 // Reads an ONNX graph's inputs and outputs and runs it once on a random input, so that @densepure/backend's
 // manifest builder can check what a user declares about a model they bring (`densepure manifest`). The session
 // is opened by session.ts, like every other.
-import { readFile } from 'node:fs/promises';
 import { either as E, taskEither as TE, function as F } from 'fp-ts';
 import ort from 'onnxruntime-node';
 import {
@@ -12,11 +11,11 @@ import {
   type ProbePlan,
   type ProbeResult,
   buildManifest,
-  corruptModel,
   describeThrown,
   fileNotFound,
   firstNonFinite,
   planProbe,
+  readLocalFile,
   runtimeFailure,
   sha256Hex,
 } from '@densepure/backend';
@@ -24,11 +23,18 @@ import { type OpenedSession, openSession } from './session.js';
 
 const PROBE_BATCH = 2;
 
-const openBytes = (path: string): TE.TaskEither<BackendError, Uint8Array> =>
-  TE.tryCatch(
-    () => readFile(path),
-    (cause) => ((cause as NodeJS.ErrnoException).code === 'ENOENT' ? fileNotFound(path) : corruptModel(path, describeThrown(cause))),
-  );
+/** A protobuf message, hence one ONNX file, holds at most 2 GiB. */
+const ONNX_MAX_BYTES = 2 ** 31;
+
+/**
+ * The model's bytes, read as every command reads a file (@densepure/backend's readLocalFile: regular files only,
+ * a FIFO refused at once, a device never read) and at most the 2 GiB an ONNX file can hold.
+ */
+const openBytes = (path: string): TE.TaskEither<BackendError, Uint8Array> => async () => {
+  const read = await readLocalFile(path, { what: 'model file', maxBytes: ONNX_MAX_BYTES, limitReason: 'one ONNX file holds at most 2 GiB' });
+  if (E.isRight(read)) return read;
+  return E.left(read.left.kind === 'file-missing' ? fileNotFound(path) : { kind: 'corrupt-model', path, message: read.left.message });
+};
 
 // One CPU thread: the probe is two tiny runs, and must not compete with a run in progress.
 const createSession = (path: string, bytes: Uint8Array): TE.TaskEither<BackendError, ort.InferenceSession> =>

@@ -1,65 +1,42 @@
 // Models on disk (node only): the source behind a model path. Reads files safely: inside the manifest's folder
 // (after resolving symlinks), regular files only, of the size the manifest records (checked before a byte is
-// read). resolve.ts then checks sizes and sha256 as for every source. The only module of the contract that
-// imports node; the package's browser entry point leaves it out.
+// read), through local-file.ts like every other file a command reads. resolve.ts then checks sizes and sha256 as
+// for every source. With local-file.ts, the only modules of the contract that import node; the package's browser
+// entry point leaves them out.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { either as E } from 'fp-ts';
 import { type BackendError, corruptModel, describeThrown, fileNotFound } from './errors.js';
+import { isLocalFileError, readLocalFile } from './local-file.js';
 import { type FileRecord, type ModelSource, type SourcedFile, manifestTooLarge, outsideFolder, sizeMismatch } from './source.js';
 
 /** sha256 of `bytes` as 64 lowercase hex characters (node's native hash; the same digest as the portable one). */
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-// O_NONBLOCK: opening a FIFO for reading must not wait for a writer (we refuse it right after fstat).
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
-
 const errnoCode = (cause: unknown): string | undefined => (cause as NodeJS.ErrnoException).code;
 
-/** Reads exactly `size` bytes from an open regular file; a file that shrinks or grows meanwhile is an error. */
-async function readExactly(handle: FileHandle, size: number): Promise<Uint8Array | 'changed'> {
-  // Its own ArrayBuffer (not Node's shared pool), so callers may view or transfer `.buffer` whole.
-  const out = new Uint8Array(size);
-  let at = 0;
-  while (at < size) {
-    const { bytesRead } = await handle.read(out, at, size - at, at);
-    if (bytesRead === 0) return 'changed';
-    at += bytesRead;
-  }
-  const { bytesRead } = await handle.read(new Uint8Array(1), 0, 1, size);
-  return bytesRead === 0 ? out : 'changed';
-}
-
 /**
- * Opens `path` and reads it only if it is a regular file whose size passes `checkSize` (which returns an error,
- * or null). Never blocks on a FIFO, never reads a device.
+ * Reads `path` whole through {@link readLocalFile} (regular files only, never blocking on a FIFO, never reading a
+ * device) when its size passes `checkSize` (which returns an error, or null), with the contract's errors.
  */
 export async function readRegularFile(
   path: string,
   what: string,
   checkSize: (size: number) => BackendError | null,
 ): Promise<E.Either<BackendError, Uint8Array>> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, OPEN_FLAGS);
-  } catch (cause) {
-    return E.left(errnoCode(cause) === 'ENOENT' ? fileNotFound(path, what) : corruptModel(path, `cannot open the ${what}: ${describeThrown(cause)}`));
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      return E.left(corruptModel(path, `the ${what} is not a regular file (a FIFO, device, socket or directory); point the manifest at the file itself`));
-    }
-    const sizeError = checkSize(stats.size);
-    if (sizeError !== null) return E.left(sizeError);
-    const bytes = await readExactly(handle, stats.size);
-    return bytes === 'changed' ? E.left(corruptModel(path, `the ${what} changed size while it was being read; load it again once it is complete`)) : E.right(bytes);
-  } catch (cause) {
-    return E.left(corruptModel(path, `cannot read the ${what}: ${describeThrown(cause)}`));
-  } finally {
-    await handle.close().catch(() => undefined);
+  const read = await readLocalFile(path, { what, checkSize });
+  if (E.isRight(read) || !isLocalFileError(read.left)) return read as E.Either<BackendError, Uint8Array>;
+  const e = read.left;
+  switch (e.kind) {
+    case 'file-missing':
+      return E.left(fileNotFound(path, what));
+    case 'not-a-regular-file':
+      return E.left(corruptModel(path, `the ${what} is not a regular file (it is ${e.is}); point the manifest at the file itself`));
+    case 'file-changed':
+      return E.left(corruptModel(path, `the ${what} changed size while it was being read; load it again once it is complete`));
+    default:
+      return E.left(corruptModel(path, e.message));
   }
 }
 

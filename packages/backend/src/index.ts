@@ -5,5 +5,6 @@ import { modelLoaders } from './registry.js';
 
 export * from './portable.js';
 export { fileSource, manifestPathFor, readManifestFile, readRegularFile, sha256Hex } from './file-source.js';
+export { type LocalFileError, type LocalFileOptions, isLocalFileError, readLocalFile, readLocalText } from './local-file.js';
 
 export const { loadDenoiser, loadClassifier, resolveModel } = modelLoaders(fileSource);

@@ -1,6 +1,6 @@
 import { either as E } from 'fp-ts';
 import type { BackendError } from './errors.js';
-import { type ModelManifest, type TensorSpec, parseManifest } from './manifest.js';
+import { MAX_DIFFUSION_STEPS, MAX_IMAGE_VALUES, type ModelManifest, type TensorSpec, parseManifest } from './manifest.js';
 import type { GraphValue } from './signature.js';
 
 /**
@@ -119,6 +119,17 @@ export function planProbe(path: string, graph: ModelGraph, request: ManifestRequ
       return E.left(contract(path, `input '${image.name}' has dynamic height and width ${shapeText(shape)}: declare the image size the model was trained at`));
     }
     imageSize = request.imageSize;
+  }
+  // Before anything is allocated for the probe: a mistyped shape would otherwise fail inside a typed array.
+  const values = (c as number) * imageSize * imageSize;
+  if (values > MAX_IMAGE_VALUES) {
+    return E.left(
+      contract(path, `input '${image.name}' takes ${c}x${imageSize}x${imageSize} images, ${values} values each, more than the ${MAX_IMAGE_VALUES} densepure handles: check the graph's input shape (or the declared image size)`),
+    );
+  }
+  const T = request.diffusion?.T;
+  if (T !== undefined && !(Number.isInteger(T) && T >= 1 && T <= MAX_DIFFUSION_STEPS)) {
+    return E.left(contract(path, `T = ${T} diffusion steps were declared; T must be a whole number from 1 to ${MAX_DIFFUSION_STEPS} (diffusion models are trained with 1000 or 4000)`));
   }
   let timestep: ProbePlan['timestep'] = null;
   if (denoiser) {

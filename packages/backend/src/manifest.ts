@@ -41,6 +41,16 @@ const common = {
   exportedWith: z.string().optional(),
 };
 
+/**
+ * The most values one image may have (channels x height x width): 2^25, e.g. 3x3344x3344. Far above any model
+ * densepure runs (ImageNet's 3x256x256 is 196608), low enough that a batch of such images is allocatable, so a
+ * mistyped shape is refused in words instead of failing inside a typed-array allocation.
+ */
+export const MAX_IMAGE_VALUES = 2 ** 25;
+
+/** The most diffusion steps T a manifest may declare (models are trained with 1000 or 4000; schedules hold T values). */
+export const MAX_DIFFUSION_STEPS = 100_000;
+
 const betaBound = (name: string) =>
   z.number().gt(0, `${name} must be in (0, 1)`).lt(1, `${name} must be in (0, 1)`);
 
@@ -51,7 +61,7 @@ const DEFAULT_LINEAR_BETA_END = 0.02;
 const diffusionSpec = z
   .strictObject({
     schedule: z.enum(['linear', 'cosine']),
-    T: z.number().int().positive(),
+    T: z.number().int().positive().max(MAX_DIFFUSION_STEPS, `T must be at most ${MAX_DIFFUSION_STEPS} (diffusion models are trained with 1000 or 4000 steps)`),
     /** Linear schedule only: the first and last beta (used as given, not scaled by 1000 / T). */
     betaStart: betaBound('betaStart').optional(),
     betaEnd: betaBound('betaEnd').optional(),
@@ -88,6 +98,9 @@ function checkConsistency(m: CommonManifest, ctx: z.RefinementCtx, outputChannel
   const issue = (path: (string | number)[], message: string): void => void ctx.addIssue({ code: 'custom', path, message });
   const S = m.imageSize;
   const C = m.channels;
+  if (C * S * S > MAX_IMAGE_VALUES) {
+    issue(['imageSize'], `imageSize ${S} with ${C} channels is ${C * S * S} values per image, more than the ${MAX_IMAGE_VALUES} densepure handles: check imageSize and channels`);
+  }
   const image = m.inputs[0]!;
   const [, a, b, c] = image.shape;
   const nchw = a === C && b === S && c === S;

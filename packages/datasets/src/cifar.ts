@@ -1,8 +1,8 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound, readDatasetFile } from './types.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 const RECORD = 1 + 3 * 32 * 32;
@@ -26,7 +26,12 @@ export async function readCifar10(path: string, split: 'test' | 'train' = 'test'
   } catch {
     return E.left(notFound(path, 'CIFAR-10 batch file or folder'));
   }
-  const buffers = await Promise.all(files.map((f) => readFile(f)));
+  const buffers: Uint8Array[] = [];
+  for (const f of files) {
+    const bytes = await readDatasetFile(f, 'CIFAR-10 batch file');
+    if (E.isLeft(bytes)) return bytes;
+    buffers.push(bytes.right);
+  }
   const hash = createHash('sha256');
   for (const [i, b] of buffers.entries()) {
     if (b.length === 0 || b.length % RECORD !== 0) {

@@ -146,3 +146,32 @@ describe('selectIndices', () => {
     expect(E.isLeft(bad) && bad.left.message).not.toMatch(/--/);
   });
 });
+
+describe('files that are not regular files', () => {
+  it('a FIFO, /dev/zero (as a path or a symlink) and a FIFO image are refused at once, nothing read', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { symlink } = await import('node:fs/promises');
+    const fifo = join(dir, 'fifo.bin');
+    execFileSync('mkfifo', [fifo]);
+    await symlink('/dev/zero', join(dir, 'zero.bin'));
+    const images = join(dir, 'fifo-folder');
+    for (const cls of ['a', 'b']) {
+      await mkdir(join(images, cls), { recursive: true });
+      await writeFile(join(images, cls, '0.png'), await sharp(Buffer.alloc(4, 9), { raw: { width: 2, height: 2, channels: 1 } }).png().toBuffer());
+    }
+    execFileSync('mkfifo', [join(images, 'b', '1.png')]);
+    const started = Date.now();
+    for (const [spec, pattern] of [
+      [fifo, /fifo\.bin is not a regular file \(it is a FIFO\)/],
+      ['/dev/zero', /\/dev\/zero is not a regular file \(it is a device\)/],
+      [join(dir, 'zero.bin'), /zero\.bin is not a regular file \(it is a device\)/],
+      [`cifar10:${fifo}`, /is not a regular file/],
+      [images, /1\.png is not a regular file \(it is a FIFO\)/],
+    ] as const) {
+      const r = await openDataset(spec);
+      expect(E.isLeft(r) && r.left.kind, spec).toBe('unreadable');
+      expect(E.isLeft(r) && r.left.message).toMatch(pattern);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { either as E } from 'fp-ts';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels } from './types.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels, readDatasetFile } from './types.js';
 
 /**
  * DPDS: densepure's compact labelled-image file (the shipped MNIST test split uses it).
@@ -76,5 +75,6 @@ export function encodeDpds(pixels: Float32Array, labels: Uint8Array, shape: read
 }
 
 export async function readDpds(path: string, classNames?: readonly string[]): Promise<E.Either<DatasetError, Dataset>> {
-  return parseDpds(await readFile(path), path, classNames);
+  const bytes = await readDatasetFile(path, 'dataset file');
+  return E.isLeft(bytes) ? bytes : parseDpds(bytes.right, path, classNames);
 }

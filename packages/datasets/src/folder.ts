@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { OutputInfo } from 'sharp';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound, readDatasetFile } from './types.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
 
@@ -41,8 +41,10 @@ export async function readImageFolder(path: string): Promise<E.Either<DatasetErr
   const hash = createHash('sha256').update(`${classDirs.join('\0')}\0\0`);
   for (const [i, { file, label }] of files.entries()) {
     let decoded: { data: Buffer; info: OutputInfo };
+    const read = await readDatasetFile(file, 'image file');
+    if (E.isLeft(read)) return read;
+    const bytes = read.right;
     try {
-      const bytes = await readFile(file);
       const name = Buffer.from(`${classDirs[label]}/${basename(file)}\0${bytes.length}\0`);
       hash.update(name).update(bytes);
       const meta = await sharp(bytes).metadata();

@@ -1,3 +1,6 @@
+import { either as E } from 'fp-ts';
+import { readLocalFile } from '@densepure/backend';
+
 /** One image in [0, 1], NCHW without the batch axis (C*H*W values), with its integer label. */
 export interface Sample {
   readonly image: Float32Array;
@@ -24,7 +27,9 @@ export type DatasetError =
   | { readonly kind: 'not-found'; readonly path: string; readonly message: string }
   | { readonly kind: 'format'; readonly path: string; readonly message: string }
   | { readonly kind: 'bad-value'; readonly path: string; readonly index: number; readonly message: string }
-  | { readonly kind: 'bad-slice'; readonly message: string };
+  | { readonly kind: 'bad-slice'; readonly message: string }
+  /** Not a regular file (a FIFO, a device, a folder), too large, or unreadable: @densepure/backend's readLocalFile said why. */
+  | { readonly kind: 'unreadable'; readonly path: string; readonly message: string };
 
 export const badSlice = (message: string): DatasetError => ({ kind: 'bad-slice', message });
 
@@ -75,4 +80,14 @@ export function arrayDataset(fields: Omit<Dataset, 'get' | 'size'> & { readonly 
       return { image: pixels.subarray(index * per, (index + 1) * per), label: labels[index] as number };
     },
   };
+}
+
+/**
+ * Reads a dataset file whole, the way every command reads a file (regular files only: a FIFO is refused at once,
+ * a device never read); a missing one is `not-found`, anything else `unreadable`.
+ */
+export async function readDatasetFile(path: string, what: string): Promise<E.Either<DatasetError, Uint8Array>> {
+  const read = await readLocalFile(path, { what });
+  if (E.isRight(read)) return read;
+  return E.left(read.left.kind === 'file-missing' ? notFound(path, what) : { kind: 'unreadable', path, message: read.left.message });
 }
