@@ -500,6 +500,14 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
         existsSync(join(dir, 'den.json')) ? ['manifest written'] : [],
       );
     }),
+    r8('densepure-eval run --max-draws-per-job without --queue: refused, as the CLI does', async () => {
+      const yaml = join(work, 'r2-split.yaml');
+      writeFileSync(yaml, 'name: split\nmethods: [smoothing]\nsigmas: [0.5]\n');
+      return judge(await run(evalBin, ['run', yaml, '--max-draws-per-job', '10', '--dry-run']), 2, /^error: --max-draws-per-job splits queued jobs: give --queue/m);
+    }),
+    r8('worker --backend bogus: refused at the start (it used to start, then exit 0 at its first refusal)', async () =>
+      judge(await cli('worker', '--queue', 'redis://127.0.0.1:1/0', '--backend', 'bogus', '--idle-exit', '1'), 2, /^error: unknown --backend 'bogus': registered backends are onnx/m),
+    ),
     r8('worker --queue on a port where an HTTP server listens: said in words', async () => {
       const server = createServer((_req, res) => res.end('hello'));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

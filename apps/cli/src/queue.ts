@@ -1,7 +1,8 @@
 // `--queue` and `densepure worker`: flags -> @densepure/queue options. Loaded only when a queue is named, so a
 // plain certify never loads BullMQ.
 import { either as E } from 'fp-ts';
-import { type Failure, type Outcome, queueFailure, shippedCatalog } from '@densepure/app-kit';
+import { type Failure, type Outcome, queueFailure, shippedCatalog, usageFailure } from '@densepure/app-kit';
+import { getBackend, registeredBackends } from '@densepure/backend';
 import type { ImageScheduler } from '@densepure/runner';
 import type { QueueError } from '@densepure/queue';
 
@@ -37,6 +38,10 @@ export interface WorkerFlags {
 
 /** `densepure worker`: serves queued runs until stopped (SIGINT/SIGTERM: after the job in progress; twice: at once). */
 export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
+  // A backend this process does not have would refuse every run: say so now instead of serving nothing.
+  if (o.backend !== undefined && getBackend(o.backend) === undefined) {
+    return E.left(usageFailure(`unknown --backend '${o.backend}': registered backends are ${registeredBackends().map((b) => b.name).join(', ')}`));
+  }
   const q = await import('@densepure/queue');
   const connection = q.parseQueueUrl(o.queue);
   if (E.isLeft(connection)) return E.left(queueFailure(connection.left));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { type Failure, type Outcome, type OutcomeRecorder, exitCodeOf, outcomeRecorder, queueFailure, registerInstalledBackends } from '@densepure/app-kit';
+import { type Failure, type Outcome, type OutcomeRecorder, exitCodeOf, outcomeRecorder, queueFailure, registerInstalledBackends, usageFailure } from '@densepure/app-kit';
 import { DEFAULT_RADII } from '@densepure/runner';
 import { analyzeMain } from './analyze.js';
 import { describeEvalError } from './errors.js';
@@ -72,6 +72,10 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .option('--max-draws-per-job <n>', 'with --queue: split an image into jobs of at most this many draws', wholeOption('--max-draws-per-job'))
     .action(
       outcomes.action(async (file: string, o: { results: string; dryRun: boolean; cells?: string; queue?: string; maxDrawsPerJob?: number }): Promise<Outcome> => {
+        // As the CLI does: a split of queued jobs without a queue would be ignored without a word.
+        if (o.maxDrawsPerJob !== undefined && o.queue === undefined) {
+          return E.left(usageFailure('--max-draws-per-job splits queued jobs: give --queue redis://HOST:PORT/DB too, or drop it'));
+        }
         const experiment = await readExperiment(file);
         if (E.isLeft(experiment)) return E.left(describeEvalError(experiment.left));
         if (o.dryRun) {
