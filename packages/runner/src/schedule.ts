@@ -53,25 +53,59 @@ export async function inTurn(context: SchedulerContext, certifyOne: CertifyPendi
 }
 
 /**
+ * Wall time shared out among the images in flight: while n images are in flight, each is charged 1/n of the time
+ * that passes. An image's charge is its share of the run's time, and the charges add up to the wall time the
+ * images took together (an image's own start-to-stop time would count the same seconds once per image in flight).
+ */
+export class SharedClock {
+  private last = performance.now();
+  private readonly charged = new Map<number, number>();
+
+  private advance(): void {
+    const now = performance.now();
+    const share = (now - this.last) / 1000 / Math.max(1, this.charged.size);
+    for (const [id, seconds] of this.charged) this.charged.set(id, seconds + share);
+    this.last = now;
+  }
+
+  start(id: number): void {
+    this.advance();
+    this.charged.set(id, 0);
+  }
+
+  /** The seconds charged to `id` since its start. */
+  stop(id: number): number {
+    this.advance();
+    const seconds = this.charged.get(id) ?? 0;
+    this.charged.delete(id);
+    return seconds;
+  }
+}
+
+/**
  * Up to `size` images in flight: when one finishes the next starts, so the models stay busy. Rows are still
  * emitted in index order, each as soon as every earlier image is emitted; a failure lets the images in flight
- * finish and emits what precedes it.
+ * finish and emits what precedes it. A row's time is its image's share of the wall time ({@link SharedClock}),
+ * so the rows' times add up to the time the run took, as they do for images certified one after the other.
  */
 export async function concurrently(context: SchedulerContext, size: number, certifyOne: CertifyPending): Promise<E.Either<RunError, void>> {
   const { pending } = context;
   const results = new Map<number, ImageResult>();
+  const clock = new SharedClock();
   let next = 0;
   let written = 0;
   let failure: RunError | null = null;
   const worker = async (): Promise<void> => {
     while (failure === null && next < pending.length) {
       const at = next++;
+      clock.start(at);
       const result = await certifyOne(pending[at]!);
+      const seconds = clock.stop(at);
       if (E.isLeft(result)) {
         failure ??= result.left;
         return;
       }
-      results.set(at, result.right);
+      results.set(at, { ...result.right, rows: result.right.rows.map((row) => ({ ...row, seconds })) });
       for (let done = results.get(written); done !== undefined; done = results.get(written)) {
         results.delete(written);
         context.emit(pending[written]!.idx, done.rows, done.costs);

@@ -96,6 +96,17 @@ describe('sequential runCertify', () => {
     expect(costs(alone!.out).map((c) => c.draws)).toEqual(outs[0]![0]!.costs.map((c) => c.draws));
   }, 120_000);
 
+  it("grouped: each row's time is its share of the wall time, so the times add up to the run's time", async () => {
+    const out = join(work, 'times', 'k3.tsv');
+    const started = performance.now();
+    const [result] = await certified({ ...common, mode: { kind: 'sequential', radii: [0.25, 0.5], group: 5 }, runs: [{ method: k3, out }] });
+    const wall = (performance.now() - started) / 1000;
+    const total = result!.rows.reduce((sum, r) => sum + r.seconds, 0);
+    // Start-to-stop times of 5 images in flight would add up to several times the wall time.
+    expect(total).toBeLessThanOrEqual(wall);
+    expect(result!.summary.meanSeconds * images).toBeCloseTo(total, 6);
+  }, 60_000);
+
   it('is a different identity from fixed N: neither resumes the other', async () => {
     const out = join(work, 'mode', 'dds.tsv');
     await certified({ ...common, mode: { kind: 'fixed' }, n: 50, runs: [{ method: dds, out }] });

@@ -175,7 +175,7 @@ const bind = (mode: SequentialMode): Mode => ({
       cap: spec.n,
       bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
       selection: 'N0 separate draws pick the class; they never enter the bound',
-      time: 'wall time from the start of the image to its stop; images certified at once overlap',
+      time: "the image's share of the wall time: while n images are certified at once, each is charged 1/n of it, so the times add up to the run's wall time",
       costFile,
     },
   }),
