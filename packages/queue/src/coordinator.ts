@@ -8,7 +8,7 @@ import { type QueueError, describeCause } from './errors.js';
 import { identitySha as shaOf } from './identity.js';
 import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning, asPartResult, jobIdOf, parseJobId } from './jobs.js';
 import { ClusterMeter, type ClusterProgress } from './progress.js';
-import { KEY_PREFIX, type RunRecord, closeRun, extendLease, queueNameOf, readRefusals, registerRun, releaseLease, takeLease } from './registry.js';
+import { KEY_PREFIX, type RunRecord, clearRefusals, closeRun, extendLease, queueNameOf, readRefusals, registerRun, releaseLease, takeLease } from './registry.js';
 import { Wakeup, settlesWithin, sleep } from './util.js';
 
 /** One unit of the run (an image) and the parts its work is split into (one job each). */
@@ -99,6 +99,8 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
       await sleep(Math.min(500, t.leaseMs / 4), o.signal);
     }
 
+    // Refusals of an earlier session may be stale (another spec, a machine fixed since): workers that still refuse say so again.
+    await clearRefusals(redis, runId).catch(noop);
     const jobsTotalNow = o.items.reduce((s, i) => s + i.parts.length, 0);
     const record: RunRecord = { runId, identitySha, identity: o.identity, spec: o.spec, jobs: jobsTotalNow + (o.doneBefore?.jobs ?? 0), createdAt: new Date().toISOString() };
     const name = queueNameOf(runId);

@@ -69,6 +69,8 @@ export interface QueueTuning {
   readonly connectTimeoutMs: number;
   /** Lifetime of the coordinator's lease on a run (renewed every third of it), ms. */
   readonly leaseMs: number;
+  /** How long a worker keeps to its refusal of a run before it checks the run again (its machine may be fixed meanwhile), ms. */
+  readonly refusalRetryMs: number;
 }
 
 export const DEFAULT_TUNING: QueueTuning = {
@@ -81,4 +83,5 @@ export const DEFAULT_TUNING: QueueTuning = {
   outageMs: 300_000,
   connectTimeoutMs: 3_000,
   leaseMs: 10_000,
+  refusalRetryMs: 60_000,
 };

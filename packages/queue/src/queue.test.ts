@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueueUrl } from './connection.js';
 import type { QueueTuning } from './jobs.js';
@@ -35,11 +36,11 @@ const connection = () => {
 };
 
 /** Starts n in-process workers that stop once no run has been open for a while. */
-const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob?: number; failOn?: number[]; events?: WorkerEvent[]; signal?: AbortSignal } = {}) =>
+const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob?: number; failOn?: number[]; events?: WorkerEvent[]; signal?: AbortSignal; name?: string } = {}) =>
   Array.from({ length: n }, (_, w) =>
     runStandInWorker({
       connection: connection(),
-      name: `w${w}`,
+      name: `${extra.name ?? 'w'}${w}`,
       tuning,
       idleExitMs: 1500,
       ...(extra.own === undefined ? {} : { own: extra.own }),
@@ -49,6 +50,15 @@ const startWorkers = (n: number, extra: { own?: Partial<StandInConfig>; msPerJob
       onEvent: (e) => extra.events?.push(e),
     })(),
   );
+
+const flushRedis = async (): Promise<void> => {
+  const client = new Redis(redis.url);
+  try {
+    await client.flushdb();
+  } finally {
+    client.disconnect();
+  }
+};
 
 const rowsOf = (path: string) => readStandInRows(path).map((r) => [r.idx, r.label, r.predict, r.radius, r.correct]);
 
@@ -78,9 +88,9 @@ describe('queue layer with a stand-in compute', () => {
     const out = join(work, 'refuse.tsv');
     const events: WorkerEvent[] = [];
     const refusals: string[] = [];
-    const wrong = startWorkers(1, { own: { seed: 8 }, events });
+    const wrong = startWorkers(1, { own: { seed: 8 }, events, name: 'wrong' });
     await new Promise((r) => setTimeout(r, 300));
-    const good = startWorkers(1, { msPerJob: 20 });
+    const good = startWorkers(1, { msPerJob: 20, name: 'good' });
     const run = await runStandInCoordinator({ connection: connection(), config, indices: indices.slice(0, 4), out, tuning, onRefusal: (_w, m) => refusals.push(m) })();
     expect(E.isRight(run)).toBe(true);
     await Promise.all([...wrong, ...good]);
@@ -89,6 +99,47 @@ describe('queue layer with a stand-in compute', () => {
     expect(events.some((e) => e.kind === 'job-started' || e.kind === 'job-done')).toBe(false);
     expect(refusals.length).toBeGreaterThanOrEqual(1);
     expect(rowsOf(out).map((r) => r[0])).toEqual(indices.slice(0, 4));
+  });
+
+  it('a refused run is served once its coordinator comes back with a spec the worker can open (no stale refusal)', async () => {
+    const events: WorkerEvent[] = [];
+    const worker = runStandInWorker({ connection: connection(), name: 'fixable', tuning, idleExitMs: 4000, modelPaths: ['/models/good.onnx'], onEvent: (e) => events.push(e) })();
+    const stop = new AbortController();
+    const refusals: string[] = [];
+    const first = await runStandInCoordinator({
+      connection: connection(),
+      config: { ...config, seed: 21, modelPath: '/models/typo.onnx' },
+      indices: indices.slice(0, 3),
+      out: join(work, 'fixed.tsv'),
+      tuning,
+      signal: stop.signal,
+      onRefusal: (_w, m) => {
+        refusals.push(m);
+        stop.abort();
+      },
+    })();
+    expect(E.isRight(first) && first.right.aborted).toBe(true);
+    expect(refusals.join('\n')).toMatch(/model file not found: \/models\/typo\.onnx/);
+    // The same run (same identity), its paths fixed: the worker that refused it serves it now.
+    const seen: string[] = [];
+    const second = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 21, modelPath: '/models/good.onnx' }, indices: indices.slice(0, 3), out: join(work, 'fixed.tsv'), tuning, onRefusal: (_w, m) => seen.push(m) })();
+    expect(E.isRight(second), E.isLeft(second) ? second.left.message : '').toBe(true);
+    expect(rowsOf(join(work, 'fixed.tsv')).map((r) => r[0])).toEqual(indices.slice(0, 3));
+    expect(seen).toEqual([]); // the first session's refusal is not shown again
+    await worker;
+    expect(events.filter((e) => e.kind === 'refused')).toHaveLength(1);
+  });
+
+  it('a refusal is tried again after refusalRetryMs (the worker\'s machine may have been fixed)', async () => {
+    const events: WorkerEvent[] = [];
+    const stop = new AbortController();
+    const worker = runStandInWorker({ connection: connection(), tuning: { ...tuning, refusalRetryMs: 300 }, modelPaths: [], signal: stop.signal, onEvent: (e) => events.push(e) })();
+    const run = runStandInCoordinator({ connection: connection(), config: { ...config, seed: 22, modelPath: '/models/missing.onnx' }, indices: indices.slice(0, 1), out: join(work, 'retry.tsv'), tuning, signal: stop.signal })();
+    await new Promise((r) => setTimeout(r, 2000));
+    stop.abort();
+    await Promise.all([worker, run]);
+    expect(events.filter((e) => e.kind === 'refused').length).toBeGreaterThanOrEqual(3);
+    await flushRedis(); // the unserved run stays open otherwise, for the next tests' workers
   });
 
   it('an unreachable Redis is a clear error within seconds, for the coordinator and the worker', async () => {

@@ -58,6 +58,16 @@ export async function recordRefusal(redis: Redis, runId: string, worker: string,
 
 export const readRefusals = (redis: Redis, runId: string): Promise<Record<string, string>> => redis.hgetall(refusalsKey(runId));
 
+/** A worker now serves the run: its earlier refusal no longer holds. */
+export async function withdrawRefusal(redis: Redis, runId: string, worker: string): Promise<void> {
+  await redis.hdel(refusalsKey(runId), worker);
+}
+
+/** A coordinator starting a session: refusals of an earlier session (another spec, since-fixed machines) are dropped; workers that still refuse say so again. */
+export async function clearRefusals(redis: Redis, runId: string): Promise<void> {
+  await redis.del(refusalsKey(runId));
+}
+
 // Compare-and-set scripts, so a coordinator only ever extends or frees its own lease.
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 if redis.call('exists', KEYS[1]) == 0 then return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 end

@@ -4,9 +4,9 @@ import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type QueueConnection, probeRedis, redisOptions } from './connection.js';
 import { type QueueError, describeCause } from './errors.js';
-import { describeDifferences, identityDifferences } from './identity.js';
+import { describeDifferences, identityDifferences, identitySha } from './identity.js';
 import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from './jobs.js';
-import { KEY_PREFIX, type RunRecord, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal } from './registry.js';
+import { KEY_PREFIX, type RunRecord, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal, withdrawRefusal } from './registry.js';
 import { sleep } from './util.js';
 
 /** Why a job could not be computed (a model failure): the job fails and is retried, then fails the run. */
@@ -94,7 +94,9 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
     });
     const orAbort = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, aborted.then(() => undefined)]);
 
-    const refused = new Set<string>();
+    // Refusals by run, identity and spec (the spec names what the worker opens: a coordinator restarted with fixed
+    // paths is a new key, served at once), each kept for refusalRetryMs (a machine fixed meanwhile is tried again).
+    const refused = new Map<string, number>();
     // The pipeline of the run served last, kept while the same run comes back (e.g. after a Redis restart).
     const cache: { current: { readonly key: string; readonly handler: WorkHandler<P, R> } | null } = { current: null };
     let jobs = 0;
@@ -192,8 +194,9 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           const run = await whileIdle(readRun(redis, runId));
           if (run === IDLE) return idleTooLong();
           if (run === null || run === undefined) continue;
-          const key = `${run.runId}:${run.identitySha}`;
-          if (refused.has(key)) continue;
+          const key = `${run.runId}:${run.identitySha}:${identitySha({ spec: run.spec ?? null })}`;
+          const refusedAt = refused.get(key);
+          if (refusedAt !== undefined && Date.now() - refusedAt < t.refusalRetryMs) continue;
           const pending = await whileIdle(pendingJobs(run.runId));
           if (pending === IDLE) return idleTooLong();
           if ((pending ?? 0) === 0) continue;
@@ -208,6 +211,9 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
               const diffs = identityDifferences(run.identity, prepared.right.identity);
               if (diffs.length === 0) {
                 cache.current = { key, handler: prepared.right };
+                refused.delete(key);
+                // An earlier refusal of this run by this worker (another spec, another process) no longer holds.
+                await whileIdle(withdrawRefusal(redis, run.runId, name).catch(noop));
               } else {
                 await prepared.right.dispose();
                 refusal = `this worker's models, data or configuration differ from the run's (${describeDifferences(diffs)})`;
@@ -215,7 +221,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             }
             if (refusal !== null) {
               const message = `worker ${name} refuses run ${run.runId}: ${refusal}`;
-              refused.add(key);
+              refused.set(key, Date.now());
               if ((await whileIdle(recordRefusal(redis, run.runId, name, message))) === IDLE) return idleTooLong();
               o.onEvent?.({ kind: 'refused', runId: run.runId, message });
               continue;

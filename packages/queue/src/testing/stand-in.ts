@@ -21,6 +21,8 @@ export interface StandInConfig {
   readonly alpha: number;
   /** Split an image's draws into jobs of at most this many draws (default: one job per image). */
   readonly maxDrawsPerJob?: number;
+  /** A model the worker must find on its machine (not part of the identity, as a real run's paths are not). */
+  readonly modelPath?: string;
 }
 
 export interface StandInRow {
@@ -151,6 +153,8 @@ export interface StandInWorkerOptions {
   readonly msPerJob?: number;
   /** Images whose compute fails (a model failure). */
   readonly failOn?: readonly number[];
+  /** The model paths this worker's machine has; a run naming another is refused (default: any). */
+  readonly modelPaths?: readonly string[];
   readonly tuning?: Partial<QueueTuning>;
   readonly idleExitMs?: number;
   readonly signal?: AbortSignal;
@@ -163,6 +167,9 @@ export function runStandInWorker(o: StandInWorkerOptions): TE.TaskEither<QueueEr
     ...(o.name === undefined ? {} : { name: o.name }),
     prepare: (run) => {
       const config = { ...(run.spec as StandInConfig), ...o.own };
+      if (config.modelPath !== undefined && o.modelPaths !== undefined && !o.modelPaths.includes(config.modelPath)) {
+        return TE.left({ kind: 'work-refused', message: `model file not found: ${config.modelPath}` });
+      }
       return TE.right({
         identity: standInIdentity(config),
         compute: async (idx, part) => {
