@@ -9,8 +9,9 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-// Ctrl-C or kill: the exit hooks remove this run's output locks. A queue worker holds no output and stops on
-// its own terms instead (after the job in progress, so its result is not lost).
-if (process.argv[2] !== 'worker') exitOnSignals();
+// Ctrl-C or kill: the exit hooks remove this run's output locks. A queue worker (after its job in progress) and
+// a queue coordinator (giving back its lease) stop on their own terms instead: they take the first signal
+// (app-kit's stopOnSignals); a second one ends the process.
+exitOnSignals();
 
 process.exitCode = await main(process.argv.slice(2));

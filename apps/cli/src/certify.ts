@@ -1,6 +1,6 @@
 // `densepure certify`: flags -> RunSpec -> @densepure/runner runCertify, with a progress bar on stderr.
 import { either as E } from 'fp-ts';
-import { type Failure, failureOf, shippedCatalog } from '@densepure/app-kit';
+import { type Failure, failureOf, interruptedFailure, shippedCatalog, stopOnSignals } from '@densepure/app-kit';
 import type { QueueError } from '@densepure/queue';
 import { type ImageScheduler, type RunResult, describeMethod, methodSlug, runCertify } from '@densepure/runner';
 import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags } from './flags.js';
@@ -29,14 +29,7 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
   if (E.isLeft(maxDrawsPerJob)) return maxDrawsPerJob;
   const out = o.out ?? `results/certify-${methodSlug(method.right)}-sigma${o.sigma}${mode.right.kind === 'sequential' ? '-sequential' : ''}.tsv`;
   let progress: Progress | null = null;
-  // With a queue, Ctrl-C ends the coordinator like a local run (bin.ts): rows so far stay, the jobs stay queued.
-  let scheduler: ImageScheduler<QueueError> | undefined;
-  if (o.queue !== undefined) {
-    const queued = await queueSchedulerFromFlags({ queue: o.queue, ...(maxDrawsPerJob.right === undefined ? {} : { maxDrawsPerJob: maxDrawsPerJob.right }) }, o.progress);
-    if (E.isLeft(queued)) return queued;
-    scheduler = queued.right;
-  }
-  try {
+  const certifyWith = async (scheduler?: ImageScheduler<QueueError>): Promise<E.Either<Failure, RunResult & { description: string }>> => {
     const results = await runCertify<QueueError>(
       {
         ...baseSpecFromFlags(o),
@@ -69,6 +62,20 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
     if (E.isLeft(results)) return E.left(failureOf(results.left, flagOf));
     const [result] = results.right;
     return E.right({ ...result!, description: describeMethod(method.right) });
+  };
+  try {
+    if (o.queue === undefined) return await certifyWith();
+    const queue = o.queue;
+    // With a queue, Ctrl-C or kill stops the coordinator cleanly: the rows so far stay, the jobs stay queued and
+    // its lease on the run is given back, so a rerun resumes at once (a second signal ends it at once).
+    const { result, signal } = await stopOnSignals(
+      async (stop) => {
+        const queued = await queueSchedulerFromFlags({ queue, signal: stop, ...(maxDrawsPerJob.right === undefined ? {} : { maxDrawsPerJob: maxDrawsPerJob.right }) }, o.progress);
+        return E.isLeft(queued) ? queued : certifyWith(queued.right);
+      },
+      () => process.stderr.write('stopping: the rows written stay, the jobs stay queued for a rerun (signal again to stop at once)\n'),
+    );
+    return signal !== null && E.isLeft(result) ? E.left(interruptedFailure(result.left.message, signal)) : result;
   } finally {
     (progress as Progress | null)?.stop();
   }

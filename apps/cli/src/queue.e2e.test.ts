@@ -47,7 +47,7 @@ const start = (args: readonly string[], cwd = work): Proc => {
 const run = (args: readonly string[], cwd = work) => start(args, cwd).done;
 
 /** Workers that serve until told to stop (SIGTERM: after the job in progress, then a summary line). */
-const workers = (n: number, cwd = work) => Array.from({ length: n }, (_, i) => start(['worker', '--queue', redis.url, '--name', `w${i}`, '--threads', '1'], cwd));
+const workers = (n: number, cwd = work, name = 'w') => Array.from({ length: n }, (_, i) => start(['worker', '--queue', redis.url, '--name', `${name}${i}`, '--threads', '1'], cwd));
 const stopAll = async (procs: readonly Proc[]) => {
   for (const p of procs) p.child.kill('SIGTERM');
   return Promise.all(procs.map((p) => p.done));
@@ -108,6 +108,23 @@ describe('densepure certify --queue with densepure workers', () => {
     expect(w!.stderr).toContain('5 jobs in');
   });
 
+  it('Ctrl-C on the coordinator: exit 130, says what stays, gives back its lease (the rerun starts at once) and resumes', async () => {
+    const out = join(work, 'interrupted.tsv');
+    const serving = workers(1, work, 'int');
+    const args = ['certify', ...quick, '--queue', redis.url, '--out', out, '--progress', 'auto'];
+    const first = start(args);
+    await until(() => /2\/5 images/.test(first.output()), 'two rows');
+    first.child.kill('SIGINT');
+    const r = await first.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/^interrupted: stopped after \d of 5 images; the jobs stay queued: run the same command again/m);
+    const second = await run(args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/held by coordinator/);
+    expect(rowsOf(out)).toEqual(single);
+    await stopAll(serving);
+  });
+
   it('a worker whose classifier manifest differs refuses the run, naming the field; a matching worker serves it', async () => {
     // Two "machines": the same relative model path, different manifest bytes on the second.
     const [here, there] = ['here', 'there'].map((d) => join(work, d));
@@ -122,7 +139,7 @@ describe('densepure certify --queue with densepure workers', () => {
     const coordinator = start(['certify', ...quick, '--max', '401', '--classifier', 'models/classifier.onnx', '--queue', redis.url, '--out', 'out.tsv'], here);
     await until(() => /refuses run/.test(wrong!.output()), 'the refusal');
     expect(wrong!.output()).toMatch(/refuses run [0-9a-f]{16}: .*classifierManifestSha256: the run has "[0-9a-f]+", this worker has "[0-9a-f]+"/);
-    const good = workers(1, here);
+    const good = workers(1, here, 'good');
     const r = await coordinator.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: worker w0 refuses run/);

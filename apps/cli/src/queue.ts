@@ -1,7 +1,7 @@
 // `--queue` and `densepure worker`: flags -> @densepure/queue options. Loaded only when a queue is named, so a
 // plain certify never loads BullMQ.
 import { either as E } from 'fp-ts';
-import { type Failure, type Outcome, queueFailure, shippedCatalog, usageFailure } from '@densepure/app-kit';
+import { type Failure, type Outcome, queueFailure, shippedCatalog, stopOnSignals, usageFailure } from '@densepure/app-kit';
 import { getBackend, registeredBackends } from '@densepure/backend';
 import type { ImageScheduler } from '@densepure/runner';
 import type { QueueError } from '@densepure/queue';
@@ -9,6 +9,8 @@ import type { QueueError } from '@densepure/queue';
 export interface QueueFlags {
   readonly queue: string;
   readonly maxDrawsPerJob?: number;
+  /** Stops collecting (a signal): rows so far stay, the jobs stay queued, the lease is given back. */
+  readonly signal?: AbortSignal;
 }
 
 /** The scheduler that sends a certify run's images to the queue; cluster progress and refusals on stderr. */
@@ -19,6 +21,7 @@ export async function queueSchedulerFromFlags(o: QueueFlags, progress: 'auto' | 
     log,
     warn: (line) => void process.stderr.write(`${line}\n`),
     ...(o.maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob: o.maxDrawsPerJob }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
   })();
   if (E.isLeft(queued)) return E.left(queueFailure(queued.left));
   log(`queue ${queued.right.url}: waiting for workers (start them with: densepure worker --queue ${queued.right.url})`);
@@ -46,43 +49,35 @@ export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
   const connection = q.parseQueueUrl(o.queue);
   if (E.isLeft(connection)) return E.left(queueFailure(connection.left));
   const url = connection.right.url;
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130);
-    process.stderr.write('stopping after the job in progress (signal again to stop at once)\n');
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const say = (line: string): void => {
     if (o.progress !== 'none') process.stderr.write(`${line}\n`);
   };
-  try {
-    const served = await q.certifyWorker({
-      connection: connection.right,
-      signal: stop.signal,
-      workers: o.workers,
-      catalog: shippedCatalog,
-      ...(o.name === undefined ? {} : { name: o.name }),
-      ...(o.backend === undefined ? {} : { backend: o.backend }),
-      ...(o.device === undefined ? {} : { device: o.device }),
-      ...(o.threads === undefined ? {} : { threads: o.threads }),
-      ...(o.idleExit === undefined ? {} : { idleExitMs: o.idleExit * 1000 }),
-      onEvent: (e) => {
-        if (e.kind === 'refused') process.stderr.write(`warning: ${e.message}\n`);
-        else if (e.kind === 'serving') say(`serving run ${e.runId} (${e.jobs} jobs)`);
-        else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
-        else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
-        else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
-        else if (e.kind === 'connection-lost') say(`lost the connection to ${url}; reconnecting`);
-        else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
-      },
-    })();
-    if (E.isLeft(served)) return E.left(queueFailure(served.left));
-    say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
-    return E.right(undefined);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const { result: served } = await stopOnSignals(
+    (stop) =>
+      q.certifyWorker({
+        connection: connection.right,
+        signal: stop,
+        workers: o.workers,
+        catalog: shippedCatalog,
+        ...(o.name === undefined ? {} : { name: o.name }),
+        ...(o.backend === undefined ? {} : { backend: o.backend }),
+        ...(o.device === undefined ? {} : { device: o.device }),
+        ...(o.threads === undefined ? {} : { threads: o.threads }),
+        ...(o.idleExit === undefined ? {} : { idleExitMs: o.idleExit * 1000 }),
+        onEvent: (e) => {
+          if (e.kind === 'refused') process.stderr.write(`warning: ${e.message}\n`);
+          else if (e.kind === 'serving') say(`serving run ${e.runId} (${e.jobs} jobs)`);
+          else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
+          else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
+          else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
+          else if (e.kind === 'run-orphaned') say(`run ${e.runId} has had no coordinator for ${e.seconds} s: leaving it until one collects it again`);
+          else if (e.kind === 'connection-lost') say(`lost the connection to ${url}; reconnecting`);
+          else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
+        },
+      })(),
+    () => process.stderr.write('stopping after the job in progress (signal again to stop at once)\n'),
+  );
+  if (E.isLeft(served)) return E.left(queueFailure(served.left));
+  say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
+  return E.right(undefined);
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { either as E } from 'fp-ts';
-import { type Failure, type Outcome, type OutcomeRecorder, exitCodeOf, outcomeRecorder, queueFailure, registerInstalledBackends, usageFailure } from '@densepure/app-kit';
+import { type Failure, type Outcome, type OutcomeRecorder, exitCodeOf, interruptedFailure, outcomeRecorder, queueFailure, registerInstalledBackends, stopOnSignals, usageFailure } from '@densepure/app-kit';
 import { DEFAULT_RADII } from '@densepure/runner';
 import { analyzeMain } from './analyze.js';
 import { describeEvalError } from './errors.js';
@@ -22,14 +22,24 @@ const wholeOption = (name: string) => (value: string): number => {
   return n;
 };
 
-/** `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). After Ctrl-C a rerun resumes. */
+/**
+ * `run --queue`: the grid's cells certified on queue workers (BullMQ is loaded only here). Ctrl-C or kill stops
+ * the cell in progress cleanly (its rows stay, its jobs stay queued, the coordinator's lease is given back), so a
+ * rerun resumes at once.
+ */
 async function runGridQueued(experiment: Experiment, options: RunGridOptions, url: string, maxDrawsPerJob: number | undefined): Promise<E.Either<Failure, GridResult>> {
   const q = await import('@densepure/queue');
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const queued = await q.queueSchedulerFromUrl(url, { log, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
-  if (E.isLeft(queued)) return E.left(queueFailure(queued.left));
-  log(`queue ${queued.right.url}: waiting for workers (start them with: densepure worker --queue ${queued.right.url})`);
-  return E.mapLeft(describeEvalError)(await runGrid(experiment, { ...options, scheduler: queued.right.scheduler })());
+  const { result, signal } = await stopOnSignals(
+    async (stop): Promise<E.Either<Failure, GridResult>> => {
+      const queued = await q.queueSchedulerFromUrl(url, { log, signal: stop, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) })();
+      if (E.isLeft(queued)) return E.left(queueFailure(queued.left));
+      log(`queue ${queued.right.url}: waiting for workers (start them with: densepure worker --queue ${queued.right.url})`);
+      return E.mapLeft(describeEvalError)(await runGrid(experiment, { ...options, scheduler: queued.right.scheduler })());
+    },
+    () => log('stopping: the rows written stay, the jobs stay queued for a rerun (signal again to stop at once)'),
+  );
+  return signal !== null && E.isLeft(result) ? E.left(interruptedFailure(result.left.message, signal)) : result;
 }
 
 const f3 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(3));

@@ -3,11 +3,13 @@
 import { either as E } from 'fp-ts';
 import type { QueueError } from '@densepure/queue';
 import { type RunError, type Setting, isSpecError, runErrorMessage } from '@densepure/runner';
+import { SIGNAL_EXIT_CODES, type StopSignal } from './signals.js';
 
 export interface Failure {
   readonly kind: 'failure';
   readonly message: string;
-  readonly exitCode: 1 | 2;
+  /** 2: input to change; 1: files, models or the machine; 129/130/143: stopped by SIGHUP/SIGINT/SIGTERM. */
+  readonly exitCode: 1 | 2 | 129 | 130 | 143;
 }
 
 /** Input the user must change (flags, an experiment file): exit 2. */
@@ -15,6 +17,9 @@ export const usageFailure = (message: string): Failure => ({ kind: 'failure', me
 
 /** Files, models or the machine: exit 1. */
 export const runtimeFailure = (message: string): Failure => ({ kind: 'failure', message, exitCode: 1 });
+
+/** Stopped by a signal (Ctrl-C, kill): the shell's code for it, and what was kept and how to go on. */
+export const interruptedFailure = (message: string, signal: StopSignal): Failure => ({ kind: 'failure', message, exitCode: SIGNAL_EXIT_CODES[signal] });
 
 /** A run error with its settings spelled the app's way (`--N0` on the command line, `certify.N0` in a file). */
 export const runFailure = (error: RunError, name?: (setting: Setting) => string): Failure => ({
@@ -47,8 +52,8 @@ export type Outcome = E.Either<Failure, void>;
 export const unexpectedFailure = (error: unknown): Failure =>
   runtimeFailure(error instanceof Error ? (process.env.DENSEPURE_DEBUG ? (error.stack ?? error.message) : error.message) : String(error));
 
-/** Prints `error: <message>` and returns the exit code. */
-export function reportFailure(failure: Failure, write: (text: string) => void = (t) => void process.stderr.write(t)): 1 | 2 {
-  write(`error: ${failure.message}\n`);
+/** Prints `error: <message>` (`interrupted: <message>` for a signal) and returns the exit code. */
+export function reportFailure(failure: Failure, write: (text: string) => void = (t) => void process.stderr.write(t)): Failure['exitCode'] {
+  write(`${failure.exitCode > 128 ? 'interrupted' : 'error'}: ${failure.message}\n`);
   return failure.exitCode;
 }

@@ -71,6 +71,11 @@ export interface QueueTuning {
   readonly leaseMs: number;
   /** How long a worker keeps to its refusal of a run before it checks the run again (its machine may be fixed meanwhile), ms. */
   readonly refusalRetryMs: number;
+  /**
+   * How long workers keep computing a run whose coordinator is gone (killed, stopped, or the run finished another
+   * way), ms: long enough for a restarted coordinator to take over, after which they leave the run until one does.
+   */
+  readonly orphanMs: number;
 }
 
 export const DEFAULT_TUNING: QueueTuning = {
@@ -84,4 +89,5 @@ export const DEFAULT_TUNING: QueueTuning = {
   connectTimeoutMs: 3_000,
   leaseMs: 10_000,
   refusalRetryMs: 60_000,
+  orphanMs: 60_000,
 };

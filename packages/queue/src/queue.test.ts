@@ -235,6 +235,31 @@ describe('queue layer with a stand-in compute', () => {
     expect(served.reduce((s, r) => s + (E.isRight(r) ? r.right.jobs : 0), 0)).toBe(indices.length);
   });
 
+  it('workers leave a run whose coordinator is gone (stopped, or the run finished another way) after the orphan limit; a coordinator brings them back', async () => {
+    const out = join(work, 'orphan.tsv');
+    const stop = new AbortController();
+    const events: WorkerEvent[] = [];
+    const orphanTuning = { ...tuning, orphanMs: 600 };
+    const running = Array.from({ length: 2 }, (_, w) =>
+      runStandInWorker({ connection: connection(), name: `o${w}`, tuning: orphanTuning, idleExitMs: 5000, msPerJob: 100, onEvent: (e) => events.push(e) })(),
+    );
+    const many = Array.from({ length: 60 }, (_, i) => i);
+    const first = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 31 }, indices: many, out, tuning, signal: stop.signal, onRow: (row) => row.idx === 3 && stop.abort() })();
+    expect(E.isRight(first) && first.right.aborted).toBe(true);
+    const doneAt = (): number => events.filter((e) => e.kind === 'job-done').length;
+    await new Promise((r) => setTimeout(r, 1500)); // the orphan limit and the jobs in progress
+    const settled = doneAt();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(doneAt()).toBe(settled); // no job computed for a run nobody collects
+    expect(settled).toBeLessThan(many.length);
+    expect(events.some((e) => e.kind === 'run-orphaned')).toBe(true);
+    // A coordinator for the run again: the workers come back to it and it ends with every row.
+    const second = await runStandInCoordinator({ connection: connection(), config: { ...config, seed: 31 }, indices: many, out, tuning })();
+    expect(E.isRight(second), E.isLeft(second) ? second.left.message : '').toBe(true);
+    expect(rowsOf(out).map((r) => r[0])).toEqual(many);
+    await Promise.all(running);
+  });
+
   it('a job that fails on every attempt stops the run with its reason; the rows before it stay', async () => {
     const out = join(work, 'failing.tsv');
     const stop = new AbortController(); // the failed run stays open (a rerun retries it), so the worker would wait on

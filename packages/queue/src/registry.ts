@@ -86,6 +86,9 @@ export async function takeLease(redis: Redis, runId: string, holder: string, ttl
 export const extendLease = async (redis: Redis, runId: string, holder: string, ttlMs: number): Promise<boolean> =>
   Number(await redis.eval(EXTEND, 1, leaseKey(runId), holder, String(ttlMs))) === 1;
 
+/** Whether a coordinator holds the run's lease (is collecting it now, or was until less than a lease ago). */
+export const hasCoordinator = async (redis: Redis, runId: string): Promise<boolean> => (await redis.exists(leaseKey(runId))) === 1;
+
 export async function releaseLease(redis: Redis, runId: string, holder: string): Promise<void> {
   await redis.eval(RELEASE, 1, leaseKey(runId), holder);
 }

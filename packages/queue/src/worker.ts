@@ -6,7 +6,7 @@ import { type QueueConnection, probeRedis, redisOptions } from './connection.js'
 import { type QueueError, describeCause } from './errors.js';
 import { describeDifferences, identityDifferences, identitySha } from './identity.js';
 import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from './jobs.js';
-import { KEY_PREFIX, type RunRecord, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal, withdrawRefusal } from './registry.js';
+import { KEY_PREFIX, type RunRecord, hasCoordinator, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal, withdrawRefusal } from './registry.js';
 import { sleep } from './util.js';
 
 /** Why a job could not be computed (a model failure): the job fails and is retried, then fails the run. */
@@ -36,6 +36,8 @@ export type WorkerEvent =
   | { readonly kind: 'job-done'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
   | { readonly kind: 'job-failed'; readonly runId: string; readonly idx: number; readonly part: number; readonly message: string }
   | { readonly kind: 'run-closed'; readonly runId: string }
+  /** The run's coordinator has been gone for the orphan limit: the worker leaves the run until one comes back. */
+  | { readonly kind: 'run-orphaned'; readonly runId: string; readonly seconds: number }
   | { readonly kind: 'connection-lost' }
   | { readonly kind: 'reconnected' };
 
@@ -150,12 +152,21 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
       });
       runs += 1;
       o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs });
+      let coordinatorSeen = Date.now();
       try {
         while (!isAborted()) {
           await sleep(t.pollMs, o.signal);
           const open = await orAbort(isRunOpen(redis, run.runId));
           if (open === false) {
             o.onEvent?.({ kind: 'run-closed', runId: run.runId });
+            break;
+          }
+          // Without a coordinator nobody writes the rows (it may be restarting, or the run was finished another
+          // way): compute on for the orphan limit, then leave the run until a coordinator holds it again.
+          const held = await orAbort(hasCoordinator(redis, run.runId));
+          if (held === true) coordinatorSeen = Date.now();
+          else if (held === false && Date.now() - coordinatorSeen > t.orphanMs) {
+            o.onEvent?.({ kind: 'run-orphaned', runId: run.runId, seconds: Math.round((Date.now() - coordinatorSeen) / 1000) });
             break;
           }
           if ((await orAbort(pendingJobs(run.runId))) === 0) break;
@@ -200,6 +211,10 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           const pending = await whileIdle(pendingJobs(run.runId));
           if (pending === IDLE) return idleTooLong();
           if ((pending ?? 0) === 0) continue;
+          // A run no coordinator collects waits (its results would only pile up) until one takes it again.
+          const held = await whileIdle(hasCoordinator(redis, run.runId));
+          if (held === IDLE) return idleTooLong();
+          if (held !== true) continue;
           if (cache.current?.key !== key) {
             await cache.current?.handler.dispose();
             cache.current = null;
