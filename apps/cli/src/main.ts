@@ -81,6 +81,9 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .option('--threads <n>', 'intra-op threads per session', parseWhole('--threads', 1))
     .option('--name <name>', 'this worker in progress lines and refusals (default: host:pid)')
     .option('--idle-exit <s>', 'exit once no run has been open for this many seconds (default: serve until stopped)', parseWhole('--idle-exit', 1))
+    .option('--models <paths...>', "models this worker may load: manifests, model files or folders of manifests; a run's models are found among them by sha256, its paths are never opened (the shipped 'default' models always)")
+    .option('--data <paths...>', "datasets this worker may read: files or folders (and what lies below them); a run naming another is refused (the shipped 'default' dataset always)")
+    .option('--stop-grace <s>', 'on SIGINT/SIGTERM, give up the job in progress after this many seconds (another worker takes it over)', parseWhole('--stop-grace', 0), 10)
     .addOption(new Option('--progress <mode>', 'log lines on stderr').choices(['auto', 'none']).default('auto'))
     .action(outcomes.action(workerCommand));
 

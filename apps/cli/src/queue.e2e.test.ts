@@ -125,8 +125,8 @@ describe('densepure certify --queue with densepure workers', () => {
     await stopAll(serving);
   });
 
-  it('a worker whose classifier manifest differs refuses the run, naming the field; a matching worker serves it', async () => {
-    // Two "machines": the same relative model path, different manifest bytes on the second.
+  it('a worker whose classifier manifest differs refuses the run, naming the field; a worker with the same files serves it', async () => {
+    // Two "machines" with the same classifier, the manifest in other bytes on the second: the run is made there.
     const [here, there] = ['here', 'there'].map((d) => join(work, d));
     for (const dir of [here!, there!]) {
       mkdirSync(join(dir, 'models'), { recursive: true });
@@ -135,16 +135,17 @@ describe('densepure certify --queue with densepure workers', () => {
     }
     const manifest = JSON.parse(readFileSync(zoo.classifierManifestPath, 'utf8'));
     writeFileSync(join(there!, 'models', 'classifier.json'), JSON.stringify(manifest)); // same content, other bytes
-    const [wrong] = workers(1, there);
-    const coordinator = start(['certify', ...quick, '--max', '401', '--classifier', 'models/classifier.onnx', '--queue', redis.url, '--out', 'out.tsv'], here);
-    await until(() => /refuses run/.test(wrong!.output()), 'the refusal');
-    expect(wrong!.output()).toMatch(/refuses run [0-9a-f]{16}: .*classifierManifestSha256: the run has "[0-9a-f]+", this worker has "[0-9a-f]+"/);
-    const good = workers(1, here, 'good');
+    // Workers load only the models they are started with, found for a run by sha256 (never by the run's paths).
+    const wrong = start(['worker', '--queue', redis.url, '--name', 'here0', '--threads', '1', '--models', 'models'], here);
+    const coordinator = start(['certify', ...quick, '--max', '401', '--classifier', 'models/classifier.onnx', '--queue', redis.url, '--out', 'out.tsv'], there);
+    await until(() => /refuses run/.test(wrong.output()), 'the refusal');
+    expect(wrong.output()).toMatch(/refuses run [0-9a-f]{16}: .*classifierManifestSha256: the run has "[0-9a-f]+", this worker has "[0-9a-f]+"/);
+    const good = start(['worker', '--queue', redis.url, '--name', 'there0', '--threads', '1', '--models', 'models'], there);
     const r = await coordinator.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: worker w0 refuses run/);
-    expect(rowsOf(join(here!, 'out.tsv'))).toEqual(single.slice(0, 2));
-    const [refused, served] = await stopAll([wrong!, ...good]);
+    expect(r.stderr).toMatch(/warning: worker here0 refuses run/);
+    expect(rowsOf(join(there!, 'out.tsv'))).toEqual(single.slice(0, 2));
+    const [refused, served] = await stopAll([wrong, good]);
     expect(refused!.stderr).toContain('0 jobs in 0 runs');
     expect(served!.stderr).toContain('2 jobs in 1 runs');
   });

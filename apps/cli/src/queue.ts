@@ -36,6 +36,9 @@ export interface WorkerFlags {
   readonly workers: number;
   readonly name?: string;
   readonly idleExit?: number;
+  readonly models?: readonly string[];
+  readonly data?: readonly string[];
+  readonly stopGrace: number;
   readonly progress: 'auto' | 'none';
 }
 
@@ -64,20 +67,26 @@ export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
         ...(o.device === undefined ? {} : { device: o.device }),
         ...(o.threads === undefined ? {} : { threads: o.threads }),
         ...(o.idleExit === undefined ? {} : { idleExitMs: o.idleExit * 1000 }),
+        ...(o.models === undefined ? {} : { models: o.models }),
+        ...(o.data === undefined ? {} : { data: o.data }),
+        tuning: { stopGraceMs: o.stopGrace * 1000 },
         onEvent: (e) => {
           if (e.kind === 'refused') process.stderr.write(`warning: ${e.message}\n`);
           else if (e.kind === 'serving') say(`serving run ${e.runId} (${e.jobs} jobs)`);
           else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
           else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
           else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
+          else if (e.kind === 'job-abandoned') process.stderr.write(`gave up image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} after ${e.seconds.toFixed(1)} s: its lock lapses and another worker takes it over\n`);
           else if (e.kind === 'run-orphaned') say(`run ${e.runId} has had no coordinator for ${e.seconds} s: leaving it until one collects it again`);
           else if (e.kind === 'connection-lost') say(`lost the connection to ${url}; reconnecting`);
           else if (e.kind === 'reconnected') say(`reconnected to ${url}`);
         },
       })(),
-    () => process.stderr.write('stopping after the job in progress (signal again to stop at once)\n'),
+    () => process.stderr.write(`stopping after the job in progress, for at most ${o.stopGrace} s (signal again to stop at once)\n`),
   );
   if (E.isLeft(served)) return E.left(queueFailure(served.left));
   say(`worker ${served.right.name}: ${served.right.jobs} jobs in ${served.right.runs} runs`);
+  // A job given up is still computing in this process: end it (what was printed is written; the job is another worker's now).
+  if (served.right.abandoned > 0) process.exit(0);
   return E.right(undefined);
 }

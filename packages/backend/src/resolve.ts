@@ -44,12 +44,19 @@ async function readVerified(source: ModelSource, record: FileRecord, what: strin
   return read;
 }
 
+/** A model's manifest, read and validated, without its model file. */
+export interface ModelManifestRead {
+  readonly manifest: ModelManifest;
+  readonly manifestPath: string;
+  /** sha256 of the manifest's bytes as read (a run's identity records it). */
+  readonly manifestSha256: string;
+}
+
 /**
- * Reads and validates a model's manifest from `source`, then reads the model file and every weight file it lists:
- * each must lie inside the manifest's folder (or below the manifest's URL), have the recorded size (checked
- * before it is read) and the recorded sha256.
+ * Reads (size-capped) and validates a model's manifest from `source`, and nothing else: what the model file's
+ * sha256 should be, without reading the model (a queue worker indexes the models it may load by it).
  */
-export const resolveModelFrom = (source: ModelSource): TE.TaskEither<BackendError, ResolvedModel> => async () => {
+export const readManifestFrom = (source: ModelSource): TE.TaskEither<BackendError, ModelManifestRead> => async () => {
   const hash = source.sha256Hex ?? portableSha256Hex;
   const manifestPath = source.manifestLocation;
   const manifestBytes = await source.readManifest(MAX_MANIFEST_BYTES);
@@ -61,9 +68,19 @@ export const resolveModelFrom = (source: ModelSource): TE.TaskEither<BackendErro
     ),
     E.flatMap((json) => parseManifest(json, manifestPath)),
   );
-  if (E.isLeft(parsed)) return parsed;
-  const manifest = parsed.right;
-  const manifestSha256 = hash(manifestBytes.right);
+  return E.map((manifest: ModelManifest) => ({ manifest, manifestPath, manifestSha256: hash(manifestBytes.right) }))(parsed);
+};
+
+/**
+ * Reads and validates a model's manifest from `source`, then reads the model file and every weight file it lists:
+ * each must lie inside the manifest's folder (or below the manifest's URL), have the recorded size (checked
+ * before it is read) and the recorded sha256.
+ */
+export const resolveModelFrom = (source: ModelSource): TE.TaskEither<BackendError, ResolvedModel> => async () => {
+  const hash = source.sha256Hex ?? portableSha256Hex;
+  const read = await readManifestFrom(source)();
+  if (E.isLeft(read)) return read;
+  const { manifest, manifestPath, manifestSha256 } = read.right;
   const model = await readVerified(source, manifest, 'model file', hash);
   if (E.isLeft(model)) return model;
   const weightFiles = new Map<string, Uint8Array>();

@@ -207,7 +207,16 @@ export function collect<P, R>(o: CollectOptions<P, R>): TE.TaskEither<QueueError
             } else {
               const at = parseJobId(id)!;
               const reason = job.failedReason ?? 'unknown';
-              fail({ kind: 'queue-job-failed', idx: at.idx, part: at.part, reason, message: `image ${at.idx} (part ${at.part + 1} of ${states.get(at.idx)?.item.parts.length ?? '?'}) failed on every attempt: ${reason}` });
+              const which = `image ${at.idx} (part ${at.part + 1} of ${states.get(at.idx)?.item.parts.length ?? '?'})`;
+              // A job a worker rejected (it does not fit its run: edited in Redis?) fails at once, uncomputed.
+              const rejected = /^rejected: /.test(reason);
+              fail({
+                kind: 'queue-job-failed',
+                idx: at.idx,
+                part: at.part,
+                reason,
+                message: rejected ? `${which} was rejected by a worker: ${reason.replace(/^rejected: /, '')}; was the queue's data in Redis changed? Redis must be writable by the cluster alone` : `${which} failed on every attempt: ${reason}`,
+              });
             }
           }
         }

@@ -92,6 +92,25 @@ describe('faults with real processes', () => {
     expect((await rescuer.exited).code).toBe(0);
   });
 
+  it('SIGTERM on a worker mid-job stops it within the stop grace (the job given up, not finished); another worker takes the job over', async () => {
+    const out = join(work, 'worker-term.tsv');
+    const slow = start({ role: 'worker', name: 'slow', msPerJob: 120_000, idleExitMs: 3000, tuning: { ...tuning, stopGraceMs: 1000 } });
+    const coordinator = start({ role: 'coordinator', indices, out });
+    const midJob = (await slow.waitFor((e) => e.kind === 'job-started')) as { idx: number };
+    const termAt = Date.now();
+    slow.child.kill('SIGTERM');
+    const exited = await slow.exited;
+    expect(Date.now() - termAt).toBeLessThan(5000);
+    expect(exited.code).toBe(0);
+    expect(slow.events.some((e) => e.kind === 'job-abandoned' && e.idx === midJob.idx)).toBe(true);
+    const rescuer = start({ role: 'worker', name: 'rescuer', msPerJob: 50, idleExitMs: 3000 });
+    const done = await coordinator.exited;
+    expect(done.code, done.stderr).toBe(0);
+    expect(rowsOf(out)).toEqual(await expectedRows());
+    expect(rescuer.events.some((e) => e.kind === 'job-done' && e.idx === midJob.idx)).toBe(true);
+    expect((await rescuer.exited).code).toBe(0);
+  });
+
   it('a coordinator SIGKILLed mid-run and started again resumes, accepting the results that waited in Redis', async () => {
     const out = join(work, 'coordinator-kill.tsv');
     const worker = start({ role: 'worker', name: 'w', msPerJob: 150, idleExitMs: 4000 });

@@ -76,6 +76,8 @@ export interface QueueTuning {
    * way), ms: long enough for a restarted coordinator to take over, after which they leave the run until one does.
    */
   readonly orphanMs: number;
+  /** How long a stopped worker lets its job in progress run on before it gives the job up (for another worker), ms. */
+  readonly stopGraceMs: number;
 }
 
 export const DEFAULT_TUNING: QueueTuning = {
@@ -90,4 +92,5 @@ export const DEFAULT_TUNING: QueueTuning = {
   leaseMs: 10_000,
   refusalRetryMs: 60_000,
   orphanMs: 60_000,
+  stopGraceMs: 10_000,
 };

@@ -5,13 +5,17 @@ import { Redis } from 'ioredis';
 import { type QueueConnection, probeRedis, redisOptions } from './connection.js';
 import { type QueueError, describeCause } from './errors.js';
 import { describeDifferences, identityDifferences, identitySha } from './identity.js';
-import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning } from './jobs.js';
+import { DEFAULT_TUNING, type JobData, type PartResult, type QueueTuning, jobIdOf, parseJobId } from './jobs.js';
 import { KEY_PREFIX, type RunRecord, hasCoordinator, isRunOpen, openRuns, queueNameOf, readRun, recordRefusal, withdrawRefusal } from './registry.js';
 import { sleep } from './util.js';
 
-/** Why a job could not be computed (a model failure): the job fails and is retried, then fails the run. */
+/**
+ * Why a job was not computed: a model failure (`work-failed`: the job is retried, then fails the run), or a job
+ * that does not fit its run (`work-rejected`: edited in Redis, or from another version; failed at once, never
+ * computed).
+ */
 export interface WorkFailure {
-  readonly kind: 'work-failed';
+  readonly kind: 'work-failed' | 'work-rejected';
   readonly message: string;
 }
 
@@ -35,6 +39,8 @@ export type WorkerEvent =
   | { readonly kind: 'job-started'; readonly runId: string; readonly idx: number; readonly part: number }
   | { readonly kind: 'job-done'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
   | { readonly kind: 'job-failed'; readonly runId: string; readonly idx: number; readonly part: number; readonly message: string }
+  /** Stopped (a signal) with a job still running after the stop grace: given up, another worker takes it over. */
+  | { readonly kind: 'job-abandoned'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
   | { readonly kind: 'run-closed'; readonly runId: string }
   /** The run's coordinator has been gone for the orphan limit: the worker leaves the run until one comes back. */
   | { readonly kind: 'run-orphaned'; readonly runId: string; readonly seconds: number }
@@ -51,7 +57,7 @@ export interface ServeOptions<P, R> {
    */
   readonly prepare: (run: RunRecord) => TE.TaskEither<WorkRefusal, WorkHandler<P, R>>;
   readonly tuning?: Partial<QueueTuning>;
-  /** Stops after the job in progress. */
+  /** Stops after the job in progress, or gives it up once it has run on for the stop grace (tuning `stopGraceMs`). */
   readonly signal?: AbortSignal;
   /** Stops once no run it can serve has been open for this long, ms (default: serves until stopped). */
   readonly idleExitMs?: number;
@@ -62,6 +68,11 @@ export interface ServeSummary {
   readonly name: string;
   readonly jobs: number;
   readonly runs: number;
+  /**
+   * Jobs given up when stopped (still running after the stop grace): their compute may still be running in this
+   * process, so the caller should end it (a BullMQ lock lapses and another worker takes the job over).
+   */
+  readonly abandoned: number;
 }
 
 const noop = (): void => undefined;
@@ -103,6 +114,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
     const cache: { current: { readonly key: string; readonly handler: WorkHandler<P, R> } | null } = { current: null };
     let jobs = 0;
     let runs = 0;
+    let abandoned = 0;
     let idleSince = Date.now();
 
     /**
@@ -123,16 +135,22 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
     /** Takes the run's jobs until the run closes or has nothing left to do (or this worker stops). */
     const serveRun = async (run: RunRecord, handler: WorkHandler<P, R>): Promise<void> => {
       const processor = async (job: Job<JobData<P>>): Promise<PartResult<R>> => {
+        // BullMQ fails (and retries) a job whose processor throws: the edge where a failure value becomes its
+        // signal. A job that does not fit its run fails at once (UnrecoverableError), uncomputed.
+        const rejected = jobProblem(job, run);
+        if (rejected !== null) throw new UnrecoverableError(`rejected: job ${String(job.id)} ${rejected}; it was not computed`);
         const d = job.data;
-        if (d.runId !== run.runId || d.identitySha !== run.identitySha) {
-          throw new UnrecoverableError(`job ${String(job.id)} was made for run identity ${d.identitySha.slice(0, 12)}, not the checked ${run.identitySha.slice(0, 12)}`);
-        }
         const started = performance.now();
-        const value = await handler.compute(d.idx, d.payload);
-        // BullMQ fails (and retries) a job whose processor throws: the edge where a failure value becomes its signal.
-        if (E.isLeft(value)) throw new Error(value.left.message);
-        return { value: value.right, worker: name, seconds: (performance.now() - started) / 1000 };
+        current = { idx: d.idx, part: d.part, started };
+        try {
+          const value = await handler.compute(d.idx, d.payload);
+          if (E.isLeft(value)) throw value.left.kind === 'work-rejected' ? new UnrecoverableError(`rejected: ${value.left.message}; it was not computed`) : new Error(value.left.message);
+          return { value: value.right, worker: name, seconds: (performance.now() - started) / 1000 };
+        } finally {
+          current = null;
+        }
       };
+      let current: { readonly idx: number; readonly part: number; readonly started: number } | null = null;
       const worker = new Worker<JobData<P>, PartResult<R>>(queueNameOf(run.runId), processor, {
         connection: redisOptions(o.connection),
         prefix: KEY_PREFIX,
@@ -172,7 +190,19 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           if ((await orAbort(pendingJobs(run.runId))) === 0) break;
         }
       } finally {
-        await worker.close(); // lets the job in progress finish and deliver its result
+        // Lets the job in progress finish and deliver its result; once stopped, for at most the stop grace: then
+        // the job is given up, and its lock lapses for another worker to take it over (as from a killed worker).
+        const closing = worker.close().then(
+          () => true,
+          () => true,
+        );
+        const graceOver = aborted.then(() => sleep(t.stopGraceMs)).then(() => false);
+        if (!(await Promise.race([closing, graceOver])) && current !== null) {
+          const job = current as { readonly idx: number; readonly part: number; readonly started: number };
+          abandoned += 1;
+          o.onEvent?.({ kind: 'job-abandoned', runId: run.runId, idx: job.idx, part: job.part, seconds: (performance.now() - job.started) / 1000 });
+          void worker.close(true).catch(noop);
+        }
       }
     };
 
@@ -192,7 +222,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             url: o.connection.url,
             message: `Redis at ${o.connection.url} is unreachable and this worker has served no run for ${Math.round(o.idleExitMs! / 1000)} s (its idle limit): stopping; start it again once Redis is back`,
           })
-        : E.right({ name, jobs, runs });
+        : E.right({ name, jobs, runs, abandoned });
 
     try {
       while (!isAborted()) {
@@ -252,12 +282,27 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           await sleep(t.pollMs, o.signal);
         }
       }
-      return E.right({ name, jobs, runs });
+      return E.right({ name, jobs, runs, abandoned });
     } catch (cause) {
       return E.left({ kind: 'queue-lost', url: o.connection.url, message: `serving the queue at ${o.connection.url} failed: ${describeCause(cause)}` });
     } finally {
-      await cache.current?.handler.dispose();
+      // A job given up may still be computing with this handler's models: leave them to the process's end.
+      if (abandoned === 0) await cache.current?.handler.dispose();
       redis.disconnect();
     }
   };
+}
+
+/**
+ * Why a job does not belong to the run it is served for (null: it does): another run or identity, an id that does
+ * not name its image and part, or a payload whose hash is not the one in its id (edited in Redis).
+ */
+function jobProblem<P>(job: Job<JobData<P>>, run: RunRecord): string | null {
+  const d = job.data as Partial<JobData<P>> | undefined;
+  if (d === undefined || d === null || typeof d !== 'object') return 'has no data';
+  if (d.runId !== run.runId || d.identitySha !== run.identitySha) return `was made for run identity ${String(d.identitySha).slice(0, 12)}, not the checked ${run.identitySha.slice(0, 12)}`;
+  const at = parseJobId(String(job.id));
+  if (at === null || at.idx !== d.idx || at.part !== d.part) return `is not named for image ${String(d.idx)} part ${String(d.part)}`;
+  if (jobIdOf(at.idx, at.part, d.payload) !== job.id) return 'has a payload that is not the one it was made with (its hash differs from the one in its id)';
+  return null;
 }

@@ -3,7 +3,7 @@
 // images and split draw ranges: the same TSV rows and sidecar identity as a local run.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@densepure/backend-onnx';
@@ -16,6 +16,8 @@ import { queueScheduler } from './coordinator.js';
 import { certifyWorker } from './worker.js';
 
 const tuning: Partial<QueueTuning> = { sweepMs: 300, pollMs: 100, leaseMs: 1500 };
+// What the workers may open: the shipped models (found for a run by sha256) and the test split.
+const allowed = { models: [dirname(zoo.classifierPath)], data: [zoo.testSetPath] };
 let redis: TestRedis;
 let work: string;
 beforeAll(async () => {
@@ -53,7 +55,7 @@ describe('runCertify through the queue (real models)', () => {
     if (E.isLeft(connection)) throw new Error(connection.left.message);
     for (const maxDrawsPerJob of [undefined, 12]) {
       const tag = `queued-${maxDrawsPerJob ?? 'whole'}`;
-      const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, threads: 1, tuning, idleExitMs: 1500 })());
+      const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, threads: 1, tuning, idleExitMs: 1500, ...allowed })());
       const queued = await runCertify(spec(tag), { scheduler: queueScheduler({ connection: connection.right, tuning, ...(maxDrawsPerJob === undefined ? {} : { maxDrawsPerJob }) }) })();
       expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
       for (const m of ['dds', 'smoothing']) {
@@ -79,7 +81,7 @@ describe('runCertify through the queue (real models)', () => {
     expect(E.isRight(local), E.isLeft(local) ? local.left.message : '').toBe(true);
     const connection = parseQueueUrl(redis.url);
     if (E.isLeft(connection)) throw new Error(connection.left.message);
-    const worker = certifyWorker({ connection: connection.right, name: 'seq', threads: 1, tuning, idleExitMs: 1500 })();
+    const worker = certifyWorker({ connection: connection.right, name: 'seq', threads: 1, tuning, idleExitMs: 1500, ...allowed })();
     const queued = await runCertify(sequential('seq-queued'), { scheduler: queueScheduler({ connection: connection.right, tuning }) })();
     expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
     await worker;

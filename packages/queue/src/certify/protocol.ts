@@ -61,3 +61,39 @@ export function parseCertifyAnswer(value: unknown, idx: number, part: CertifyPar
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isEvaluations = (e: unknown): e is CountedParts['evaluations'] =>
   e !== null && typeof e === 'object' && isCount((e as CountedParts['evaluations']).denoiser) && isCount((e as CountedParts['evaluations']).classifier);
+
+/** What a job of a run may ask for: images of its slice, draws below N0 + N, methods of the run. */
+export interface PartLimits {
+  readonly images: ReadonlySet<number>;
+  /** N0 + N. */
+  readonly draws: number;
+  readonly methods: number;
+  /** Whether an image's draws may come in ranges (fixed N; a sequential image decides after each round: one job). */
+  readonly splittable: boolean;
+}
+
+const isWhole = (v: unknown, min: number): v is number => Number.isInteger(v) && (v as number) >= min;
+
+/**
+ * Why a job's part does not fit its run (null: it does). A worker checks each job before computing it: a job
+ * edited in Redis could otherwise ask for any image or any number of draws.
+ */
+export function partProblem(idx: number, part: unknown, limits: PartLimits): string | null {
+  if (!limits.images.has(idx)) return `image ${idx} is not in the run's slice of the dataset`;
+  if (part === null || typeof part !== 'object') return 'it has no part';
+  const { wanted, ranges } = part as Partial<CertifyPart>;
+  if (!Array.isArray(wanted) || wanted.length === 0) return 'it names no methods (wanted)';
+  if (!wanted.every((w) => isWhole(w, 0) && w < limits.methods) || new Set(wanted).size !== wanted.length) {
+    return `its methods (wanted ${JSON.stringify(wanted).slice(0, 80)}) are not distinct indices below the run's ${limits.methods}`;
+  }
+  if (ranges === undefined) return null;
+  if (!limits.splittable) return "it splits an image's draws, which this run's mode decides after each round";
+  if (!Array.isArray(ranges) || ranges.length === 0) return 'its draw ranges are not a list';
+  let total = 0;
+  for (const r of ranges as unknown[]) {
+    const { first, count } = (r ?? {}) as { first?: unknown; count?: unknown };
+    if (!isWhole(first, 0) || !isWhole(count, 1) || first + count > limits.draws) return `a draw range is not within the run's N0 + N = ${limits.draws} draws`;
+    total += count;
+  }
+  return total > limits.draws ? `its draw ranges ask for ${total} draws, more than the run's N0 + N = ${limits.draws}` : null;
+}
