@@ -38,7 +38,9 @@ describe('densepure-eval run --queue', () => {
     if (E.isLeft(connection)) throw new Error(connection.left.message);
     const stop = new AbortController();
     const tuning = { pollMs: 100, sweepMs: 300 };
-    const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, signal: stop.signal, tuning })());
+    // The workers may open the fixture's models (found for a run by sha256) and dataset, nothing else.
+    const allowed = { models: [fixture.denoiser, fixture.classifier], data: [fixture.dataset] };
+    const workers = [0, 1].map((w) => certifyWorker({ connection: connection.right, name: `w${w}`, signal: stop.signal, tuning, ...allowed })());
     const queued = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [bin, 'run', file, '--results', join(work, 'queued'), '--queue', redis.url], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
