@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { sha256Hex } from '@densepure/backend';
 import { TINY_CLASSES, TINY_PIXELS, buildOnnxModel, tinyClassifierManifest, writeTinyModels } from '@densepure/backend/testing';
 import { encodeDpds } from '@densepure/datasets';
+import { parseElapsed } from '@densepure/runner';
 import { type TestRedis, startTestRedis } from '@densepure/queue/testing';
 
 // The binaries under test; DENSEPURE_BIN / DENSEPURE_EVAL_BIN point the list at another build (an older checkout).
@@ -53,9 +54,9 @@ const run = (bin: string, args: readonly string[], options: { closeStdout?: bool
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, test: () => boolean, child?: ChildProcess, ms = 120_000): Promise<void> {
+async function until(what: string, test: () => boolean, child?: ChildProcess, ms = 120_000, poll?: () => Promise<void>): Promise<void> {
   const end = Date.now() + ms;
-  while (!test()) {
+  for (await poll?.(); !test(); await poll?.()) {
     if (child !== undefined && child.exitCode !== null) throw new Error(`the first process ended (code ${child.exitCode}) before ${what}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
@@ -206,11 +207,17 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i5 = item('5');
   const i7 = item('7');
   const r1 = item('r2.1');
+  const r2 = item('r2.2');
   const r3 = item('r2.3');
+  const r4 = item('r2.4');
   const r5 = item('r2.5');
   const r6 = item('r2.6');
   const r7 = item('r2.7');
   const r8 = item('r2.8');
+  const r9 = item('r2.9');
+  const r10 = item('r2.10');
+  // A worker may open the tiny models (found for a run by sha256) and the tiny dataset, nothing else.
+  const workerAllows = ['--models', join(work, 'models'), '--data', dpds];
 
   return [
     i1('two certify runs on one --out: the second is refused while the first runs', async () => {
@@ -452,6 +459,122 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
       const o = await cli('certify', ...quick, '--max-radius', '3', '--N', '100', '--out', out('far.tsv'));
       return judge(o, 2, /^error: --max-radius: radius 3 cannot be certified/m, () => (/--radii/.test(o.stderr) ? ['names --radii'] : []));
     }),
+    r2('a waiting job edited in Redis to 100,000,000 draws: rejected uncomputed; certify --queue stops naming it', async () =>
+      withRedis(async (redis) => {
+        const target = out('edited-job.tsv');
+        const coordinator = run(cliBin, ['certify', ...quick, '--max', '3', '--queue', redis.url, '--out', target]);
+        let keys: string[] = [];
+        await until('the queued jobs', () => keys.length === 3, undefined, 60_000, async () => {
+          keys = ((await redis.call('KEYS', 'densepure:run-*:i*')) as string[]).filter((k) => /:i\d+p\d+-[0-9a-f]{12}$/.test(k));
+        });
+        const data = JSON.parse((await redis.call('HGET', keys[0]!, 'data')) as string) as { payload: unknown };
+        await redis.call('HSET', keys[0]!, 'data', JSON.stringify({ ...data, payload: { wanted: [0], ranges: [{ first: 0, count: 100_000_000 }] } }));
+        const started = Date.now();
+        const worker = run(cliBin, ['worker', '--queue', redis.url, ...workerAllows, '--idle-exit', '2', '--progress', 'none']);
+        const o = await coordinator;
+        await worker;
+        return judge(o, 1, /^error: image \d+ \(part 1 of 1\) was rejected by a worker: job i\d+p0-[0-9a-f]{12} has a payload that is not the one it was made with/m, () =>
+          Date.now() - started > 60_000 ? ['took more than a minute'] : [],
+        );
+      }),
+    ),
+    r2('a run record naming a secret file as its dataset: the worker refuses it unopened, nothing of the file in Redis', async () =>
+      withRedis(async (redis) => {
+        const secret = join(work, 'secret.json');
+        writeFileSync(secret, 'TOP-SECRET\n'.repeat(5));
+        const coordinator = spawn(process.execPath, [cliBin, 'certify', ...quick, '--max', '3', '--queue', redis.url, '--out', out('secret.tsv')], { stdio: 'ignore' });
+        let record = '';
+        await until('the run record', () => record !== '', coordinator, 60_000, async () => {
+          const [runId] = (await redis.call('ZRANGE', 'densepure:runs', '0', '-1')) as string[];
+          record = runId === undefined ? '' : (((await redis.call('GET', `densepure:run:${runId}`)) as string | null) ?? '');
+        });
+        const parsed = JSON.parse(record) as { runId: string; spec: { dataset: Record<string, unknown> } };
+        await redis.call('SET', `densepure:run:${parsed.runId}`, JSON.stringify({ ...parsed, spec: { ...parsed.spec, dataset: { ...parsed.spec.dataset, spec: secret } } }));
+        const o = await run(cliBin, ['worker', '--queue', redis.url, ...workerAllows, '--idle-exit', '2', '--progress', 'none']);
+        const stored = Object.values((await redis.call('HGETALL', `densepure:run:${parsed.runId}:refusals`)) as string[]).join('\n');
+        await killed(coordinator);
+        return judge(o, 0, /refuses run [0-9a-f]{16}: the run's dataset ".*secret\.json" is not among the datasets this worker was started to allow/, () =>
+          /TOP-SECRET/.test(stored + o.stderr) ? ['the file was quoted'] : stored === '' ? ['no refusal in Redis'] : [],
+        );
+      }),
+    ),
+    r2('worker SIGTERM in a long job: gives it up within --stop-grace 1 and exits', async () =>
+      withRedis(async (redis) => {
+        const coordinator = spawn(process.execPath, [cliBin, 'certify', ...models, '--dataset', dpds, '--N0', '10', '--N', '2000000', '--batch', '20', '--one-shot', '--max', '1', '--queue', redis.url, '--out', out('long.tsv')], { stdio: 'ignore' });
+        const worker = spawn(process.execPath, [cliBin, 'worker', '--queue', redis.url, ...workerAllows, '--stop-grace', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+        try {
+          await until('the worker serving the run', () => /serving run/.test(stderr), worker);
+          await sleep(1000);
+          const termAt = Date.now();
+          worker.kill('SIGTERM');
+          const code = await Promise.race([exited, sleep(20_000).then(() => null)]);
+          return judge({ code, stdout: '', stderr }, 0, /gave up image 0 after \d+\.\d s: its lock lapses and another worker takes it over/, () => (Date.now() - termAt > 8000 ? ['took more than 8 s'] : []));
+        } finally {
+          if (worker.exitCode === null) worker.kill('SIGKILL');
+          await killed(coordinator);
+        }
+      }),
+    ),
+    r4('a worker that refused a run serves it once the coordinator is restarted with a path it may read', async () =>
+      withRedis(async (redis) => {
+        // The coordinator names the dataset relative to its own folder; the worker, started elsewhere, cannot read it.
+        const home = join(work, 'coordinator-home');
+        mkdirSync(join(home, 'data'), { recursive: true });
+        writeFileSync(join(home, 'data', 'tiny.bin'), readFileSync(dpds));
+        const args = (dataset: string) => ['certify', ...models, '--dataset', dataset, '--N0', '10', '--N', '100', '--one-shot', '--max', '3', '--progress', 'none', '--queue', redis.url, '--out', out('refused-then-served.tsv')];
+        const worker = spawn(process.execPath, [cliBin, 'worker', '--queue', redis.url, '--models', join(work, 'models'), '--data', join(home, 'data'), '--idle-exit', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        try {
+          const first = spawn(process.execPath, [cliBin, ...args('data/tiny.bin')], { cwd: home, stdio: 'ignore' });
+          await until('the refusal', () => /refuses run/.test(stderr), worker);
+          // Ctrl-C: the coordinator gives back its lease, so the corrected one starts at once.
+          const stopped = new Promise((r) => first.once('exit', r));
+          first.kill('SIGINT');
+          await stopped;
+          const second = await run(cliBin, args(join(home, 'data', 'tiny.bin')));
+          return judge(second, 0, /wrote .*refused-then-served\.tsv \(3 rows/);
+        } finally {
+          worker.kill('SIGKILL');
+        }
+      }),
+    ),
+    r9('Ctrl-C on certify --queue: exit 130, says what stays, gives back its lease (the rerun starts at once)', async () =>
+      withRedis(async (redis) => {
+        const target = out('queued-interrupted.tsv');
+        const args = ['certify', ...quick, '--max', '3', '--queue', redis.url, '--out', target];
+        const child = spawn(process.execPath, [cliBin, ...args.filter((a) => a !== '--progress' && a !== 'none')], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        await until('the coordinator waiting for workers', () => /waiting for workers/.test(stderr), child);
+        child.kill('SIGINT');
+        const code = await exited;
+        const worker = run(cliBin, ['worker', '--queue', redis.url, ...workerAllows, '--idle-exit', '2', '--progress', 'none']);
+        const rerun = await run(cliBin, args);
+        await worker;
+        const verdict = judge({ code, stdout: '', stderr }, 130, /^interrupted: stopped after 0 of 3 images; the jobs stay queued: run the same command again/m);
+        const more = [...(rerun.code === 0 ? [] : [`rerun exited ${rerun.code}`]), ...(/held by coordinator/.test(rerun.stderr) ? ['the rerun waited for the lease'] : [])];
+        return { ...verdict, problems: [...verdict.problems, ...more] };
+      }),
+    ),
+    cited('r2.9', 'workers leave a run no coordinator collects (finished locally) after the orphan limit', 'packages/queue/src/queue.test.ts "workers leave a run whose coordinator is gone ..."'),
+    r10('grouped sequential certify: rows\' times add up to the wall time, not once per image in flight', async () => {
+      const target = out('grouped.tsv');
+      const started = Date.now();
+      const o = await cli('certify', ...models, '--dataset', dpds, '--N0', '10', '--N', '2000', '--one-shot', '--radii', '0.25', '--group', '6', '--progress', 'none', '--out', target);
+      const wall = (Date.now() - started) / 1000;
+      const total = dataRows(target).reduce((sum, l) => sum + parseElapsed(l.split('\t')[5] ?? ''), 0);
+      const mean = Number(/mean time per image: ([\d.]+) s/.exec(o.stdout)?.[1]);
+      return judge(o, 0, /mean time per image/, () => [
+        ...(total > wall ? [`rows add up to ${total.toFixed(2)} s, the run took ${wall.toFixed(2)} s`] : []),
+        ...(mean * images > wall + 0.05 ? [`mean ${mean} s x ${images} images > ${wall.toFixed(2)} s`] : []),
+      ]);
+    }),
+    cited('r2.11', 'CI runs .ci/run; every README link resolves to a tracked file', 'tools/setup-check/readme-links.test.ts and ci-parity.test.ts'),
     r5('worker --queue redis://…/16 (a database the server does not have): refused, not database 0', async () =>
       withRedis(async (redis) => judge(await cli('worker', '--queue', redis.url.replace(/\/0$/, '/16'), '--idle-exit', '1'), 2, /has no database 16: it has databases 0 to 15/)),
     ),

@@ -16,6 +16,8 @@ export interface TestRedis {
   start(): Promise<void>;
   /** Stops it and removes its dir. */
   stop(): Promise<void>;
+  /** Runs one Redis command on it (a test that edits the queue's data as an intruder would). */
+  call(command: string, ...args: string[]): Promise<unknown>;
 }
 
 /** A free TCP port on 127.0.0.1, as the OS hands out (never Redis's default 6379). */
@@ -89,6 +91,16 @@ export async function startTestRedis(): Promise<TestRedis> {
     stop: async () => {
       await killNow();
       rmSync(dir, { recursive: true, force: true });
+    },
+    call: async (command, ...args) => {
+      const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return await client.call(command, ...args);
+      } finally {
+        client.disconnect();
+      }
     },
   };
 }
