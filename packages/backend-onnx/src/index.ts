@@ -29,7 +29,7 @@ async function probe(): Promise<BackendProbe> {
     devices: ['cpu', ...devices.filter((d) => d.name === 'cuda').map((d) => d.name)],
     notes: devices
       .filter((d) => !d.bundled && d.name === 'cuda')
-      .map(() => 'cuda: needs the onnxruntime CUDA libraries (not installed when ONNXRUNTIME_NODE_INSTALL=skip); device cuda falls back to cpu with a message'),
+      .map(() => 'cuda: needs the onnxruntime CUDA libraries (onnxruntime-node\'s install script fetches them from NuGet with ONNXRUNTIME_NODE_INSTALL=cuda12); device cuda falls back to cpu with a message'),
   };
 }
 

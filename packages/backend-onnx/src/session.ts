@@ -71,7 +71,7 @@ export async function openSession(bytes: Uint8Array, modelPath: string, options:
     try {
       return E.right({ session: await createWith(bytes, 'cuda', threads), provider: 'cuda' });
     } catch (cause) {
-      fallback = `cuda requested but unavailable (${describeThrown(cause).split('\n')[0]}); running on cpu. Install onnxruntime-node with its CUDA libraries (without ONNXRUNTIME_NODE_INSTALL=skip) on a CUDA machine.`;
+      fallback = `cuda requested but unavailable (${describeThrown(cause).split('\n')[0]}); running on cpu. On a CUDA machine, fetch onnxruntime-node's CUDA libraries (from NuGet): ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js in its folder.`;
     }
   }
   try {
