@@ -17,7 +17,7 @@ export {
   parseDrawsResult,
   planDraws,
 } from './modes/fixed-parts.js';
-export { type CascadeMode, type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, cascadeIdentity, modeOf, sequentialIdentity } from './modes/index.js';
+export { type CascadeMode, type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, DEFAULT_P0, cascadeIdentity, modeOf, sequentialIdentity } from './modes/index.js';
 export { type CascadeCost, type CascadeStageCost, type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
 export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';

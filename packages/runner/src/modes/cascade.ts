@@ -51,6 +51,9 @@ export interface CascadeMode {
   readonly radii?: readonly number[];
 }
 
+/** The confidence threshold when none is given (the reference's `--skip_p` default). */
+export const DEFAULT_P0 = 0.5;
+
 /** What a cascade run records in its identity. */
 export const cascadeIdentity = (mode: CascadeMode) => ({
   sigmas: [...mode.sigmas],
