@@ -124,3 +124,26 @@ describe('sequential experiments', () => {
     expect(fail(`${base}certify: { sequential: { radii: [0.25], every: 3 } }\n`)).toMatch(/unknown key 'every'/);
   });
 });
+
+describe('cascade experiments', () => {
+  it("adds a cascade cell per method and backend after the method's sigmas, at the cascade's first sigma", () => {
+    const x = ok(`${base.replace('sigmas: [0.5]', 'sigmas: [0.25, 0.5]')}certify: { cascade: { sigmas: [0.5, 0.25] } }\n`);
+    const cells = expandGrid(x);
+    expect(cells.map((c) => c.id)).toEqual(['smoothing_sigma0.25_auto', 'smoothing_sigma0.5_auto', 'smoothing_cascade0.5-0.25_p0-0.5_auto']);
+    expect(cells[2]).toMatchObject({ sigma: 0.5, mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.5 } });
+    expect(cells[0]!.mode).toEqual({ kind: 'fixed' });
+    const seq = expandGrid(ok(`${base}certify: { cascade: { sigmas: [1, 0.5], p0: 0.6, maxRadius: 0.5 } }\n`));
+    expect(seq.at(-1)).toMatchObject({ id: 'smoothing_cascade1-0.5_p0-0.6_auto_sequential', sigma: 1, mode: { kind: 'cascade', p0: 0.6, radii: [0.25, 0.5] } });
+  });
+
+  it('refuses sigmas not decreasing, p0 outside [0.5, 1) and bad radii, by key', () => {
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.25, 0.5] } }\n`)).toMatch(/certify\.cascade\.sigmas: the cascade's sigmas must be strictly decreasing .*0\.5 follows 0\.25/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: 1.5 } }\n`)).toMatch(/certify\.cascade\.p0: p0 must be a number in \(0, 1\), got 1\.5/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: 0.3 } }\n`)).toMatch(/certify\.cascade\.p0: p0 must be at least 0\.5, got 0\.3/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: half } }\n`)).toMatch(/certify\.cascade\.p0: must be a number in \[0\.5, 1\)/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [] } }\n`)).toMatch(/certify\.cascade\.sigmas: must list at least one noise level/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.5, 0.25] } }\n`)).toMatch(/certify\.cascade\.radii: the radii must be strictly increasing/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.25], maxRadius: 1 } }\n`)).toMatch(/certify\.cascade: give radii or maxRadius, not both/);
+    expect(fail(`${base}certify: { cascade: { sigma: [0.5] } }\n`)).toMatch(/unknown key 'sigma'; allowed keys: sigmas, p0, radii, maxRadius/);
+  });
+});

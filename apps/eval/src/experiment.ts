@@ -5,12 +5,13 @@ import { extname } from 'node:path';
 import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { validateSequentialOptions } from '@densepure/core';
+import { checkCascadeRadii, validateCascadeSettings, validateSequentialOptions } from '@densepure/core';
 import {
   type CertifyMode,
   type Method,
   type MethodKind,
   DEFAULT_GROUP,
+  DEFAULT_P0,
   METHOD_KINDS,
   methodEntry,
   methodSlug,
@@ -75,6 +76,18 @@ const sequentialSchema = strict({
   group: whole(1).optional(),
 });
 
+/**
+ * Cascaded smoothing (@densepure/runner `CascadeMode`): one more cell per method and backend that certifies over
+ * `sigmas` (strictly decreasing; the cell's sigma is the first), answering at the first sigma whose top class is
+ * above `p0`; with `radii` (or `maxRadius`) each stage is sequential, `certify.N` its cap.
+ */
+const cascadeSchema = strict({
+  sigmas: z.array(positive, { error: 'must be a list of noise levels > 0, largest first' }).min(1, { error: 'must list at least one noise level' }),
+  p0: z.number({ error: 'must be a number in [0.5, 1)' }).default(DEFAULT_P0),
+  radii: radiiList.optional(),
+  maxRadius: positive.optional(),
+});
+
 export const experimentSchema = strict({
   /** The results folder's name: results/<name>/<cell id>.tsv. */
   name: z.string({ error: 'must be a name made of letters, digits, . _ -' }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a name made of letters, digits, . _ - (it names the results folder)' }),
@@ -98,6 +111,8 @@ export const experimentSchema = strict({
     alpha: z.number({ error: 'must be a number in (0, 1)' }).gt(0, { error: 'must be a number in (0, 1)' }).lt(1, { error: 'must be a number in (0, 1)' }).default(0.001),
     /** Present: sequential CERTIFY (N is the cap); absent: fixed N. */
     sequential: sequentialSchema.optional(),
+    /** Present: a cascade cell per method and backend besides the grid's cells. */
+    cascade: cascadeSchema.optional(),
   }).default({ N0: 100, N: 1000, alpha: 0.001 }),
   seed: whole(0).default(0),
   batch: whole(1).default(64),
@@ -120,7 +135,7 @@ export interface Cell {
   readonly sigma: number;
   /** 'auto' lets the backend registry pick. */
   readonly backend: string;
-  /** Fixed N (absent), or sequential with this sigma's radii. */
+  /** Fixed N (absent), sequential with this sigma's radii, or a cascade (whose first sigma is `sigma`). */
   readonly mode?: CertifyMode;
 }
 
@@ -162,6 +177,27 @@ function sequentialProblems(x: Experiment): string[] {
     }
   }
   return problems;
+}
+
+/** How the runner's cascade settings are written in an experiment file. */
+const CASCADE_KEYS = { sigmas: 'certify.cascade.sigmas', p0: 'certify.cascade.p0', radii: 'certify.cascade.radii', alpha: 'certify.alpha' } as Record<string, string>;
+
+/** The cascade's mode, when the experiment has one. */
+export function cascadeMode(x: Experiment): CertifyMode | null {
+  const c = x.certify.cascade;
+  if (c === undefined) return null;
+  const radii = c.radii ?? (c.maxRadius === undefined ? undefined : radiiUpTo(c.maxRadius));
+  return { kind: 'cascade', sigmas: c.sigmas, p0: c.p0, ...(radii === undefined ? {} : { radii }) };
+}
+
+function cascadeProblems(x: Experiment): string[] {
+  const c = x.certify.cascade;
+  if (c === undefined) return [];
+  if (c.radii !== undefined && c.maxRadius !== undefined) return ['  certify.cascade: give radii or maxRadius, not both'];
+  const checked = validateCascadeSettings({ sigmas: c.sigmas, p0: c.p0, alpha: x.certify.alpha });
+  const radii = c.radii === undefined ? null : checkCascadeRadii(c.radii);
+  const error = E.isLeft(checked) ? checked.left : radii;
+  return error === null ? [] : [`  ${runErrorMessage({ kind: 'cascade-setting', error, message: error.message }, (s) => CASCADE_KEYS[s] ?? s)}`];
 }
 
 /** An experiment file that cannot be read, or does not describe a valid grid; `message` names the file and the keys. */
@@ -216,7 +252,7 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
     const without = METHOD_KINDS.filter((k) => !methodEntry(k).needsDenoiser);
     problems.push(`  models.denoiser: 'none' leaves ${andList(needing)} without a diffusion model; give a denoiser or list only ${orList(without)}`);
   }
-  problems.push(...sequentialProblems(x));
+  problems.push(...sequentialProblems(x), ...cascadeProblems(x));
   if (problems.length > 0) return E.left(invalid(source, `invalid experiment:\n${problems.join('\n')}`));
   return E.right(x);
 }
@@ -239,12 +275,26 @@ export function expandMethods(x: Experiment): Method[] {
   );
 }
 
-/** The grid in run order: method, then sigma, then backend. Sequential cells' ids end in `_sequential`, never a fixed-N cell's. */
+/**
+ * The grid in run order: method, then sigma, then backend, each method's cascade cells (one per backend) after its
+ * sigmas. Sequential cells' ids end in `_sequential`, never a fixed-N cell's; a cascade cell's id names its sigmas
+ * and p0.
+ */
 export function expandGrid(x: Experiment): Cell[] {
   const suffix = x.certify.sequential === undefined ? '' : '_sequential';
-  return expandMethods(x).flatMap((method) =>
-    x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
-  );
+  const cascade = cascadeMode(x);
+  return expandMethods(x).flatMap((method) => [
+    ...x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
+    ...(cascade?.kind !== 'cascade'
+      ? []
+      : x.backends.map((backend) => ({
+          id: `${methodSlug(method)}_cascade${cascade.sigmas.join('-')}_p0-${cascade.p0}_${backend}${cascade.radii === undefined ? '' : '_sequential'}`,
+          method,
+          sigma: cascade.sigmas[0]!,
+          backend,
+          mode: cascade,
+        }))),
+  ]);
 }
 
 /** Parses YAML (or JSON, which is YAML too; `.json` files go through JSON.parse for exact JSON errors). */
