@@ -43,11 +43,13 @@ import { clopperPearsonLower, clopperPearsonUpper, normalQuantile } from './stat
  * bounds of every class at once (Bonferroni over the numClasses classes, so they hold for whichever class a
  * later stage answers); the last stage is never skipped into a later one, so all of its alpha / K goes to
  * its lower bound. The reference instead uses alpha / (k + 1) for every bound of an answer at stage k
- * (`alpha = args.alpha / (stage + 1)`, 0-based), with the lower bound and the upper bounds of a stage each
- * at that full level: summed over the stages an answer may rest on, that is alpha (1 + 1/2 + ... + 1/K)
- * per kind of bound, not alpha. Upper bounds here are exact Clopper-Pearson bounds per class (the reference
- * uses Goodman's asymptotic simultaneous intervals on pooled counts). With one stage and p0 = 1/2 the rule is
- * Cohen et al.'s CERTIFY exactly: alpha / 1 on the lower bound, radius sigma Phi^{-1}(lower).
+ * (`alpha = args.alpha / (stage + 1)`, 0-based), the lower bound of a stage and its upper bounds each at that
+ * full level; the same union bound over what its certificates may rest on gives alpha (1 + 1/2 + ... + 1/K)
+ * for the lower bounds plus alpha (1/2 + ... + 1/K) for the upper bounds, not alpha. Upper bounds here are
+ * exact Clopper-Pearson bounds per class (the reference uses Goodman's asymptotic simultaneous intervals on
+ * counts pooled by the data, and with at most one pooled bin it bounds the stage's own top class instead of the
+ * answer's). With one stage and p0 = 1/2 the rule is Cohen et al.'s CERTIFY exactly: alpha / 1 on the lower
+ * bound, radius sigma Phi^{-1}(lower).
  *
  * Draws: every stage uses draws [0, n0) to select its top class and [n0, n0 + n) to bound it, the same draw
  * indices as a single-sigma run at that stage's sigma, so stage k sees exactly the votes of a fixed-N run at
