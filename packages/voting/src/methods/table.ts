@@ -6,18 +6,22 @@ import type { z } from 'zod';
 import { DDS } from './dds.js';
 import { DENSEPURE } from './densepure.js';
 import { DENSEPURE_SOFT } from './densepure-soft.js';
+import { DIFFSMOOTH } from './diffsmooth.js';
 import type { MethodEntry, MethodIdentity, MethodOf, MethodReads } from './entry.js';
 import { SMOOTHING } from './smoothing.js';
 
 /** The registered entries, in report order. */
-export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE, DENSEPURE_SOFT] as const;
+export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE, DENSEPURE_SOFT, DIFFSMOOTH] as const;
 
 /**
  * A method as data, one variant per registered kind:
  * - `smoothing`: classify x + sigma * noise (Cohen et al. 2019);
  * - `dds`: one-shot denoise from x_t* then classify (Carlini et al. 2023, diffusion denoised smoothing);
  * - `densepure`: K reverse-diffusion runs from x_t* (full chain or b respaced steps), classify each, majority vote
- *   (Xiao et al. 2023).
+ *   (Xiao et al. 2023);
+ * - `densepure-soft`: DensePure's K runs, the class of largest mean probability;
+ * - `diffsmooth`: purify (one-shot x0 or a reverse chain), classify m copies with extra noise sigma_l, majority
+ *   vote (Zhang et al. 2023).
  */
 export type Method = MethodOf<(typeof METHOD_ENTRIES)[number]>;
 export type MethodKind = Method['kind'];
