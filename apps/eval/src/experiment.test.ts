@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
+import { METHOD_KINDS, methodEntry } from '@densepure/runner';
 import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
 
 const ok = (text: string, source = 'x.yaml'): Experiment => {
@@ -50,13 +51,27 @@ backends: [onnx, tfjs]
     expect(cells.map((c) => c.id)).toContain('densepure-K1-b5_sigma0.25_onnx');
   });
 
+  it('reads any setting of the table, a float list included, and refuses a combination its method refuses', () => {
+    const x = ok(base.replace('methods: [smoothing]', 'methods: [dds, { kind: diffsmooth, m: 5, sigmaL: [0.12, 0.25] }, { kind: diffsmooth, purification: 2, spacing: densepure, m: 1, sigmaL: 0 }]'));
+    expect(expandGrid(x).map((c) => c.id)).toEqual([
+      'dds_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.12_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.25_sigma0.5_auto',
+      'diffsmooth-b2-dp-m1-sl0_sigma0.5_auto',
+    ]);
+    // Each value passes its own check; the pair does not (sigma_l = 0 only with m = 1): named, with the listed value.
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: [1, 5], sigmaL: 0 }]'))).toContain('methods[0].sigmaL: must be > 0 with m > 1 (0 only with m = 1, where DiffSmooth is its purification alone) (got 0, with m 5)');
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: 0 }]'))).toMatch(/methods\[0\]\.m: must be a whole number from 1 to 65535 \(got 0\)/);
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, sigmaL: -0.1 }]'))).toMatch(/methods\[0\]\.sigmaL: must be a number > 0 \(or 0 with m = 1\) \(got -0\.1\)/);
+  });
+
   it('reads JSON as well', () => {
     expect(ok(JSON.stringify({ name: 'j', methods: ['dds'], sigmas: [0.25] }), 'x.json').methods).toEqual([{ kind: 'dds' }]);
     expect(fail('{"name": "j",', 'x.json')).toMatch(/x.json: not valid JSON/);
   });
 
   it('names the key and the allowed values', () => {
-    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toMatch(/methods\[1\]\.kind: must be one of smoothing, dds, densepure .*\(got "ddpm"\)/);
+    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toContain(`methods[1].kind: must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone) (got "ddpm")`);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 0}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.K: must be a whole number >= 1.* \(got 0\)/);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 2, steps: half}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.steps: must be 'full' or a whole number >= 1/);
     expect(fail(`${base}sigma: 0.5\n`)).toMatch(/\(top level\): unknown key 'sigma'; allowed keys: name, description, models, dataset, methods, sigmas, backends, certify, seed, batch, workers, threads, variance/);
@@ -73,7 +88,8 @@ backends: [onnx, tfjs]
     expect(fail(`${base}certify: {N0: 500, N: 100}\n`)).toMatch(/certify\.N0: must not exceed certify\.N \(500 > 100\)/);
     expect(fail(`name: t\nmethods: [dds, {kind: dds}]\nsigmas: [0.5]\n`)).toMatch(/methods: 'dds' appears twice/);
     expect(fail(`name: t\nmethods: [smoothing]\nsigmas: [0.5, 0.5]\n`)).toMatch(/sigmas: lists a noise level twice/);
-    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toMatch(/models\.denoiser: 'none' leaves dds and densepure without a diffusion model/);
+    const needing = METHOD_KINDS.filter((k) => methodEntry(k).needsDenoiser);
+    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toContain(`models.denoiser: 'none' leaves ${needing.slice(0, -1).join(', ')} and ${needing.at(-1)!} without a diffusion model`);
   });
 
   it('reports YAML syntax errors and non-mapping documents', () => {

@@ -104,7 +104,14 @@ export const methodReads = (m: Method): MethodReads => entryOf(m).plan(m);
 /** Why a method's settings name no method; `message` names the setting as users write it. */
 export type MethodSettingsError =
   | { readonly kind: 'unknown-method'; readonly method: string; readonly known: readonly MethodKind[]; readonly message: string }
-  | { readonly kind: 'invalid-method-setting'; readonly method: MethodKind; readonly setting: string; readonly message: string };
+  | {
+      readonly kind: 'invalid-method-setting';
+      readonly method: MethodKind;
+      readonly setting: string;
+      /** What the value must be (`must be ...`), for front ends that name the setting their own way; absent for a setting the kind does not take. */
+      readonly requirement?: string;
+      readonly message: string;
+    };
 
 const describeValue = (v: unknown): string => {
   const text = JSON.stringify(v);
@@ -130,7 +137,7 @@ export function parseMethodSettings(kind: string, raw: Readonly<Record<string, u
     return E.left({ kind: 'invalid-method-setting', method: kind, setting, message });
   }
   const setting = issue.path.map(String).join('.');
-  return E.left({ kind: 'invalid-method-setting', method: kind, setting, message: `${kind}: ${setting} ${issue.message}, got ${describeValue(raw[setting])}` });
+  return E.left({ kind: 'invalid-method-setting', method: kind, setting, requirement: issue.message, message: `${kind}: ${setting} ${issue.message}, got ${describeValue(raw[setting])}` });
 }
 
 /** One setting across the table, for front ends that spell settings their own way (e.g. one CLI flag each). */
