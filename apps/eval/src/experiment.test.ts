@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { METHOD_KINDS, methodEntry } from '@densepure/runner';
 import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
 
 const ok = (text: string, source = 'x.yaml'): Experiment => {
@@ -71,7 +70,7 @@ backends: [onnx, tfjs]
   });
 
   it('names the key and the allowed values', () => {
-    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toContain(`methods[1].kind: must be one of ${METHOD_KINDS.join(', ')} (as 'kind' of a method, or the method name alone) (got "ddpm")`);
+    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toMatch(/methods\[1\]\.kind: must be one of smoothing, dds, densepure\b.*\(got "ddpm"\)/);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 0}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.K: must be a whole number >= 1.* \(got 0\)/);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 2, steps: half}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.steps: must be 'full' or a whole number >= 1/);
     expect(fail(`${base}sigma: 0.5\n`)).toMatch(/\(top level\): unknown key 'sigma'; allowed keys: name, description, models, dataset, methods, sigmas, backends, certify, seed, batch, workers, threads, variance/);
@@ -88,8 +87,7 @@ backends: [onnx, tfjs]
     expect(fail(`${base}certify: {N0: 500, N: 100}\n`)).toMatch(/certify\.N0: must not exceed certify\.N \(500 > 100\)/);
     expect(fail(`name: t\nmethods: [dds, {kind: dds}]\nsigmas: [0.5]\n`)).toMatch(/methods: 'dds' appears twice/);
     expect(fail(`name: t\nmethods: [smoothing]\nsigmas: [0.5, 0.5]\n`)).toMatch(/sigmas: lists a noise level twice/);
-    const needing = METHOD_KINDS.filter((k) => methodEntry(k).needsDenoiser);
-    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toContain(`models.denoiser: 'none' leaves ${needing.slice(0, -1).join(', ')} and ${needing.at(-1)!} without a diffusion model`);
+    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toMatch(/models\.denoiser: 'none' leaves dds(, | and )densepure\b.* without a diffusion model/);
   });
 
   it('reports YAML syntax errors and non-mapping documents', () => {
