@@ -113,6 +113,11 @@ backends: [onnx, tfjs]
     const steps = read('mnist-steps.yaml');
     expect(expandGrid(steps).map((c) => c.id)).toEqual(['dds_sigma0.5_auto', 'densepure-K1-b5-dp_sigma0.5_auto', 'densepure-K5-b5-dp_sigma0.5_auto']);
     expect(steps.certify).toEqual(paper.certify);
+    // The method family on the same images and draws, sequential: every registered family member, radius 1.0 at sigma 0.5.
+    const family = read('method-family.yaml');
+    expect(family.shareDraws).toBe(true);
+    expect([...new Set(expandGrid(family).map((c) => c.method.kind))]).toEqual(['smoothing', 'dds', 'densepure', 'densepure-soft', 'diffsmooth']);
+    expect(expandGrid(family).filter((c) => c.sigma === 0.5).map((c) => c.mode)).toContainEqual(expect.objectContaining({ kind: 'sequential', radii: [0.25, 0.5, 0.75, 1] }));
   });
 });
 

@@ -1,6 +1,6 @@
 import { either as E, type taskEither as TE } from 'fp-ts';
 import type { BackendError, DenoiserOutput } from '@densepure/backend';
-import { type DrawRequest, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
+import { type DrawRequest, type NoiseAddress, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
 import type { Aggregation } from './methods/entry.js';
 import type { DiffusionPlan, GroupPlan, Needs, VoteNeed } from './plan.js';
 
@@ -133,7 +133,7 @@ export async function reverseChains(
  * neither the purification nor sigma_l, so every local family of a draw adds the same standard normals (scaled
  * by its own sigma_l), as every method of a group shares the smoothing noise.
  */
-export const localNoiseAddress = (at: DrawAddress, draw: number, vote: number) =>
+export const localNoiseAddress = (at: DrawAddress, draw: number, vote: number): NoiseAddress =>
   noiseAddress({ seed: at.seed, imageIndex: at.imageIndex, drawIndex: at.draws.firstDraw + draw, voteIndex: vote + 1, step: 'smoothing' });
 
 /**
