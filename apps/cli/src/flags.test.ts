@@ -29,8 +29,7 @@ describe('method flags', () => {
     expect(METHOD_SETTINGS.slice(0, 3).map((s) => settingFlag(s.name))).toEqual(['--K', '--steps', '--spacing']);
     expect(settingFlag('sigmaL')).toBe('--sigma-l');
     expect(help).toContain(`--method <kind>`);
-    // Help wraps long lines: compare its words.
-    expect(help.replace(/\s+/g, ' ')).toContain(`choices: ${METHOD_KINDS.map((k) => `"${k}"`).join(', ')}`);
+    expect(program().options.find((o) => o.long === '--method')?.argChoices).toEqual([...METHOD_KINDS]);
     expect(settingFlag('maxVotes')).toBe('--max-votes');
   });
 
@@ -75,11 +74,9 @@ describe('method flags', () => {
     expect(method('--K', 'abc')).toEqual({ refused: expect.stringContaining("--K must be a whole number >= 1, got 'abc'") });
     expect(method('--steps', 'x')).toEqual({ refused: expect.stringContaining("--steps must be 'full' or a whole number >= 1, got 'x'") });
     expect(method('--spacing', 'even')).toEqual({ refused: expect.stringContaining('Allowed choices are uniform, densepure') });
-    // The kinds that take a setting, as the table lists them.
-    const takers = (name: string) => METHOD_SETTINGS.find((s) => s.name === name)!.kinds.join(' and ');
-    expect(method('--one-shot', '--K', '3')).toEqual({ refused: `--K 3 applies to ${takers('K')} only, not --one-shot (dds); drop --K` });
-    expect(method('--denoiser', 'none', '--K', '3')).toEqual({ refused: `--K 3 applies to ${takers('K')} only, not --denoiser none (plain smoothing); drop --K` });
-    expect(method('--method', 'smoothing', '--steps', '4')).toEqual({ refused: `--steps 4 applies to ${takers('steps')} only, not --method smoothing; drop --steps` });
+    expect(method('--one-shot', '--K', '3')).toEqual({ refused: expect.stringMatching(/^--K 3 applies to densepure\b.* only, not --one-shot \(dds\); drop --K$/) });
+    expect(method('--denoiser', 'none', '--K', '3')).toEqual({ refused: expect.stringMatching(/^--K 3 applies to densepure\b.* only, not --denoiser none \(plain smoothing\); drop --K$/) });
+    expect(method('--method', 'smoothing', '--steps', '4')).toEqual({ refused: expect.stringMatching(/^--steps 4 applies to densepure\b.* only, not --method smoothing; drop --steps$/) });
     expect(method('--denoiser', 'none', '--one-shot')).toEqual({ refused: '--one-shot needs a denoiser; drop --denoiser none' });
     expect(method('--denoiser', 'none', '--method', 'densepure')).toEqual({ refused: '--method densepure needs a denoiser; drop --denoiser none' });
     expect(method('--method', 'smoothing', '--one-shot')).toEqual({ refused: '--one-shot means --method dds: drop --one-shot or --method smoothing' });
