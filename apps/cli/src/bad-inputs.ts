@@ -189,6 +189,10 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i4 = item('4');
   const i5 = item('5');
   const i7 = item('7');
+  // The method family's bad input (DiffSmooth's local smoothing): refused before any model runs, nothing written.
+  const i21 = item('21');
+  const diffsmooth = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--progress', 'none', '--method', 'diffsmooth'];
+  const nothingAt = (target: string) => (): string[] => (existsSync(target) || existsSync(`${target}.json`) ? ['files written'] : []);
 
   return [
     i1('two certify runs on one --out: the second is refused while the first runs', async () => {
@@ -376,6 +380,22 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
       judge(await cli('certify', ...quick, '--denoiser', variant('image-size', tiny.denoiser, (m) => ({ ...m, imageSize: 8 })), '--out', out('is.tsv')), 1, /contradicts imageSize 8/),
     ),
     i7('info on a model that fails to load: non-zero exit', async () => judge(await cli('info', '--denoiser', tiny.corrupt), 1, /corrupt or unreadable model/)),
+    i21('diffsmooth --sigma-l 0 with m = 5: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--sigma-l', '0', '--out', out('ds-sl0.tsv')), 2, /--sigma-l must be > 0 with m > 1/, nothingAt(out('ds-sl0.tsv'))),
+    ),
+    i21('diffsmooth --sigma-l -0.1: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--sigma-l', '-0.1', '--out', out('ds-neg.tsv')), 2, /--sigma-l must be a number > 0 \(or 0 with m = 1\)/, nothingAt(out('ds-neg.tsv'))),
+    ),
+    i21('diffsmooth --m 0: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--m', '0', '--out', out('ds-m0.tsv')), 2, /--m must be a whole number from 1 to 65535/, nothingAt(out('ds-m0.tsv'))),
+    ),
+    i21('experiment with diffsmooth sigmaL 0 and m 5: exit 2, no results folder', async () => {
+      const yaml = join(work, 'ds-bad.yaml');
+      const results = join(work, 'ds-results');
+      writeFileSync(yaml, `name: ds\ndataset: { spec: '${dpds}' }\nmodels: { denoiser: '${tiny.denoiser}', classifier: '${tiny.classifier}' }\nmethods: [{ kind: diffsmooth, m: 5, sigmaL: 0 }]\nsigmas: [0.5]\n`);
+      const o = await run(evalBin, ['run', yaml, '--results', results]);
+      return judge(o, 2, /methods\[0\]\.sigmaL: must be > 0 with m > 1/, () => (existsSync(results) ? ['results folder written'] : []));
+    }),
     cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
   ];
 }

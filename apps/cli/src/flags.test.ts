@@ -26,9 +26,10 @@ describe('method flags', () => {
   it('has one flag per setting of the method table, and --method with its kinds', () => {
     const help = program().helpInformation();
     for (const s of METHOD_SETTINGS) expect(help).toContain(settingFlag(s.name));
-    expect(METHOD_SETTINGS.map((s) => settingFlag(s.name))).toEqual(['--K', '--steps', '--spacing']);
+    expect(METHOD_SETTINGS.slice(0, 3).map((s) => settingFlag(s.name))).toEqual(['--K', '--steps', '--spacing']);
+    expect(settingFlag('sigmaL')).toBe('--sigma-l');
     expect(help).toContain(`--method <kind>`);
-    expect(help).toContain(`choices: ${METHOD_KINDS.map((k) => `"${k}"`).join(', ')}`);
+    expect(program().options.find((o) => o.long === '--method')?.argChoices).toEqual([...METHOD_KINDS]);
     expect(settingFlag('maxVotes')).toBe('--max-votes');
   });
 
@@ -50,14 +51,32 @@ describe('method flags', () => {
     expect(method('--method', 'ddpm')).toEqual({ refused: expect.stringMatching(/Allowed choices are smoothing, dds, densepure/) });
   });
 
+  it('DiffSmooth from its flags, a float setting included; a bad value or combination refused naming the flag', () => {
+    expect(method('--method', 'diffsmooth')).toEqual({ kind: 'diffsmooth', purification: 'one-shot', m: 5, sigmaL: 0.25 });
+    expect(method('--method', 'diffsmooth', '--purification', '2', '--spacing', 'densepure', '--m', '3', '--sigma-l', '0.12', '--local-vote', 'soft')).toEqual({
+      kind: 'diffsmooth',
+      purification: 2,
+      spacing: 'densepure',
+      m: 3,
+      sigmaL: 0.12,
+      localVote: 'soft',
+    });
+    expect(method('--method', 'diffsmooth', '--m', '1', '--sigma-l', '0')).toEqual({ kind: 'diffsmooth', purification: 'one-shot', m: 1, sigmaL: 0 });
+    expect(method('--method', 'diffsmooth', '--m', '0')).toEqual({ refused: expect.stringContaining("--m must be a whole number from 1 to 65535, got '0'") });
+    expect(method('--method', 'diffsmooth', '--sigma-l', '-0.1')).toEqual({ refused: expect.stringContaining("--sigma-l must be a number > 0 (or 0 with m = 1), got '-0.1'") });
+    expect(method('--method', 'diffsmooth', '--sigma-l', '0')).toEqual({ refused: "--sigma-l must be > 0 with m > 1 (0 only with m = 1, where DiffSmooth is its purification alone), got '0'" });
+    expect(method('--method', 'diffsmooth', '--spacing', 'densepure')).toEqual({ refused: expect.stringMatching(/^--spacing 'densepure' spaces respaced steps only/) });
+    expect(method('--method', 'dds', '--m', '3')).toEqual({ refused: '--m 3 applies to diffsmooth only, not --method dds; drop --m' });
+  });
+
   it('refuses bad values and settings the method does not take, naming the flag', () => {
     expect(method('--K', '0')).toEqual({ refused: expect.stringContaining("--K must be a whole number >= 1, got '0'") });
     expect(method('--K', 'abc')).toEqual({ refused: expect.stringContaining("--K must be a whole number >= 1, got 'abc'") });
     expect(method('--steps', 'x')).toEqual({ refused: expect.stringContaining("--steps must be 'full' or a whole number >= 1, got 'x'") });
     expect(method('--spacing', 'even')).toEqual({ refused: expect.stringContaining('Allowed choices are uniform, densepure') });
-    expect(method('--one-shot', '--K', '3')).toEqual({ refused: '--K 3 applies to densepure only, not --one-shot (dds); drop --K' });
-    expect(method('--denoiser', 'none', '--K', '3')).toEqual({ refused: '--K 3 applies to densepure only, not --denoiser none (plain smoothing); drop --K' });
-    expect(method('--method', 'smoothing', '--steps', '4')).toEqual({ refused: '--steps 4 applies to densepure only, not --method smoothing; drop --steps' });
+    expect(method('--one-shot', '--K', '3')).toEqual({ refused: expect.stringMatching(/^--K 3 applies to densepure\b.* only, not --one-shot \(dds\); drop --K$/) });
+    expect(method('--denoiser', 'none', '--K', '3')).toEqual({ refused: expect.stringMatching(/^--K 3 applies to densepure\b.* only, not --denoiser none \(plain smoothing\); drop --K$/) });
+    expect(method('--method', 'smoothing', '--steps', '4')).toEqual({ refused: expect.stringMatching(/^--steps 4 applies to densepure\b.* only, not --method smoothing; drop --steps$/) });
     expect(method('--denoiser', 'none', '--one-shot')).toEqual({ refused: '--one-shot needs a denoiser; drop --denoiser none' });
     expect(method('--denoiser', 'none', '--method', 'densepure')).toEqual({ refused: '--method densepure needs a denoiser; drop --denoiser none' });
     expect(method('--method', 'smoothing', '--one-shot')).toEqual({ refused: '--one-shot means --method dds: drop --one-shot or --method smoothing' });

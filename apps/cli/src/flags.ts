@@ -218,7 +218,10 @@ export function methodFromFlags(flags: MethodFlags & Pick<ModelFlags, 'denoiser'
     }
   }
   const method = parseMethodSettings(kind, settings);
-  return E.isLeft(method) ? usage(method.left.message) : method;
+  if (E.isRight(method)) return method;
+  // A rule across settings (each flag's own check passed): name the flag, as commander does for the others.
+  const e = method.left;
+  return usage(e.kind === 'invalid-method-setting' && e.requirement !== undefined ? `${settingFlag(e.setting)} ${e.requirement}, got '${String(settings[e.setting])}'` : e.message);
 }
 
 export const modelsFromFlags = (o: ModelFlags): ModelsSpec => ({

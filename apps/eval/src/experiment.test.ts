@@ -50,6 +50,20 @@ backends: [onnx, tfjs]
     expect(cells.map((c) => c.id)).toContain('densepure-K1-b5_sigma0.25_onnx');
   });
 
+  it('reads any setting of the table, a float list included, and refuses a combination its method refuses', () => {
+    const x = ok(base.replace('methods: [smoothing]', 'methods: [dds, { kind: diffsmooth, m: 5, sigmaL: [0.12, 0.25] }, { kind: diffsmooth, purification: 2, spacing: densepure, m: 1, sigmaL: 0 }]'));
+    expect(expandGrid(x).map((c) => c.id)).toEqual([
+      'dds_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.12_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.25_sigma0.5_auto',
+      'diffsmooth-b2-dp-m1-sl0_sigma0.5_auto',
+    ]);
+    // Each value passes its own check; the pair does not (sigma_l = 0 only with m = 1): named, with the listed value.
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: [1, 5], sigmaL: 0 }]'))).toContain('methods[0].sigmaL: must be > 0 with m > 1 (0 only with m = 1, where DiffSmooth is its purification alone) (got 0, with m 5)');
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: 0 }]'))).toMatch(/methods\[0\]\.m: must be a whole number from 1 to 65535 \(got 0\)/);
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, sigmaL: -0.1 }]'))).toMatch(/methods\[0\]\.sigmaL: must be a number > 0 \(or 0 with m = 1\) \(got -0\.1\)/);
+  });
+
   it('reads JSON as well', () => {
     expect(ok(JSON.stringify({ name: 'j', methods: ['dds'], sigmas: [0.25] }), 'x.json').methods).toEqual([{ kind: 'dds' }]);
     expect(fail('{"name": "j",', 'x.json')).toMatch(/x.json: not valid JSON/);
@@ -99,6 +113,11 @@ backends: [onnx, tfjs]
     const steps = read('mnist-steps.yaml');
     expect(expandGrid(steps).map((c) => c.id)).toEqual(['dds_sigma0.5_auto', 'densepure-K1-b5-dp_sigma0.5_auto', 'densepure-K5-b5-dp_sigma0.5_auto']);
     expect(steps.certify).toEqual(paper.certify);
+    // The method family on the same images and draws, sequential: every registered family member, radius 1.0 at sigma 0.5.
+    const family = read('method-family.yaml');
+    expect(family.shareDraws).toBe(true);
+    expect([...new Set(expandGrid(family).map((c) => c.method.kind))]).toEqual(['smoothing', 'dds', 'densepure', 'densepure-soft', 'diffsmooth']);
+    expect(expandGrid(family).filter((c) => c.sigma === 0.5).map((c) => c.mode)).toContainEqual(expect.objectContaining({ kind: 'sequential', radii: [0.25, 0.5, 0.75, 1] }));
   });
 });
 

@@ -244,7 +244,9 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
   if (x.certify.N0 > x.certify.N) problems.push(`  certify.N0: must not exceed certify.N (${x.certify.N0} > ${x.certify.N}): N0 draws only pick the class, N draws certify it`);
   if (!allows(x.sigmas)) problems.push(`  sigmas: lists a noise level twice (${JSON.stringify(x.sigmas)})`);
   if (!allows(x.backends)) problems.push(`  backends: lists a backend twice (${JSON.stringify(x.backends)})`);
-  const slugs = expandMethods(x).map(methodSlug);
+  const refused = methodProblems(x);
+  problems.push(...refused);
+  const slugs = refused.length > 0 ? [] : expandMethods(x).map(methodSlug);
   const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
   if (dup !== undefined) problems.push(`  methods: '${dup}' appears twice`);
   if (x.models.denoiser === 'none' && x.methods.some((m) => methodEntry(m.kind).needsDenoiser)) {
@@ -262,6 +264,26 @@ const list = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : [v]);
 /** Every combination of one value per setting, the first setting varying slowest. */
 const combinations = (settings: readonly (readonly [string, readonly unknown[]])[]): Record<string, unknown>[] =>
   settings.reduce<Record<string, unknown>[]>((combos, [name, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v }))), [{}]);
+
+/**
+ * Rules across one method's settings (every value passed its own setting's check, e.g. DiffSmooth's sigmaL = 0
+ * only with m = 1): each combination of the grid must name a method. The first refused combination of each method.
+ */
+function methodProblems(x: Experiment): string[] {
+  return x.methods.flatMap(({ kind, ...settings }, i) => {
+    for (const combo of combinations(Object.entries(settings).map(([name, v]) => [name, list(v)] as const))) {
+      const method = parseMethodSettings(kind, combo);
+      if (E.isRight(method)) continue;
+      const e = method.left;
+      if (e.kind !== 'invalid-method-setting' || e.requirement === undefined) return [`  methods[${i}]: ${e.message}`];
+      // Which value of each listed setting made the refused combination.
+      const listed = Object.entries(settings).filter(([name, v]) => Array.isArray(v) && name !== e.setting);
+      const given = listed.length === 0 ? '' : `, with ${listed.map(([name]) => `${name} ${JSON.stringify(combo[name])}`).join(', ')}`;
+      return [`  methods[${i}].${e.setting}: ${e.requirement} (got ${JSON.stringify(combo[e.setting])}${given})`];
+    }
+    return [];
+  });
+}
 
 /** The grid's methods: a setting given as a list (`K: [1, 5]`) becomes one method per value, over all settings. */
 export function expandMethods(x: Experiment): Method[] {
