@@ -193,6 +193,8 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const i21 = item('21');
   const diffsmooth = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--progress', 'none', '--method', 'diffsmooth'];
   const nothingAt = (target: string) => (): string[] => (existsSync(target) || existsSync(`${target}.json`) ? ['files written'] : []);
+  // The cascade's bad input (sigmas not decreasing, p0 outside [0.5, 1)): the same.
+  const cascade = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--progress', 'none', '--one-shot'];
 
   return [
     i1('two certify runs on one --out: the second is refused while the first runs', async () => {
@@ -395,6 +397,19 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
       writeFileSync(yaml, `name: ds\ndataset: { spec: '${dpds}' }\nmodels: { denoiser: '${tiny.denoiser}', classifier: '${tiny.classifier}' }\nmethods: [{ kind: diffsmooth, m: 5, sigmaL: 0 }]\nsigmas: [0.5]\n`);
       const o = await run(evalBin, ['run', yaml, '--results', results]);
       return judge(o, 2, /methods\[0\]\.sigmaL: must be > 0 with m > 1/, () => (existsSync(results) ? ['results folder written'] : []));
+    }),
+    i21('cascade --sigmas 0.25,0.5 (not decreasing): exit 2, nothing written', async () =>
+      judge(await cli('certify', ...cascade, '--sigmas', '0.25,0.5', '--out', out('cascade-up.tsv')), 2, /--sigmas: the cascade's sigmas must be strictly decreasing/, nothingAt(out('cascade-up.tsv'))),
+    ),
+    i21('cascade --p0 1.5: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...cascade, '--sigmas', '0.5,0.25', '--p0', '1.5', '--out', out('cascade-p0.tsv')), 2, /--p0: p0 must be a number in \(0, 1\)/, nothingAt(out('cascade-p0.tsv'))),
+    ),
+    i21('experiment with a cascade p0 of 0: exit 2, no results folder', async () => {
+      const yaml = join(work, 'cascade-bad.yaml');
+      const results = join(work, 'cascade-results');
+      writeFileSync(yaml, `name: cas\ndataset: { spec: '${dpds}' }\nmodels: { denoiser: '${tiny.denoiser}', classifier: '${tiny.classifier}' }\nmethods: [dds]\nsigmas: [0.5]\ncertify: { cascade: { sigmas: [0.5, 0.25], p0: 0 } }\n`);
+      const o = await run(evalBin, ['run', yaml, '--results', results]);
+      return judge(o, 2, /certify\.cascade\.p0: p0 must be a number in \(0, 1\), got 0/, () => (existsSync(results) ? ['results folder written'] : []));
     }),
     cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
   ];
