@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { checkCascadeRadii, validateCascadeSettings, validateSequentialOptions } from '@densepure/core';
 import {
+  type CascadeMode,
   type CertifyMode,
   type Method,
   type MethodKind,
@@ -183,7 +184,7 @@ function sequentialProblems(x: Experiment): string[] {
 const CASCADE_KEYS = { sigmas: 'certify.cascade.sigmas', p0: 'certify.cascade.p0', radii: 'certify.cascade.radii', alpha: 'certify.alpha' } as Record<string, string>;
 
 /** The cascade's mode, when the experiment has one. */
-export function cascadeMode(x: Experiment): CertifyMode | null {
+export function cascadeMode(x: Experiment): CascadeMode | null {
   const c = x.certify.cascade;
   if (c === undefined) return null;
   const radii = c.radii ?? (c.maxRadius === undefined ? undefined : radiiUpTo(c.maxRadius));
@@ -307,7 +308,7 @@ export function expandGrid(x: Experiment): Cell[] {
   const cascade = cascadeMode(x);
   return expandMethods(x).flatMap((method) => [
     ...x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
-    ...(cascade?.kind !== 'cascade'
+    ...(cascade === null
       ? []
       : x.backends.map((backend) => ({
           id: `${methodSlug(method)}_cascade${cascade.sigmas.join('-')}_p0-${cascade.p0}_${backend}${cascade.radii === undefined ? '' : '_sequential'}`,
