@@ -218,6 +218,12 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
   const r10 = item('r2.10');
   // A worker may open the tiny models (found for a run by sha256) and the tiny dataset, nothing else.
   const workerAllows = ['--models', join(work, 'models'), '--data', dpds];
+  // The method family's bad input (DiffSmooth's local smoothing): refused before any model runs, nothing written.
+  const i21 = item('21');
+  const diffsmooth = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--progress', 'none', '--method', 'diffsmooth'];
+  const nothingAt = (target: string) => (): string[] => (existsSync(target) || existsSync(`${target}.json`) ? ['files written'] : []);
+  // The cascade's bad input (sigmas not decreasing, p0 outside [0.5, 1)): the same.
+  const cascade = [...models, '--dataset', dpds, '--N0', '10', '--N', '100', '--progress', 'none', '--one-shot'];
 
   const cases: BadInputCase[] = [
     i1('two certify runs on one --out: the second is refused while the first runs', async () => {
@@ -405,6 +411,35 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
       judge(await cli('certify', ...quick, '--denoiser', variant('image-size', tiny.denoiser, (m) => ({ ...m, imageSize: 8 })), '--out', out('is.tsv')), 1, /contradicts imageSize 8/),
     ),
     i7('info on a model that fails to load: non-zero exit', async () => judge(await cli('info', '--denoiser', tiny.corrupt), 1, /corrupt or unreadable model/)),
+    i21('diffsmooth --sigma-l 0 with m = 5: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--sigma-l', '0', '--out', out('ds-sl0.tsv')), 2, /--sigma-l must be > 0 with m > 1/, nothingAt(out('ds-sl0.tsv'))),
+    ),
+    i21('diffsmooth --sigma-l -0.1: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--sigma-l', '-0.1', '--out', out('ds-neg.tsv')), 2, /--sigma-l must be a number > 0 \(or 0 with m = 1\)/, nothingAt(out('ds-neg.tsv'))),
+    ),
+    i21('diffsmooth --m 0: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...diffsmooth, '--m', '0', '--out', out('ds-m0.tsv')), 2, /--m must be a whole number from 1 to 65535/, nothingAt(out('ds-m0.tsv'))),
+    ),
+    i21('experiment with diffsmooth sigmaL 0 and m 5: exit 2, no results folder', async () => {
+      const yaml = join(work, 'ds-bad.yaml');
+      const results = join(work, 'ds-results');
+      writeFileSync(yaml, `name: ds\ndataset: { spec: '${dpds}' }\nmodels: { denoiser: '${tiny.denoiser}', classifier: '${tiny.classifier}' }\nmethods: [{ kind: diffsmooth, m: 5, sigmaL: 0 }]\nsigmas: [0.5]\n`);
+      const o = await run(evalBin, ['run', yaml, '--results', results]);
+      return judge(o, 2, /methods\[0\]\.sigmaL: must be > 0 with m > 1/, () => (existsSync(results) ? ['results folder written'] : []));
+    }),
+    i21('cascade --sigmas 0.25,0.5 (not decreasing): exit 2, nothing written', async () =>
+      judge(await cli('certify', ...cascade, '--sigmas', '0.25,0.5', '--out', out('cascade-up.tsv')), 2, /--sigmas: the cascade's sigmas must be strictly decreasing/, nothingAt(out('cascade-up.tsv'))),
+    ),
+    i21('cascade --p0 1.5: exit 2, nothing written', async () =>
+      judge(await cli('certify', ...cascade, '--sigmas', '0.5,0.25', '--p0', '1.5', '--out', out('cascade-p0.tsv')), 2, /--p0: p0 must be a number in \(0, 1\)/, nothingAt(out('cascade-p0.tsv'))),
+    ),
+    i21('experiment with a cascade p0 of 0: exit 2, no results folder', async () => {
+      const yaml = join(work, 'cascade-bad.yaml');
+      const results = join(work, 'cascade-results');
+      writeFileSync(yaml, `name: cas\ndataset: { spec: '${dpds}' }\nmodels: { denoiser: '${tiny.denoiser}', classifier: '${tiny.classifier}' }\nmethods: [dds]\nsigmas: [0.5]\ncertify: { cascade: { sigmas: [0.5, 0.25], p0: 0 } }\n`);
+      const o = await run(evalBin, ['run', yaml, '--results', results]);
+      return judge(o, 2, /certify\.cascade\.p0: p0 must be a number in \(0, 1\), got 0/, () => (existsSync(results) ? ['results folder written'] : []));
+    }),
     cited('8', 'pnpm 10.x other than the pinned one: install runs without switching versions', 'tools/setup-check/setup.test.ts (needs the registry)'),
 
     // Round 2 (the manifest tool, the queue's trust boundary, sequential flags, messages): items r2.1 to r2.11.
@@ -450,6 +485,9 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
         existsSync(dir) ? ['output folder created'] : [],
       );
     }),
+    r3('certify --mode cascade --sigmas 1,0.5 --max-radius 1e9: refused before the radii are listed', async () =>
+      judge(await cli('certify', ...cascade, '--sigmas', '1,0.5', '--max-radius', '1e9', '--out', out('cascade-far.tsv')), 2, /^error: --max-radius: radius 1000000000 cannot be certified at sigma 1 /m),
+    ),
     r3('experiment maxRadius: 1e9 with --dry-run: refused, naming the key', async () => {
       const yaml = join(work, 'max-radius.yaml');
       writeFileSync(yaml, 'name: far\nmethods: [smoothing]\nsigmas: [0.5]\ncertify: { sequential: { maxRadius: 1e9 } }\n');

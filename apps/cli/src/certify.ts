@@ -2,8 +2,8 @@
 import { either as E } from 'fp-ts';
 import { type Failure, failureOf, interruptedFailure, shippedCatalog, stopOnSignals } from '@densepure/app-kit';
 import type { QueueError } from '@densepure/queue';
-import { type ImageScheduler, type RunResult, describeMethod, methodSlug, runCertify } from '@densepure/runner';
-import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags } from './flags.js';
+import { type CertifyMode, type ImageScheduler, type RunResult, describeMethod, methodSlug, runCertify } from '@densepure/runner';
+import { type MethodFlags, type ModeFlags, type ModelFlags, baseSpecFromFlags, drawSplitFromFlags, flagOf, methodFromFlags, modeFromFlags, sigmaFromFlags } from './flags.js';
 import { type Progress, createProgress } from './progress.js';
 import { queueSchedulerFromFlags } from './queue.js';
 import { VERSION } from './version.js';
@@ -27,17 +27,20 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
   if (E.isLeft(mode)) return mode;
   const maxDrawsPerJob = drawSplitFromFlags(o, mode.right);
   if (E.isLeft(maxDrawsPerJob)) return maxDrawsPerJob;
-  const out = o.out ?? `results/certify-${methodSlug(method.right)}-sigma${o.sigma}${mode.right.kind === 'sequential' ? '-sequential' : ''}.tsv`;
+  const sigma = sigmaFromFlags(o, mode.right, argv.some((a) => a === '--sigma' || a.startsWith('--sigma=')));
+  if (E.isLeft(sigma)) return sigma;
+  const out = o.out ?? `results/certify-${methodSlug(method.right)}-${outSuffix(mode.right, sigma.right)}.tsv`;
   let progress: Progress | null = null;
   const certifyWith = async (scheduler?: ImageScheduler<QueueError>): Promise<E.Either<Failure, RunResult & { description: string }>> => {
     const results = await runCertify<QueueError>(
       {
         ...baseSpecFromFlags(o),
+        sigma: sigma.right,
         runs: [{ method: method.right, out }],
         n0: o.N0,
         n: o.N,
         alpha: o.alpha,
-        ...(mode.right.kind === 'sequential' ? { mode: mode.right } : {}),
+        ...(mode.right.kind === 'fixed' ? {} : { mode: mode.right }),
         provenance: { tool: 'densepure', version: VERSION, command: argv },
       },
       {
@@ -81,3 +84,9 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
   }
 }
 
+
+/** The default output's name after the method: its sigma (a cascade's sigmas and p0) and a sequential mark. */
+function outSuffix(mode: CertifyMode, sigma: number): string {
+  if (mode.kind !== 'cascade') return `sigma${sigma}${mode.kind === 'sequential' ? '-sequential' : ''}`;
+  return `cascade${mode.sigmas.join('-')}-p0${mode.p0}${mode.radii === undefined ? '' : '-sequential'}`;
+}

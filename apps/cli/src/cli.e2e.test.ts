@@ -70,6 +70,18 @@ describe('densepure CLI (built binary, plain node)', () => {
     expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential.radii).toEqual([0.25, 0.5]);
   }, 240_000);
 
+  it('certifies with a cascade over sigmas: Cohen columns, which sigma answered in the cost file, the cascade in the identity', () => {
+    const out = join(work, 'cascade.tsv');
+    const r = cli('certify', '--max', '3', ...quick, '--sigmas', '0.5,0.25', '--p0', '0.6', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('idx\tlabel\tpredict\tradius\tcorrect\ttime');
+    const costs = readFileSync(`${out}.cost`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(costs.map((c) => c.idx)).toEqual([0, 1, 2]);
+    for (const c of costs) expect([0.5, 0.25]).toContain(c.cascade.sigma);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(sidecar.identity).toMatchObject({ sigma: 0.5, cascade: { sigmas: [0.5, 0.25], p0: 0.6 } });
+  }, 240_000);
+
   it('refuses to resume a run with another configuration', () => {
     const out = join(work, 'quick.tsv');
     const r = cli('certify', '--max', '3', ...quick, '--sigma', '0.25', '--out', out);
@@ -184,6 +196,21 @@ describe('densepure CLI (built binary, plain node)', () => {
       it('--max-draws-per-job with sequential radii', () =>
         expectNothingWritten(['--radii', '0.25', '--queue', 'redis://127.0.0.1:1/0', '--max-draws-per-job', '50'], /--max-draws-per-job applies to fixed N only/));
       it('--max-draws-per-job without --queue', () => expectNothingWritten(['--max-draws-per-job', '50'], /--max-draws-per-job splits queued jobs: give --queue/));
+    });
+
+    describe('cascade certification', () => {
+      const expectNothingWritten = (args: string[], pattern: RegExp): void => {
+        const dir = join(work, `cascade-bad-${Math.random().toString(36).slice(2)}`);
+        const r = cli('certify', ...args, '--out', join(dir, 'out.tsv'));
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(existsSync(dir)).toBe(false);
+      };
+      it('sigmas not decreasing', () => expectNothingWritten(['--sigmas', '0.25,0.5'], /--sigmas: the cascade's sigmas must be strictly decreasing .*0\.5 follows 0\.25/));
+      it('p0 outside (0, 1)', () => expectNothingWritten(['--sigmas', '0.5,0.25', '--p0', '1.5'], /--p0: p0 must be a number in \(0, 1\), got 1\.5/));
+      it('p0 below 1/2', () => expectNothingWritten(['--sigmas', '0.5,0.25', '--p0', '0.3'], /--p0: p0 must be at least 0\.5/));
+      it('--sigma other than the first', () => expectNothingWritten(['--sigmas', '0.5,0.25', '--sigma', '0.25'], /--sigma 0\.25 is not the cascade's first sigma 0\.5/));
+      it('--mode cascade without sigmas', () => expectNothingWritten(['--mode', 'cascade'], /--mode cascade needs its noise levels/));
     });
 
     it('unwritable output', () => {

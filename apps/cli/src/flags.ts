@@ -4,6 +4,7 @@ import { either as E } from 'fp-ts';
 import { type Failure, usageFailure } from '@densepure/app-kit';
 import {
   type CertifyMode,
+  DEFAULT_P0,
   type Method,
   type MethodKind,
   type MethodSetting,
@@ -15,6 +16,7 @@ import {
   isMethodKind,
   methodEntry,
   parseMethodSettings,
+  cascadeRadiiUpTo,
   radiiUpTo,
   runErrorMessage,
 } from '@densepure/runner';
@@ -118,20 +120,29 @@ export interface MethodFlags {
 
 const usage = (message: string): E.Either<Failure, never> => E.left(usageFailure(message));
 
-/** Sequential CERTIFY's flags (certify only). */
+/** Sequential and cascade CERTIFY's flags (certify only). */
 export function addModeOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--mode <mode>', "'fixed': N draws for every image (Cohen et al.); 'sequential': draws in rounds until --radii are certified or out of reach, at most --N (default: sequential when --radii or --max-radius is given)").choices(['fixed', 'sequential']))
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        "'fixed': N draws for every image (Cohen et al.); 'sequential': draws in rounds until --radii are certified or out of reach, at most --N (default: sequential when --radii or --max-radius is given); 'cascade': smoothing over --sigmas, largest first, answering at the first sigma whose top class is above --p0 (default: cascade when --sigmas is given)",
+      ).choices(['fixed', 'sequential', 'cascade']),
+    )
     .option('--radii <list>', 'sequential: the radii to certify, increasing, e.g. 0.25,0.5,0.75,1 (--N is then the cap on estimation draws)', parseNumberList('--radii'))
     .option('--max-radius <r>', 'sequential: certify up to this radius (radii 0.25, 0.5, ... below it, then it)', parseNumber('--max-radius'))
-    .option('--group <n>', 'sequential: images certified at once, their model calls merged into full batches (speed only; default 8)', parseWhole('--group', 1));
+    .option('--group <n>', 'sequential: images certified at once, their model calls merged into full batches (speed only; default 8)', parseWhole('--group', 1))
+    .option('--sigmas <list>', "cascade: the noise levels, strictly decreasing, e.g. 1,0.5,0.25, each with its own t* (the run's sigma is the first; with --radii each stage is sequential)", parseNumberList('--sigmas'))
+    .option('--p0 <p>', `cascade: a sigma answers when its top class's probability is above p0, in [0.5, 1) (default ${DEFAULT_P0})`, parseNumber('--p0'));
 }
 
 export interface ModeFlags {
-  readonly mode?: 'fixed' | 'sequential';
+  readonly mode?: 'fixed' | 'sequential' | 'cascade';
   readonly radii?: number[];
   readonly maxRadius?: number;
   readonly group?: number;
+  readonly sigmas?: number[];
+  readonly p0?: number;
 }
 
 /** What `--max-radius` is checked against before its radii are listed: what the run can certify at all. */
@@ -142,8 +153,14 @@ export interface ReachFlags {
   readonly alpha: number;
 }
 
-/** Fixed N (the default) or sequential; sequential flags with fixed N, or none of the radii with sequential, is a usage error. */
+/** Fixed N (the default), sequential or a cascade; flags of another mode, or a mode without what it needs, is a usage error. */
 export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, CertifyMode> {
+  if (flags.mode === 'cascade' || (flags.mode === undefined && flags.sigmas !== undefined)) return cascadeFromFlags(flags);
+  const cascadeFlags = [flags.sigmas === undefined ? null : '--sigmas', flags.p0 === undefined ? null : '--p0'].filter((f) => f !== null);
+  if (cascadeFlags.length > 0) {
+    const these = `${cascadeFlags.join(' and ')} ${cascadeFlags.length > 1 ? 'apply' : 'applies'} to a cascade only`;
+    return usage(flags.mode === undefined ? `${these}: give the cascade's --sigmas too, or drop --p0` : `${these}: drop ${cascadeFlags.length > 1 ? 'them' : 'it'}, or use --mode cascade`);
+  }
   const given = [flags.radii === undefined ? null : '--radii', flags.maxRadius === undefined ? null : '--max-radius', flags.group === undefined ? null : '--group'].filter((f) => f !== null);
   if (flags.mode === 'fixed' || (flags.mode === undefined && flags.radii === undefined && flags.maxRadius === undefined)) {
     if (given.length > 0) return usage(`${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to sequential certification only: drop ${given.length > 1 ? 'them' : 'it'} for fixed N, or give --radii (or --max-radius) without --mode fixed`);
@@ -157,11 +174,38 @@ export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, 
   return E.right({ kind: 'sequential', radii: radii.right, ...(flags.group === undefined ? {} : { group: flags.group }) });
 }
 
-/** `--max-draws-per-job`: only with `--queue`, and only for fixed N (a sequential image decides after each round). */
+/** A cascade over --sigmas at --p0; with --radii (or --max-radius) each stage is sequential. The runner checks the numbers. */
+function cascadeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, CertifyMode> {
+  if (flags.sigmas === undefined) return usage('--mode cascade needs its noise levels, largest first: --sigmas 1,0.5,0.25');
+  if (flags.group !== undefined) return usage('--group applies to sequential certification only, not to a cascade: drop --group');
+  if (flags.radii !== undefined && flags.maxRadius !== undefined) return usage('give --radii or --max-radius, not both');
+  if (flags.maxRadius !== undefined && !(flags.maxRadius > 0)) return usage(`--max-radius must be a number > 0, got ${flags.maxRadius}`);
+  let radii: readonly number[] | undefined = flags.radii;
+  if (radii === undefined && flags.maxRadius !== undefined) {
+    const listed = cascadeRadiiUpTo(flags.maxRadius, flags.sigmas, { n0: flags.N0, n: flags.N, alpha: flags.alpha });
+    if (E.isLeft(listed)) return usage(runErrorMessage(listed.left, flagOf));
+    radii = listed.right;
+  }
+  return E.right({ kind: 'cascade', sigmas: flags.sigmas, p0: flags.p0 ?? DEFAULT_P0, ...(radii === undefined ? {} : { radii }) });
+}
+
+/**
+ * The run's sigma: --sigma, or for a cascade its first (largest) sigma, which --sigma may only repeat.
+ * `sigmaGiven`: --sigma was on the command line (its default stands for nothing in a cascade).
+ */
+export function sigmaFromFlags(flags: { readonly sigma: number }, mode: CertifyMode, sigmaGiven: boolean): E.Either<Failure, number> {
+  if (mode.kind !== 'cascade' || mode.sigmas[0] === undefined) return E.right(flags.sigma);
+  const first = mode.sigmas[0];
+  if (sigmaGiven && flags.sigma !== first) return usage(`--sigma ${flags.sigma} is not the cascade's first sigma ${first}: a cascade runs at its --sigmas, largest first; drop --sigma`);
+  return E.right(first);
+}
+
+/** `--max-draws-per-job`: only with `--queue`, and only for fixed N (a sequential image decides after each round, a cascade after each stage). */
 export function drawSplitFromFlags(flags: { readonly queue?: string; readonly maxDrawsPerJob?: number }, mode: CertifyMode): E.Either<Failure, number | undefined> {
   if (flags.maxDrawsPerJob === undefined) return E.right(undefined);
   if (flags.queue === undefined) return usage('--max-draws-per-job splits queued jobs: give --queue redis://HOST:PORT/DB too, or drop it');
   if (mode.kind === 'sequential') return usage('--max-draws-per-job applies to fixed N only: sequential certification decides after each round of draws, so each image is one job; drop --max-draws-per-job');
+  if (mode.kind === 'cascade') return usage('--max-draws-per-job applies to fixed N only: a cascade draws at a sigma only when the one before it was skipped, so each image is one job; drop --max-draws-per-job');
   return E.right(flags.maxDrawsPerJob);
 }
 
@@ -190,7 +234,10 @@ export function methodFromFlags(flags: MethodFlags & Pick<ModelFlags, 'denoiser'
     }
   }
   const method = parseMethodSettings(kind, settings);
-  return E.isLeft(method) ? usage(method.left.message) : method;
+  if (E.isRight(method)) return method;
+  // A rule across settings (each flag's own check passed): name the flag, as commander does for the others.
+  const e = method.left;
+  return usage(e.kind === 'invalid-method-setting' && e.requirement !== undefined ? `${settingFlag(e.setting)} ${e.requirement}, got '${String(settings[e.setting])}'` : e.message);
 }
 
 export const modelsFromFlags = (o: ModelFlags): ModelsSpec => ({

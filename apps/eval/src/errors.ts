@@ -30,6 +30,8 @@ const EXPERIMENT_KEYS: Record<Setting, string> = {
   radii: 'certify.sequential.radii',
   maxRadius: 'certify.sequential.maxRadius',
   group: 'certify.sequential.group',
+  sigmas: 'certify.cascade.sigmas',
+  p0: 'certify.cascade.p0',
 };
 
 /** A cell whose files cannot be continued, said the way a grid's user fixes it. */

@@ -50,13 +50,27 @@ backends: [onnx, tfjs]
     expect(cells.map((c) => c.id)).toContain('densepure-K1-b5_sigma0.25_onnx');
   });
 
+  it('reads any setting of the table, a float list included, and refuses a combination its method refuses', () => {
+    const x = ok(base.replace('methods: [smoothing]', 'methods: [dds, { kind: diffsmooth, m: 5, sigmaL: [0.12, 0.25] }, { kind: diffsmooth, purification: 2, spacing: densepure, m: 1, sigmaL: 0 }]'));
+    expect(expandGrid(x).map((c) => c.id)).toEqual([
+      'dds_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.12_sigma0.5_auto',
+      'diffsmooth-one-shot-m5-sl0.25_sigma0.5_auto',
+      'diffsmooth-b2-dp-m1-sl0_sigma0.5_auto',
+    ]);
+    // Each value passes its own check; the pair does not (sigma_l = 0 only with m = 1): named, with the listed value.
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: [1, 5], sigmaL: 0 }]'))).toContain('methods[0].sigmaL: must be > 0 with m > 1 (0 only with m = 1, where DiffSmooth is its purification alone) (got 0, with m 5)');
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, m: 0 }]'))).toMatch(/methods\[0\]\.m: must be a whole number from 1 to 65535 \(got 0\)/);
+    expect(fail(base.replace('methods: [smoothing]', 'methods: [{ kind: diffsmooth, sigmaL: -0.1 }]'))).toMatch(/methods\[0\]\.sigmaL: must be a number > 0 \(or 0 with m = 1\) \(got -0\.1\)/);
+  });
+
   it('reads JSON as well', () => {
     expect(ok(JSON.stringify({ name: 'j', methods: ['dds'], sigmas: [0.25] }), 'x.json').methods).toEqual([{ kind: 'dds' }]);
     expect(fail('{"name": "j",', 'x.json')).toMatch(/x.json: not valid JSON/);
   });
 
   it('names the key and the allowed values', () => {
-    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toMatch(/methods\[1\]\.kind: must be one of smoothing, dds, densepure .*\(got "ddpm"\)/);
+    expect(fail(`name: t\nmethods: [smoothing, ddpm]\nsigmas: [0.5]\n`)).toMatch(/methods\[1\]\.kind: must be one of smoothing, dds, densepure\b.*\(got "ddpm"\)/);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 0}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.K: must be a whole number >= 1.* \(got 0\)/);
     expect(fail(`name: t\nmethods: [{kind: densepure, K: 2, steps: half}]\nsigmas: [0.5]\n`)).toMatch(/methods\[0\]\.steps: must be 'full' or a whole number >= 1/);
     expect(fail(`${base}sigma: 0.5\n`)).toMatch(/\(top level\): unknown key 'sigma'; allowed keys: name, description, models, dataset, methods, sigmas, backends, certify, seed, batch, workers, threads, variance/);
@@ -73,7 +87,7 @@ backends: [onnx, tfjs]
     expect(fail(`${base}certify: {N0: 500, N: 100}\n`)).toMatch(/certify\.N0: must not exceed certify\.N \(500 > 100\)/);
     expect(fail(`name: t\nmethods: [dds, {kind: dds}]\nsigmas: [0.5]\n`)).toMatch(/methods: 'dds' appears twice/);
     expect(fail(`name: t\nmethods: [smoothing]\nsigmas: [0.5, 0.5]\n`)).toMatch(/sigmas: lists a noise level twice/);
-    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toMatch(/models\.denoiser: 'none' leaves dds and densepure without a diffusion model/);
+    expect(fail(`name: t\nmethods: [dds]\nsigmas: [0.5]\nmodels: {denoiser: none}\n`)).toMatch(/models\.denoiser: 'none' leaves dds(, | and )densepure\b.* without a diffusion model/);
   });
 
   it('reports YAML syntax errors and non-mapping documents', () => {
@@ -99,6 +113,11 @@ backends: [onnx, tfjs]
     const steps = read('mnist-steps.yaml');
     expect(expandGrid(steps).map((c) => c.id)).toEqual(['dds_sigma0.5_auto', 'densepure-K1-b5-dp_sigma0.5_auto', 'densepure-K5-b5-dp_sigma0.5_auto']);
     expect(steps.certify).toEqual(paper.certify);
+    // The method family on the same images and draws, sequential: every registered family member, radius 1.0 at sigma 0.5.
+    const family = read('method-family.yaml');
+    expect(family.shareDraws).toBe(true);
+    expect([...new Set(expandGrid(family).map((c) => c.method.kind))]).toEqual(['smoothing', 'dds', 'densepure', 'densepure-soft', 'diffsmooth']);
+    expect(expandGrid(family).filter((c) => c.sigma === 0.5).map((c) => c.mode)).toContainEqual(expect.objectContaining({ kind: 'sequential', radii: [0.25, 0.5, 0.75, 1] }));
   });
 });
 
@@ -127,5 +146,29 @@ describe('sequential experiments', () => {
   it('refuses a maxRadius out of reach before listing its radii (1e9: no crash), naming maxRadius', () => {
     expect(fail(`${base}certify: { sequential: { maxRadius: 1e9 } }\n`)).toMatch(/sigma 0\.5: certify\.sequential\.maxRadius: radius 1000000000 cannot be certified .*ask for a smaller certify\.sequential\.maxRadius/);
     expect(fail(`${base}certify: { N: 100, sequential: { maxRadius: { 0.5: 2 } } }\n`)).toMatch(/certify\.sequential\.maxRadius: radius 2 cannot be certified .* needs certify\.N >= \d+/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [1, 0.5], maxRadius: 1e9 } }\n`)).toMatch(/certify\.cascade\.maxRadius: radius 1000000000 cannot be certified at sigma 1 /);
+  });
+});
+
+describe('cascade experiments', () => {
+  it("adds a cascade cell per method and backend after the method's sigmas, at the cascade's first sigma", () => {
+    const x = ok(`${base.replace('sigmas: [0.5]', 'sigmas: [0.25, 0.5]')}certify: { cascade: { sigmas: [0.5, 0.25] } }\n`);
+    const cells = expandGrid(x);
+    expect(cells.map((c) => c.id)).toEqual(['smoothing_sigma0.25_auto', 'smoothing_sigma0.5_auto', 'smoothing_cascade0.5-0.25_p0-0.5_auto']);
+    expect(cells[2]).toMatchObject({ sigma: 0.5, mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.5 } });
+    expect(cells[0]!.mode).toEqual({ kind: 'fixed' });
+    const seq = expandGrid(ok(`${base}certify: { cascade: { sigmas: [1, 0.5], p0: 0.6, maxRadius: 0.5 } }\n`));
+    expect(seq.at(-1)).toMatchObject({ id: 'smoothing_cascade1-0.5_p0-0.6_auto_sequential', sigma: 1, mode: { kind: 'cascade', p0: 0.6, radii: [0.25, 0.5] } });
+  });
+
+  it('refuses sigmas not decreasing, p0 outside [0.5, 1) and bad radii, by key', () => {
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.25, 0.5] } }\n`)).toMatch(/certify\.cascade\.sigmas: the cascade's sigmas must be strictly decreasing .*0\.5 follows 0\.25/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: 1.5 } }\n`)).toMatch(/certify\.cascade\.p0: p0 must be a number in \(0, 1\), got 1\.5/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: 0.3 } }\n`)).toMatch(/certify\.cascade\.p0: p0 must be at least 0\.5, got 0\.3/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5, 0.25], p0: half } }\n`)).toMatch(/certify\.cascade\.p0: must be a number in \[0\.5, 1\)/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [] } }\n`)).toMatch(/certify\.cascade\.sigmas: must list at least one noise level/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.5, 0.25] } }\n`)).toMatch(/certify\.cascade\.radii: the radii must be strictly increasing/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.25], maxRadius: 1 } }\n`)).toMatch(/certify\.cascade: give radii or maxRadius, not both/);
+    expect(fail(`${base}certify: { cascade: { sigma: [0.5] } }\n`)).toMatch(/unknown key 'sigma'; allowed keys: sigmas, p0, radii, maxRadius/);
   });
 });

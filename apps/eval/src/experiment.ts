@@ -5,16 +5,19 @@ import { either as E } from 'fp-ts';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { readLocalText } from '@densepure/backend';
-import { validateSequentialOptions } from '@densepure/core';
+import { checkCascadeRadii, validateCascadeSettings, validateSequentialOptions } from '@densepure/core';
 import {
+  type CascadeMode,
   type CertifyMode,
   type Method,
   type MethodKind,
   DEFAULT_GROUP,
+  DEFAULT_P0,
   METHOD_KINDS,
   methodEntry,
   methodSlug,
   parseMethodSettings,
+  cascadeRadiiUpTo,
   radiiUpTo,
   runErrorMessage,
 } from '@densepure/runner';
@@ -75,6 +78,18 @@ const sequentialSchema = strict({
   group: whole(1).optional(),
 });
 
+/**
+ * Cascaded smoothing (@densepure/runner `CascadeMode`): one more cell per method and backend that certifies over
+ * `sigmas` (strictly decreasing; the cell's sigma is the first), answering at the first sigma whose top class is
+ * above `p0`; with `radii` (or `maxRadius`) each stage is sequential, `certify.N` its cap.
+ */
+const cascadeSchema = strict({
+  sigmas: z.array(positive, { error: 'must be a list of noise levels > 0, largest first' }).min(1, { error: 'must list at least one noise level' }),
+  p0: z.number({ error: 'must be a number in [0.5, 1)' }).default(DEFAULT_P0),
+  radii: radiiList.optional(),
+  maxRadius: positive.optional(),
+});
+
 export const experimentSchema = strict({
   /** The results folder's name: results/<name>/<cell id>.tsv. */
   name: z.string({ error: 'must be a name made of letters, digits, . _ -' }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a name made of letters, digits, . _ - (it names the results folder)' }),
@@ -98,6 +113,8 @@ export const experimentSchema = strict({
     alpha: z.number({ error: 'must be a number in (0, 1)' }).gt(0, { error: 'must be a number in (0, 1)' }).lt(1, { error: 'must be a number in (0, 1)' }).default(0.001),
     /** Present: sequential CERTIFY (N is the cap); absent: fixed N. */
     sequential: sequentialSchema.optional(),
+    /** Present: a cascade cell per method and backend besides the grid's cells. */
+    cascade: cascadeSchema.optional(),
   }).default({ N0: 100, N: 1000, alpha: 0.001 }),
   seed: whole(0).default(0),
   batch: whole(1).default(64),
@@ -120,7 +137,7 @@ export interface Cell {
   readonly sigma: number;
   /** 'auto' lets the backend registry pick. */
   readonly backend: string;
-  /** Fixed N (absent), or sequential with this sigma's radii. */
+  /** Fixed N (absent), sequential with this sigma's radii, or a cascade (whose first sigma is `sigma`). */
   readonly mode?: CertifyMode;
 }
 
@@ -178,6 +195,35 @@ function sequentialProblems(x: Experiment): string[] {
   return problems;
 }
 
+/** How the runner's cascade settings are written in an experiment file. */
+const CASCADE_KEYS = { sigmas: 'certify.cascade.sigmas', p0: 'certify.cascade.p0', radii: 'certify.cascade.radii', maxRadius: 'certify.cascade.maxRadius', N: 'certify.N', alpha: 'certify.alpha' } as Record<string, string>;
+
+/** The radii a cascade's maxRadius stands for (checked against what its largest sigma can reach before they are listed). */
+const cascadeMaxRadii = (x: Experiment, max: number, sigmas: readonly number[]) => cascadeRadiiUpTo(max, sigmas, { n0: x.certify.N0, n: x.certify.N, alpha: x.certify.alpha });
+
+/** The cascade's mode, when the experiment has one. */
+export function cascadeMode(x: Experiment): CascadeMode | null {
+  const c = x.certify.cascade;
+  if (c === undefined) return null;
+  const listed = c.maxRadius === undefined ? undefined : cascadeMaxRadii(x, c.maxRadius, c.sigmas);
+  // validateExperiment refused a maxRadius out of reach.
+  if (listed !== undefined && E.isLeft(listed)) throw new Error(`a checked experiment's cascade maxRadius was refused: ${listed.left.message}`);
+  const radii = c.radii ?? listed?.right;
+  return { kind: 'cascade', sigmas: c.sigmas, p0: c.p0, ...(radii === undefined ? {} : { radii }) };
+}
+
+function cascadeProblems(x: Experiment): string[] {
+  const c = x.certify.cascade;
+  if (c === undefined) return [];
+  if (c.radii !== undefined && c.maxRadius !== undefined) return ['  certify.cascade: give radii or maxRadius, not both'];
+  const checked = validateCascadeSettings({ sigmas: c.sigmas, p0: c.p0, alpha: x.certify.alpha });
+  const radii = c.radii === undefined ? null : checkCascadeRadii(c.radii);
+  const error = E.isLeft(checked) ? checked.left : radii;
+  if (error !== null) return [`  ${runErrorMessage({ kind: 'cascade-setting', error, message: error.message }, (s) => CASCADE_KEYS[s] ?? s)}`];
+  const reach = c.maxRadius === undefined ? E.right([]) : cascadeMaxRadii(x, c.maxRadius, c.sigmas);
+  return E.isLeft(reach) ? [`  ${runErrorMessage(reach.left, (s) => CASCADE_KEYS[s] ?? s)}`] : [];
+}
+
 /** An experiment file that cannot be read, or does not describe a valid grid; `message` names the file and the keys. */
 export type ExperimentError =
   | { readonly kind: 'experiment-unreadable'; readonly path: string; readonly message: string }
@@ -222,7 +268,9 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
   if (x.certify.N0 > x.certify.N) problems.push(`  certify.N0: must not exceed certify.N (${x.certify.N0} > ${x.certify.N}): N0 draws only pick the class, N draws certify it`);
   if (!allows(x.sigmas)) problems.push(`  sigmas: lists a noise level twice (${JSON.stringify(x.sigmas)})`);
   if (!allows(x.backends)) problems.push(`  backends: lists a backend twice (${JSON.stringify(x.backends)})`);
-  const slugs = expandMethods(x).map(methodSlug);
+  const refused = methodProblems(x);
+  problems.push(...refused);
+  const slugs = refused.length > 0 ? [] : expandMethods(x).map(methodSlug);
   const dup = slugs.find((s, i) => slugs.indexOf(s) !== i);
   if (dup !== undefined) problems.push(`  methods: '${dup}' appears twice`);
   if (x.models.denoiser === 'none' && x.methods.some((m) => methodEntry(m.kind).needsDenoiser)) {
@@ -230,7 +278,7 @@ export function validateExperiment(doc: unknown, source = 'experiment'): E.Eithe
     const without = METHOD_KINDS.filter((k) => !methodEntry(k).needsDenoiser);
     problems.push(`  models.denoiser: 'none' leaves ${andList(needing)} without a diffusion model; give a denoiser or list only ${orList(without)}`);
   }
-  problems.push(...sequentialProblems(x));
+  problems.push(...sequentialProblems(x), ...cascadeProblems(x));
   if (problems.length > 0) return E.left(invalid(source, `invalid experiment:\n${problems.join('\n')}`));
   return E.right(x);
 }
@@ -240,6 +288,26 @@ const list = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : [v]);
 /** Every combination of one value per setting, the first setting varying slowest. */
 const combinations = (settings: readonly (readonly [string, readonly unknown[]])[]): Record<string, unknown>[] =>
   settings.reduce<Record<string, unknown>[]>((combos, [name, values]) => combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v }))), [{}]);
+
+/**
+ * Rules across one method's settings (every value passed its own setting's check, e.g. DiffSmooth's sigmaL = 0
+ * only with m = 1): each combination of the grid must name a method. The first refused combination of each method.
+ */
+function methodProblems(x: Experiment): string[] {
+  return x.methods.flatMap(({ kind, ...settings }, i) => {
+    for (const combo of combinations(Object.entries(settings).map(([name, v]) => [name, list(v)] as const))) {
+      const method = parseMethodSettings(kind, combo);
+      if (E.isRight(method)) continue;
+      const e = method.left;
+      if (e.kind !== 'invalid-method-setting' || e.requirement === undefined) return [`  methods[${i}]: ${e.message}`];
+      // Which value of each listed setting made the refused combination.
+      const listed = Object.entries(settings).filter(([name, v]) => Array.isArray(v) && name !== e.setting);
+      const given = listed.length === 0 ? '' : `, with ${listed.map(([name]) => `${name} ${JSON.stringify(combo[name])}`).join(', ')}`;
+      return [`  methods[${i}].${e.setting}: ${e.requirement} (got ${JSON.stringify(combo[e.setting])}${given})`];
+    }
+    return [];
+  });
+}
 
 /** The grid's methods: a setting given as a list (`K: [1, 5]`) becomes one method per value, over all settings. */
 export function expandMethods(x: Experiment): Method[] {
@@ -253,12 +321,26 @@ export function expandMethods(x: Experiment): Method[] {
   );
 }
 
-/** The grid in run order: method, then sigma, then backend. Sequential cells' ids end in `_sequential`, never a fixed-N cell's. */
+/**
+ * The grid in run order: method, then sigma, then backend, each method's cascade cells (one per backend) after its
+ * sigmas. Sequential cells' ids end in `_sequential`, never a fixed-N cell's; a cascade cell's id names its sigmas
+ * and p0.
+ */
 export function expandGrid(x: Experiment): Cell[] {
   const suffix = x.certify.sequential === undefined ? '' : '_sequential';
-  return expandMethods(x).flatMap((method) =>
-    x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
-  );
+  const cascade = cascadeMode(x);
+  return expandMethods(x).flatMap((method) => [
+    ...x.sigmas.flatMap((sigma) => x.backends.map((backend) => ({ id: `${methodSlug(method)}_sigma${sigma}_${backend}${suffix}`, method, sigma, backend, mode: modeAt(x, sigma) }))),
+    ...(cascade === null
+      ? []
+      : x.backends.map((backend) => ({
+          id: `${methodSlug(method)}_cascade${cascade.sigmas.join('-')}_p0-${cascade.p0}_${backend}${cascade.radii === undefined ? '' : '_sequential'}`,
+          method,
+          sigma: cascade.sigmas[0]!,
+          backend,
+          mode: cascade,
+        }))),
+  ]);
 }
 
 /** Parses YAML (or JSON, which is YAML too; `.json` files go through JSON.parse for exact JSON errors). */

@@ -7,6 +7,7 @@ import type { Failure } from '@densepure/app-kit';
 import { describeEvalError } from './errors.js';
 import { type Experiment, expandGrid, parseExperimentText } from './experiment.js';
 import { type GridResult, type RunGridOptions, cellPath, runGrid as runGridTask } from './grid.js';
+import { loadSeries } from './report/load.js';
 import { type TinyFixture, tinyExperimentYaml, writeTinyFixture } from './test-util/fixtures.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-eval-grid-'));
@@ -106,6 +107,37 @@ describe('runGrid over the tiny models', () => {
     }
     expect(lines.filter((l) => l.includes('sharing draws with'))).toHaveLength(6);
     expect(lines.at(-1)).toMatch(/grid 6\/6 cells, 24\/24 images/);
+  }, 120_000);
+
+  it('runs a cascade cell per method, on shared draws with the other cascade cells only', async () => {
+    const cascaded = (name: string, extra = ''): Experiment => {
+      const x = parseExperimentText(tinyExperimentYaml(fixture, name, extra).replace('  N: 40\n', '  N: 40\n  cascade: { sigmas: [0.5, 0.25], p0: 0.6 }\n'), 'tiny.yaml');
+      if (E.isLeft(x)) throw x.left;
+      return x.right;
+    };
+    const lines: string[] = [];
+    const grid = await runGrid(cascaded('tiny-cascade-shared', 'shareDraws: true\n'), { resultsRoot: results, log: (l) => lines.push(l) });
+    const shared = grid.cells.filter((c) => c.cell.mode?.kind === 'cascade');
+    expect(shared.map((c) => c.cell.id)).toEqual(['smoothing_cascade0.5-0.25_p0-0.6_auto', 'dds_cascade0.5-0.25_p0-0.6_auto', 'densepure-K2-b2_cascade0.5-0.25_p0-0.6_auto']);
+    expect(grid.cells).toHaveLength(9);
+    const alone = await runGrid(cascaded('tiny-cascade'), { resultsRoot: results, log: () => undefined, cells: 'cascade' });
+    for (const [i, c] of shared.entries()) {
+      expect(dataRows(c.out), c.cell.id).toEqual(dataRows(alone.cells[i]!.out));
+      const sidecar = JSON.parse(readFileSync(`${c.out}.json`, 'utf8'));
+      expect(sidecar.identity).toMatchObject({ sigma: 0.5, cascade: { sigmas: [0.5, 0.25], p0: 0.6 } });
+      expect(sidecar.sharedDraws.methods).toEqual(['smoothing', 'dds', 'densepure-K2-b2']);
+    }
+    // The fixed-N cells of sigma 0.5 are another session: a cascade cell shares only with cascade cells, and back.
+    const sharing = lines.filter((l) => l.includes('sharing draws with'));
+    expect(sharing).toHaveLength(9);
+    for (const l of sharing) expect(l.includes('cascade0.5') ? !/sharing draws with .*_sigma/.test(l) : !/sharing draws with .*cascade/.test(l)).toBe(true);
+    // The report names a cascade series by its sigmas and p0, apart from the method's single-sigma series.
+    const series = loadSeries(grid.dir);
+    expect(E.isRight(series) && series.right.filter((x) => x.method.includes('cascade')).map((x) => [x.method, x.sigma])).toEqual([
+      ['Gaussian smoothing (cascade σ 0.5/0.25, p0 0.6)', 0.5],
+      ['DDS (one-shot) (cascade σ 0.5/0.25, p0 0.6)', 0.5],
+      ['DensePure K=2, 2 steps (cascade σ 0.5/0.25, p0 0.6)', 0.5],
+    ]);
   }, 120_000);
 
   it('--cells runs only the matching cells; a text matching none is a usage error', async () => {

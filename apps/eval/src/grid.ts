@@ -84,7 +84,7 @@ export function cellSpec(x: Experiment, cells: readonly { readonly cell: Cell; r
     seed: x.seed,
     batch: x.batch,
     ...(x.variance === undefined ? {} : { variance: x.variance }),
-    ...(cells[0]!.cell.mode?.kind === 'sequential' ? { mode: cells[0]!.cell.mode } : {}),
+    ...(cells[0]!.cell.mode === undefined || cells[0]!.cell.mode.kind === 'fixed' ? {} : { mode: cells[0]!.cell.mode }),
     provenance: { tool: 'densepure-eval', version: VERSION, command: argv ?? ['densepure-eval', 'run', x.name] },
   };
 }
@@ -184,13 +184,15 @@ async function runCells<L>(
     return `grid ${cellsDone}/${cells.length} cells, ${rowsDone}/${totalRows} images, ETA ${formatDuration(eta)}`;
   };
   const draws = x.certify.sequential === undefined ? `N ${x.certify.N}` : `sequential, at most N ${x.certify.N}`;
-  log(`experiment ${x.name}: ${cells.length} cells x ${perCell} images, N0 ${x.certify.N0}, ${draws}, alpha ${x.certify.alpha} -> ${dir}`);
+  const cascade = x.certify.cascade === undefined ? '' : `, cascade cells over sigmas ${x.certify.cascade.sigmas.join(', ')} at p0 ${x.certify.cascade.p0}`;
+  log(`experiment ${x.name}: ${cells.length} cells x ${perCell} images, N0 ${x.certify.N0}, ${draws}, alpha ${x.certify.alpha}${cascade} -> ${dir}`);
 
   const results: CellResult[] = [];
-  // Cells that run side by side: one session per sigma and backend with shareDraws, else one per cell.
+  // Cells that run side by side: one session per sigma, backend and mode with shareDraws, else one per cell.
   const sessions: CellState[][] = [];
   for (const state of states) {
-    const mate = x.shareDraws ? sessions.find((s) => s[0]!.cell.sigma === state.cell.sigma && s[0]!.cell.backend === state.cell.backend) : undefined;
+    const same = (a: Cell, b: Cell): boolean => a.sigma === b.sigma && a.backend === b.backend && JSON.stringify(a.mode) === JSON.stringify(b.mode);
+    const mate = x.shareDraws ? sessions.find((s) => same(s[0]!.cell, state.cell)) : undefined;
     if (mate !== undefined) mate.push(state);
     else sessions.push([state]);
   }

@@ -25,6 +25,7 @@ export {
 export {
   clopperPearson,
   clopperPearsonLower,
+  clopperPearsonUpper,
   normalQuantile,
   normalCdf,
   binomialTestTwoSided,
@@ -82,3 +83,39 @@ export {
   type ScheduleForRule,
 } from './timestep-rules.js';
 export * from './sequential-api.js';
+export {
+  CASCADE_ALPHA_SPLIT,
+  cascadeLevels,
+  cascadeRadius,
+  cascadeResult,
+  cascadeRule,
+  certifyCascade,
+  certifyCascadeStage,
+  classUpperBounds,
+  decideStage,
+  fixedStage,
+  offClassCap,
+  validateCascadeSettings,
+  type CascadeAbstainReason,
+  type CascadeCertifyOptions,
+  type CascadeDecision,
+  type CascadeResult,
+  type CascadeRule,
+  type CascadeSettings,
+  type CascadeSettingsError,
+  type CascadeStage,
+  type CascadeStageLevels,
+  type CascadeStopReason,
+} from './cascade.js';
+export {
+  cascadeLook,
+  cascadeSequentialRule,
+  certifyCascadeSequential,
+  checkCascadeRadii,
+  closeSequentialStage,
+  stageCap,
+  type CascadeLook,
+  type CascadeRadiiError,
+  type CascadeSequentialOptions,
+  type CascadeSequentialRule,
+} from './cascade-sequential.js';

@@ -11,8 +11,9 @@ import { DensePureMathError } from './errors.js';
  *   counter = (imageIndex, drawIndex, (voteIndex << 16) | stepTag, block)
  *             imageIndex, drawIndex < 2^32; voteIndex < 2^16; stepTag < 2^16
  *   stepTag = reverse-chain step index s (0 = first reverse step, i.e. the noise added while going from
- *             x_{t*} to the next state) in [0, 0xfffe], or 0xffff = {@link STEP_TAG_SMOOTHING} for the
- *             randomized-smoothing noise itself.
+ *             x_{t*} to the next state) in [0, 0xfffe], or 0xffff = {@link STEP_TAG_SMOOTHING} for noise added
+ *             to an image in pixel space: the randomized-smoothing noise itself at voteIndex 0, and local
+ *             smoothing's copy j of a purified image (DiffSmooth) at voteIndex j + 1.
  *   block   = floor(j / 4): each Philox call yields 4 uint32 words; element j uses word j mod 4 of block
  *             floor(j / 4), so a stream has at most 2^34 elements.
  *

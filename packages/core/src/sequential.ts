@@ -156,7 +156,7 @@ export interface SequentialLook {
  * Draws of the next round after n estimation draws: max(minRound, ceil(roundGrowth * n)), capped by what
  * is left of nMax (0 once nMax is reached).
  */
-export function nextRoundSize(n: number, rule: SequentialRule): number {
+export function nextRoundSize(n: number, rule: Pick<SequentialRule, 'nMax' | 'minRound' | 'roundGrowth'>): number {
   return Math.max(0, Math.min(rule.nMax - n, Math.max(rule.minRound, Math.ceil(rule.roundGrowth * n))));
 }
 

@@ -52,6 +52,18 @@ export function clopperPearsonLower(k: number, n: number, alpha: number): number
 }
 
 /**
+ * One-sided (1 - alpha) upper confidence bound on a binomial proportion: the upper end of the two-sided
+ * (1 - 2 alpha) Clopper-Pearson interval (statsmodels' `proportion_confint(k, n, alpha=2*alpha,
+ * method='beta')[1]`), i.e. the inverse of the upper regularized incomplete beta at alpha with (k + 1, n - k),
+ * and 1 when k = n. Unlike `clopperPearson(k, n, 2 * alpha)` it takes any alpha in (0, 1).
+ */
+export function clopperPearsonUpper(k: number, n: number, alpha: number): number {
+  assertCounts(k, n);
+  assertOpenUnit('alpha', alpha);
+  return k === n ? 1 : betaincinv(alpha, k + 1, n - k, true);
+}
+
+/**
  * Standard normal quantile Phi^{-1}(p) (p = 0 -> -Infinity, p = 1 -> +Infinity), computed as
  * -sqrt(2) erfcinv(2p) for p < 0.5 and sqrt(2) erfcinv(2(1 - p)) otherwise (@stdlib erfcinv; 1 - p is exact
  * there). @stdlib's normal-quantile package goes through erfinv(2p - 1) and loses relative precision in

@@ -17,6 +17,32 @@ export interface RowCost {
   readonly rounds?: number;
   readonly stop?: string;
   readonly pA?: number;
+  /** Cascade mode: which sigma answered, and what each stage run decided. */
+  readonly cascade?: CascadeCost;
+}
+
+/**
+ * A cascade row's detail (the Cohen TSV has no column for it): the stage whose decision ended the cascade (0 for
+ * the first, largest sigma) and its sigma, which answered when the row is certified; `outcome` is 'certified'
+ * or why the cascade abstained; one entry per stage run, in order.
+ */
+export interface CascadeCost {
+  readonly stage: number;
+  readonly sigma: number;
+  readonly outcome: 'certified' | 'undecided' | 'all-skipped' | 'off-class-bound';
+  readonly stages: readonly CascadeStageCost[];
+}
+
+/** One stage of a cascade row: its top class, the bounds on it, its decision and estimation draws (sequential: rounds and stop). */
+export interface CascadeStageCost {
+  readonly sigma: number;
+  readonly label: number;
+  readonly lower: number;
+  readonly upper: number;
+  readonly decision: 'answer' | 'skip' | 'abstain';
+  readonly estimation: number;
+  readonly rounds?: number;
+  readonly stop?: string;
 }
 
 const rowCostSchema = z.looseObject({

@@ -3,12 +3,12 @@
 // users spell it (`--sigma` on the command line, `certify.N0` in an experiment file).
 import { type BackendError, formatBackendError } from '@densepure/backend';
 import type { DatasetError } from '@densepure/datasets';
-import type { SequentialOptionsError } from '@densepure/core';
+import type { CascadeRadiiError, CascadeSettingsError, SequentialOptionsError } from '@densepure/core';
 import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
-export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'maxRadius' | 'group';
+export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'maxRadius' | 'group' | 'sigmas' | 'p0';
 
 export interface IdentityDifference {
   readonly key: string;
@@ -23,6 +23,8 @@ export type RunError =
    * it is about (`radii` unless said otherwise: `maxRadius` when the largest radius asked for is out of reach).
    */
   | { readonly kind: 'sequential-setting'; readonly error: SequentialOptionsError; readonly setting?: 'radii' | 'maxRadius'; readonly message: string }
+  /** A cascade setting (its sigmas, p0, or a sequential cascade's radii): core's tagged error. */
+  | { readonly kind: 'cascade-setting'; readonly error: CascadeSettingsError | CascadeRadiiError; readonly message: string }
   | { readonly kind: 'n0-exceeds-n'; readonly n0: number; readonly n: number; readonly message: string }
   | { readonly kind: 'no-runs'; readonly message: string }
   | { readonly kind: 'same-output'; readonly path: string; readonly message: string }
@@ -61,7 +63,7 @@ export const formatDifferences = (differences: readonly IdentityDifference[]): s
   differences.map((d) => `${d.key}: ${JSON.stringify(d.before)} -> ${JSON.stringify(d.after)}`).join(', ');
 
 /** Errors that a different spec (flags, experiment file) fixes; everything else is a failure of files or models. */
-const SPEC_KINDS: ReadonlySet<RunError['kind']> = new Set(['invalid-setting', 'n0-exceeds-n', 'no-runs', 'same-output', 'unknown-backend', 'method-config', 'unknown-method-slug', 'sequential-setting']);
+const SPEC_KINDS: ReadonlySet<RunError['kind']> = new Set(['invalid-setting', 'n0-exceeds-n', 'no-runs', 'same-output', 'unknown-backend', 'method-config', 'unknown-method-slug', 'sequential-setting', 'cascade-setting']);
 
 /** Whether the user fixes this error by changing the run's settings (rather than files, models or the machine). */
 export const isSpecError = (error: RunError): boolean => SPEC_KINDS.has(error.kind);
@@ -88,6 +90,8 @@ export function runErrorMessage(error: RunError, name: (setting: Setting) => str
       return `refusing to resume ${error.path}: it was written with a different configuration (${formatDifferences(error.differences)}); use another ${name('out')}`;
     case 'sequential-setting':
       return describeSequentialError(error.error, name, error.setting ?? 'radii');
+    case 'cascade-setting':
+      return `${name(cascadeSettingOf(error.error))}: ${error.error.message}`;
     default:
       return error.message;
   }
@@ -110,5 +114,22 @@ function describeSequentialError(error: SequentialOptionsError, name: (setting: 
       return `${name(setting)}: ${error.message}`;
     default:
       return error.message;
+  }
+}
+
+/** The setting a cascade error is about. */
+function cascadeSettingOf(error: CascadeSettingsError | CascadeRadiiError): Setting {
+  switch (error.kind) {
+    case 'p0-out-of-range':
+    case 'p0-below-half':
+      return 'p0';
+    case 'alpha-out-of-range':
+      return 'alpha';
+    case 'radii-empty':
+    case 'radius-not-positive':
+    case 'radii-not-increasing':
+      return 'radii';
+    default:
+      return 'sigmas';
   }
 }

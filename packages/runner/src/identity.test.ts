@@ -19,6 +19,16 @@ describe('run identity and the resume check', () => {
     expect(specIdentity({ ...spec, models: { backend: 'tfjs' } }, { kind: 'dds' })).toMatchObject({ method: 'dds', K: 1, steps: null, backend: 'tfjs' });
   });
 
+  it("DiffSmooth's settings are in its slug: runs with another m, sigma_l or purification never resume each other", () => {
+    const ds = { kind: 'diffsmooth', purification: 'one-shot', m: 5, sigmaL: 0.25 } as const;
+    expect(specIdentity(spec, ds)).toMatchObject({ method: 'diffsmooth-one-shot-m5-sl0.25', K: 5, steps: null });
+    expect(specIdentity(spec, { ...ds, purification: 2, spacing: 'densepure' })).toMatchObject({ method: 'diffsmooth-b2-dp-m5-sl0.25', K: 5, steps: 2 });
+    const before = specIdentity(spec, ds);
+    expect(identityDifferences(before, specIdentity(spec, { ...ds, sigmaL: 0.12 }))).toEqual([{ key: 'method', before: 'diffsmooth-one-shot-m5-sl0.25', after: 'diffsmooth-one-shot-m5-sl0.12' }]);
+    expect(identityDifferences(before, specIdentity(spec, { ...ds, m: 7 })).map((d) => d.key)).toEqual(['method', 'K']);
+    expect(identityDifferences(before, specIdentity(spec, { ...ds, localVote: 'soft' })).map((d) => d.key)).toEqual(['method']);
+  });
+
   it("records a t* rule other than the default, so a resume with another rule is refused and old runs keep their identity", () => {
     expect(specIdentity({ ...spec, timestepRule: 'nearest' }, { kind: 'dds' })).toEqual(specIdentity(spec, { kind: 'dds' }));
     expect(specIdentity({ ...spec, timestepRule: 'densepure' }, { kind: 'dds' })).toMatchObject({ tStarRule: 'densepure' });

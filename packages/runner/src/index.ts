@@ -17,8 +17,8 @@ export {
   parseDrawsResult,
   planDraws,
 } from './modes/fixed-parts.js';
-export { type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, modeOf, sequentialIdentity } from './modes/index.js';
-export { type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
+export { type CascadeMode, type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, DEFAULT_P0, cascadeIdentity, modeOf, sequentialIdentity } from './modes/index.js';
+export { type CascadeCost, type CascadeStageCost, type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
 export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';
 export { type IdentityDifference, type RunError, type Setting, formatDifferences, invalidSetting, isSpecError, modelRunError, runErrorMessage } from './errors.js';
@@ -41,6 +41,6 @@ export * from './method.js';
 export { type ModelCache, createModelCache } from './model-cache.js';
 export { type Pipeline, type PipelineSources, type PipelineSpec, openDatasetSpec, openPipeline, sliceIndices } from './pipeline.js';
 export { PREDICT_HEADER, type PredictHooks, type PredictResult, type PredictRow, runPredict } from './predict.js';
-export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, checkRunSpec, drawsPerBatch, radiiUpTo } from './spec.js';
+export { type ModelsSpec, type PredictSpec, type Provenance, type RunSpec, type RunTarget, type SliceSpec, checkPredictSpec, cascadeRadiiUpTo, checkRunSpec, drawsPerBatch, radiiUpTo } from './spec.js';
 export * from './tsv.js';
 export { VERSION } from './version.js';

@@ -21,6 +21,16 @@ export function radiiUpTo(maxRadius: number, reach: Pick<RunSpec, 'sigma' | 'n0'
   return E.right([...radii, maxRadius]);
 }
 
+/**
+ * The radii a cascade's `maxRadius` stands for, checked against its largest sigma at the full alpha first (a
+ * cascade splits alpha over its stages, so a radius that cannot be reached there is reached by no stage). Sigmas
+ * that are not positive numbers are the cascade's own check to refuse: the radius alone stands for itself then.
+ */
+export function cascadeRadiiUpTo(maxRadius: number, sigmas: readonly number[], reach: Pick<RunSpec, 'n0' | 'n' | 'alpha'>): E.Either<RunError, number[]> {
+  if (sigmas.length === 0 || !sigmas.every((s) => Number.isFinite(s) && s > 0)) return E.right([maxRadius]);
+  return radiiUpTo(maxRadius, { ...reach, sigma: Math.max(...sigmas) });
+}
+
 /** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or 'default' (the shipped MNIST zoo). */
 export interface ModelsSpec {
   /** The diffusion model; used by every method but smoothing. */

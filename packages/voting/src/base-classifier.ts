@@ -62,11 +62,11 @@ function batchedModels(plan: GroupPlan, denoiser: Denoiser | null, classifier: I
 /** A member's counts of the base prediction over the evaluated draws. */
 function memberCounts(source: MemberSource, ev: Evaluation, draws: number, numClasses: number, scratch: Int32Array): Int32Array {
   const counts = new Int32Array(numClasses);
-  if (source.from !== 'chains') {
+  if (source.from === 'noisy' || source.from === 'one-shot') {
     for (const l of (source.from === 'noisy' ? ev.noisyLabels : ev.oneShotLabels)!) counts[l] = counts[l]! + 1;
     return counts;
   }
-  const votes = ev.votes[source.family]!;
+  const votes = (source.from === 'chains' ? ev.votes : ev.local)[source.family]!;
   for (let d = 0; d < draws; d++) {
     // With the decided-vote stop a draw may hold fewer than K votes: the aggregation's answer is then already the K-vote's.
     const winner = source.aggregation.decide(votesOf(votes, d, Math.min(votes.done[d]!, source.votes), source.aggregation, numClasses), numClasses, scratch);
@@ -103,7 +103,10 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
     return E.map((evaluation: Evaluation) => wanted.map((m) => memberCounts(plan.members[m]!.source, evaluation, draws.count, numClasses, scratch)))(ev);
   };
 
-  /** The noisy and purified images of one vote of some draws (pictures only: all of them, no early stop). */
+  /**
+   * The noisy and purified images of one vote of some draws (pictures only: all of them, no early stop). Local
+   * smoothing's purified image is the one its votes add noise to (the one-shot x0 or the chain's vote 0), whatever the vote.
+   */
   const purifyDraws = async (
     source: MemberSource,
     image: Float32Array,
@@ -120,9 +123,11 @@ export function makeMethodGroup(denoiser: Denoiser | null, classifier: ImageClas
     const denoised = await models.denoise(xt, n, diffusion.tStar.t)();
     if (E.isLeft(denoised)) return denoised;
     const atTStar = denoised.right;
-    if (source.from === 'one-shot') return E.right({ noisy, purified: oneShotX0(diffusion, xt, atTStar) });
-    const runs = { draw: Int32Array.from({ length: n }, (_, d) => d), vote: new Int32Array(n).fill(vote) };
-    const purified = await reverseChains(plan.families[source.family]!.plan, diffusion, { xt, atTStar }, runs, at, models.denoise);
+    const purification = source.from === 'local' ? plan.localFamilies[source.family]!.purified : null;
+    if (source.from === 'one-shot' || purification?.from === 'one-shot') return E.right({ noisy, purified: oneShotX0(diffusion, xt, atTStar) });
+    const family = purification?.from === 'chain' ? purification.family : source.family;
+    const runs = { draw: Int32Array.from({ length: n }, (_, d) => d), vote: new Int32Array(n).fill(purification === null ? vote : 0) };
+    const purified = await reverseChains(plan.families[family]!.plan, diffusion, { xt, atTStar }, runs, at, models.denoise);
     return E.map((samples: Float32Array) => ({ noisy, purified: samples }))(purified);
   };
 

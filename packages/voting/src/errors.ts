@@ -1,7 +1,7 @@
 import type { ScheduleError, VarianceKind } from '@densepure/core';
 
 /** A setting of a base classifier or method group, named as the user knows it (never as a CLI flag). */
-export type Setting = 'sigma' | 'seed' | 'batch size' | 'concurrency' | 'K';
+export type Setting = 'sigma' | 'seed' | 'batch size' | 'concurrency' | 'K' | 'm' | 'sigmaL';
 
 /** Why a base classifier or method group cannot be built; `message` says what to change. */
 export type ConfigError =

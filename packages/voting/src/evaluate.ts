@@ -1,8 +1,8 @@
 import { either as E, type taskEither as TE } from 'fp-ts';
 import type { BackendError, DenoiserOutput } from '@densepure/backend';
-import { type DrawRequest, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
+import { type DrawRequest, type NoiseAddress, type ReversePlan, fromModelScale, gaussianFill, noiseAddress, reverseStep, toModelScale } from '@densepure/core';
 import type { Aggregation } from './methods/entry.js';
-import type { DiffusionPlan, FamilyNeed, GroupPlan, Needs } from './plan.js';
+import type { DiffusionPlan, GroupPlan, Needs, VoteNeed } from './plan.js';
 
 /**
  * The two models as the evaluation calls them: whole arrays of `rows` images in, batching left to the caller.
@@ -70,8 +70,8 @@ export function oneShotX0(diffusion: DiffusionPlan, xt: Float32Array, atTStar: D
   return x0;
 }
 
-/** Reverse runs to make: run r is vote `vote[r]` of draw `draw[r]` (an offset into the draw range). */
-export interface ChainRuns {
+/** Votes to run: run r is vote `vote[r]` of draw `draw[r]` (an offset into the draw range). */
+export interface VoteRuns {
   readonly draw: Int32Array;
   readonly vote: Int32Array;
 }
@@ -92,7 +92,7 @@ export async function reverseChains(
   plan: ReversePlan,
   diffusion: DiffusionPlan,
   start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
-  runs: ChainRuns,
+  runs: VoteRuns,
   at: DrawAddress,
   denoise: Models['denoise'],
 ): Promise<E.Either<BackendError, Float32Array>> {
@@ -126,6 +126,35 @@ export async function reverseChains(
 }
 
 /**
+ * The address of local vote `vote` of draw `draw` (an offset into the draw range): the smoothing tag with vote
+ * index vote + 1. It cannot collide with any other noise of the evaluation: the smoothing noise is the smoothing
+ * tag at vote index 0 (vote + 1 >= 1), and reverse-chain noise uses step tags 0..0xfffe, never the smoothing tag
+ * (0xffff); two local votes of a draw differ in their vote index, two draws in the draw index. It depends on
+ * neither the purification nor sigma_l, so every local family of a draw adds the same standard normals (scaled
+ * by its own sigma_l), as every method of a group shares the smoothing noise.
+ */
+export const localNoiseAddress = (at: DrawAddress, draw: number, vote: number): NoiseAddress =>
+  noiseAddress({ seed: at.seed, imageIndex: at.imageIndex, drawIndex: at.draws.firstDraw + draw, voteIndex: vote + 1, step: 'smoothing' });
+
+/**
+ * DiffSmooth's local smoothing: run r's image is its draw's purified image (`purified`, draw-major, in [0, 1])
+ * plus `sigma` times the standard normals at {@link localNoiseAddress}, not clipped (as the smoothing noise).
+ * A run's image depends on its draw and vote alone, never on the other runs of the call.
+ */
+export function localCopies(purified: Float32Array, sigma: number, runs: VoteRuns, at: DrawAddress): Float32Array {
+  const pixels = purified.length / at.draws.count;
+  const rows = runs.draw.length;
+  const out = new Float32Array(rows * pixels);
+  const noise = new Float32Array(pixels);
+  for (let r = 0; r < rows; r++) {
+    const from = runs.draw[r]! * pixels;
+    gaussianFill(noise, localNoiseAddress(at, runs.draw[r]!, runs.vote[r]!));
+    for (let p = 0; p < pixels; p++) out[r * pixels + p] = purified[from + p]! + sigma * noise[p]!;
+  }
+  return out;
+}
+
+/**
  * One family's votes on a draw range: `labels` holds `maxVotes` (the most any wanted member counts) slots per
  * draw, the first `done[d]` of draw d filled; `probabilities` the same votes' class probabilities
  * (`numClasses` per vote) when a wanted member aggregates them.
@@ -144,7 +173,7 @@ export function votesOf(votes: FamilyVotes, d: number, count: number, aggregatio
 }
 
 /** The wanted members grouped by how they aggregate: each aggregation decides its members' stop together. */
-function byAggregation(need: FamilyNeed): { aggregation: Aggregation; memberVotes: number[] }[] {
+function byAggregation(need: VoteNeed): { aggregation: Aggregation; memberVotes: number[] }[] {
   const groups: { aggregation: Aggregation; memberVotes: number[] }[] = [];
   for (const m of need.members) {
     const group = groups.find((g) => g.aggregation === m.aggregation);
@@ -154,20 +183,17 @@ function byAggregation(need: FamilyNeed): { aggregation: Aggregation; memberVote
   return groups;
 }
 
+/** The images that some votes of a family classify, one row per run, in [0, 1]. */
+type VoteImages = (runs: VoteRuns) => Promise<E.Either<BackendError, Float32Array>>;
+
 /**
- * A chain family's votes in rounds. Each round runs, for every draw, the votes still needed by the members
- * sharing them (the most any member's aggregation still needs: none once all are decided), all draws' runs
- * batched together. With `decidedVoteStop` off, one round runs every draw's `maxVotes` votes.
+ * A family's votes in rounds (a chain family's reverse runs, a local family's noisy copies: `images` makes them).
+ * Each round runs, for every draw, the votes still needed by the members sharing them (the most any member's
+ * aggregation still needs: none once all are decided), all draws' runs batched together. With
+ * `decidedVoteStop` off, one round runs every draw's `maxVotes` votes. `firstVote`: every draw runs vote 0 in
+ * the first round even when its members need none (a local family purifies with it).
  */
-async function familyVotes(
-  plan: ReversePlan,
-  need: FamilyNeed,
-  groupPlan: GroupPlan,
-  start: { readonly xt: Float32Array; readonly atTStar: DenoiserOutput },
-  at: DrawAddress,
-  models: Models,
-): Promise<E.Either<BackendError, FamilyVotes>> {
-  const n = at.draws.count;
+async function votesInRounds(need: VoteNeed, groupPlan: GroupPlan, n: number, images: VoteImages, models: Models, firstVote = false): Promise<E.Either<BackendError, FamilyVotes>> {
   const { numClasses } = groupPlan;
   const maxVotes = Math.max(...need.members.map((m) => m.votes));
   const votes: FamilyVotes = { maxVotes, labels: new Int32Array(n * maxVotes), probabilities: need.probabilities ? new Float32Array(n * maxVotes * numClasses) : null, done: new Int32Array(n) };
@@ -181,6 +207,7 @@ async function familyVotes(
       more[d] = groupPlan.decidedVoteStop
         ? Math.max(...aggregations.map((g) => g.aggregation.votesStillNeeded(votesOf(votes, d, done[d]!, g.aggregation, numClasses), g.memberVotes, numClasses, scratch)))
         : maxVotes - done[d]!;
+      if (firstVote && done[d] === 0) more[d] = Math.max(more[d]!, 1);
       rows += more[d]!;
     }
     if (rows === 0) return E.right(votes);
@@ -191,7 +218,7 @@ async function familyVotes(
         runs.vote[r] = done[d]! + k;
       }
     }
-    const samples = await reverseChains(plan, groupPlan.diffusion!, start, runs, at, models.denoise);
+    const samples = await images(runs);
     if (E.isLeft(samples)) return samples;
     if (probabilities === null) {
       const got = await models.labels(samples.right, rows)();
@@ -210,45 +237,87 @@ async function familyVotes(
   }
 }
 
+/** Copies the rows of vote 0 of `samples` (one row per run of `runs`) to their draw's row of `kept`. */
+function keepFirstVotes(samples: Float32Array, runs: VoteRuns, kept: Float32Array): void {
+  const pixels = samples.length / runs.draw.length;
+  for (let r = 0; r < runs.draw.length; r++) {
+    if (runs.vote[r] === 0) kept.set(samples.subarray(r * pixels, (r + 1) * pixels), runs.draw[r]! * pixels);
+  }
+}
+
 /** The labels of a draw range that the wanted members need, each made once. */
 export interface Evaluation {
   /** Classifier labels of x + sigma * noise (plain smoothing). */
   readonly noisyLabels: Int32Array | null;
   /** Classifier labels of DDS's one-shot x0. */
   readonly oneShotLabels: Int32Array | null;
-  /** Per family (null: not run). */
+  /** Per chain family (null: not run, or run for its purified images alone). */
   readonly votes: readonly (FamilyVotes | null)[];
+  /** Per local family (null: not run). */
+  readonly local: readonly (FamilyVotes | null)[];
 }
 
 /**
- * Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, each family's votes.
- * Stops at the first model call that fails and returns its error.
+ * Evaluates a range of draws for what `needs` asks: noise once, the denoiser once at t*, the one-shot x0 once
+ * (DDS's labels and local smoothing's purified images), each chain family's votes (keeping vote 0's samples where
+ * a local family purifies with them), then each local family's votes. Stops at the first model call that fails
+ * and returns its error.
  */
 export async function evaluateDraws(plan: GroupPlan, models: Models, image: Float32Array, at: DrawAddress, needs: Needs): Promise<E.Either<BackendError, Evaluation>> {
   const n = at.draws.count;
+  const pixels = image.length;
   // The noisy images only when plain smoothing asks for them (DDS and DensePure start from the noise).
-  const noise = drawNoise(image.length, at);
+  const noise = drawNoise(pixels, at);
   const noisyLabels = needs.noisyLabels ? await models.labels(noisyImages(image, plan.sigma, noise), n)() : E.right(null);
   if (E.isLeft(noisyLabels)) return noisyLabels;
   const runsChains = needs.families.some((f) => f !== null);
-  if (!needs.oneShot && !runsChains) return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: null, votes: [] });
+  const localOnOneShot = needs.local.some((l, f) => l !== null && plan.localFamilies[f]!.purified.from === 'one-shot');
+  if (!needs.oneShot && !runsChains && !localOnOneShot) return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: null, votes: [], local: [] });
   const diffusion = plan.diffusion!;
   const xt = diffusionStart(diffusion, image, plan.sigma, noise);
   const denoised = await models.denoise(xt, n, diffusion.tStar.t)();
   if (E.isLeft(denoised)) return denoised;
   const atTStar = denoised.right;
-  const oneShotLabels = needs.oneShot ? await models.labels(oneShotX0(diffusion, xt, atTStar), n)() : E.right(null);
+  const x0 = needs.oneShot || localOnOneShot ? oneShotX0(diffusion, xt, atTStar) : null;
+  const oneShotLabels = needs.oneShot ? await models.labels(x0!, n)() : E.right(null);
   if (E.isLeft(oneShotLabels)) return oneShotLabels;
   const votes: (FamilyVotes | null)[] = [];
+  const firstSamples: (Float32Array | null)[] = [];
   for (const [f, family] of plan.families.entries()) {
     const need = needs.families[f]!;
+    const kept = need?.purifies === true ? new Float32Array(n * pixels) : null;
+    firstSamples.push(kept);
     if (need === null) {
       votes.push(null);
       continue;
     }
-    const familyResult = await familyVotes(family.plan, need, plan, { xt, atTStar }, at, models);
+    const chains: VoteImages = async (runs) => {
+      const samples = await reverseChains(family.plan, diffusion, { xt, atTStar }, runs, at, models.denoise);
+      if (kept !== null && E.isRight(samples)) keepFirstVotes(samples.right, runs, kept);
+      return samples;
+    };
+    if (need.members.length === 0) {
+      // Run for the purified images alone: vote 0 of every draw, nothing classified.
+      const purified = await chains({ draw: Int32Array.from({ length: n }, (_, d) => d), vote: new Int32Array(n) });
+      if (E.isLeft(purified)) return purified;
+      votes.push(null);
+      continue;
+    }
+    const familyResult = await votesInRounds(need, plan, n, chains, models, need.purifies);
     if (E.isLeft(familyResult)) return familyResult;
     votes.push(familyResult.right);
   }
-  return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: oneShotLabels.right, votes });
+  const local: (FamilyVotes | null)[] = [];
+  for (const [f, family] of plan.localFamilies.entries()) {
+    const need = needs.local[f]!;
+    if (need === null) {
+      local.push(null);
+      continue;
+    }
+    const purified = family.purified.from === 'one-shot' ? x0! : firstSamples[family.purified.family]!;
+    const localResult = await votesInRounds(need, plan, n, async (runs) => E.right(localCopies(purified, family.sigma, runs, at)), models);
+    if (E.isLeft(localResult)) return localResult;
+    local.push(localResult.right);
+  }
+  return E.right({ noisyLabels: noisyLabels.right, oneShotLabels: oneShotLabels.right, votes, local });
 }

@@ -1,11 +1,12 @@
 export { majorityVote, voteHistogram, votesStillNeeded, votesToDecide } from './vote.js';
 export type { BaseClassifier, BaseClassifierConfig, EvaluationTally, Evaluations, MethodGroup, MethodGroupConfig, VarianceMode } from './types.js';
-export type { Aggregation, ChainSpec, MethodDefinition, MethodEntry, MethodIdentity, MethodReads, MethodShape } from './methods/entry.js';
+export type { Aggregation, ChainSpec, MethodDefinition, MethodEntry, MethodIdentity, MethodReads, MethodShape, Purification } from './methods/entry.js';
 export { defineMethod } from './methods/entry.js';
 export { MAJORITY_VOTE } from './methods/majority.js';
 export type { SmoothingMethod } from './methods/smoothing.js';
 export type { DdsMethod } from './methods/dds.js';
 export type { DensePureMethod } from './methods/densepure.js';
+export type { DiffSmoothMethod } from './methods/diffsmooth.js';
 export {
   type DuplicateMethod,
   type Method,
@@ -33,5 +34,5 @@ export {
 } from './methods/table.js';
 export type { ConfigError, Setting } from './errors.js';
 export { inBatches, type Batching } from './batching.js';
-export { type ChainFamily, type ClassifierShape, type DenoiserShape, type GroupPlan, type MemberPlan, type MemberSource, chainEvaluations, planGroup } from './plan.js';
+export { type ChainFamily, type LocalFamily, type ClassifierShape, type DenoiserShape, type GroupPlan, type MemberPlan, type MemberSource, chainEvaluations, planGroup } from './plan.js';
 export { makeBaseClassifier, makeMethodGroup } from './base-classifier.js';

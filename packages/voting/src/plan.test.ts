@@ -69,8 +69,53 @@ describe('planGroup (pure)', () => {
   it('needsOf: what a call for some members computes', () => {
     const p = plan();
     const majority = (votes: number) => ({ votes, aggregation: MAJORITY_VOTE });
-    expect(needsOf(p, [0, 4, 2])).toEqual({ noisyLabels: true, oneShot: false, families: [{ members: [majority(10), majority(1)], probabilities: false }, null] });
-    expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, families: [null, null] });
+    expect(needsOf(p, [0, 4, 2])).toEqual({ noisyLabels: true, oneShot: false, families: [{ members: [majority(10), majority(1)], probabilities: false, purifies: false }, null], local: [] });
+    expect(needsOf(p, [1])).toEqual({ noisyLabels: false, oneShot: true, families: [null, null], local: [] });
+  });
+
+  it('local smoothing: one local family per (purification, sigma_l) with the largest m, purifying with the one-shot x0 or a chain family', () => {
+    const diffsmooth = (purification: 'one-shot' | number, m: number, sigmaL: number, spacing?: 'densepure'): Method => ({ kind: 'diffsmooth', purification, m, sigmaL, ...(spacing === undefined ? {} : { spacing }) });
+    const methods: Method[] = [
+      { kind: 'dds' },
+      { kind: 'densepure', votes: 5, steps: 2, spacing: 'densepure' },
+      diffsmooth('one-shot', 5, 0.25),
+      diffsmooth('one-shot', 9, 0.25),
+      diffsmooth('one-shot', 3, 0.12),
+      diffsmooth(2, 4, 0.25, 'densepure'),
+      diffsmooth(3, 2, 0.25),
+    ];
+    const p = plan({ methods });
+    // The chains: DensePure's (DiffSmooth b = 2 reads its first vote) and one for b = 3 uniform, one vote per draw.
+    expect(p.families.map((f) => [f.key, f.maxVotes])).toEqual([
+      ['2/densepure', 5],
+      ['3/uniform', 1],
+    ]);
+    expect(p.localFamilies).toEqual([
+      { key: 'one-shot@0.25', purified: { from: 'one-shot' }, sigma: 0.25, maxVotes: 9 },
+      { key: 'one-shot@0.12', purified: { from: 'one-shot' }, sigma: 0.12, maxVotes: 3 },
+      { key: '2/densepure@0.25', purified: { from: 'chain', family: 0 }, sigma: 0.25, maxVotes: 4 },
+      { key: '3/uniform@0.25', purified: { from: 'chain', family: 1 }, sigma: 0.25, maxVotes: 2 },
+    ]);
+    expect(p.members.slice(2).map((m) => m.source)).toEqual([
+      { from: 'local', family: 0, votes: 5, aggregation: MAJORITY_VOTE },
+      { from: 'local', family: 0, votes: 9, aggregation: MAJORITY_VOTE },
+      { from: 'local', family: 1, votes: 3, aggregation: MAJORITY_VOTE },
+      { from: 'local', family: 2, votes: 4, aggregation: MAJORITY_VOTE },
+      { from: 'local', family: 3, votes: 2, aggregation: MAJORITY_VOTE },
+    ]);
+    // Local votes are classifier calls: the denoiser runs once at t* (one-shot) or one chain run per draw.
+    expect(p.members.map((m) => m.denoiserEvalsPerDraw)).toEqual([1, 6, 1, 1, 1, 2, 3]);
+    expect(p.members[5]!.timesteps).toEqual(p.families[0]!.plan.modelTimesteps);
+    expect(p.denoiserEvalsPerDraw).toBe(1 + 5 + 2);
+    // Beside DDS, one-shot DiffSmooth costs no denoiser call; a DiffSmooth chain that DensePure runs costs none either.
+    expect(plan({ methods: [{ kind: 'dds' }, diffsmooth('one-shot', 5, 0.25)] }).denoiserEvalsPerDraw).toBe(1);
+    expect(plan({ methods: methods.slice(0, 2) }).denoiserEvalsPerDraw).toBe(plan({ methods: [...methods.slice(0, 2), diffsmooth(2, 4, 0.25, 'densepure')] }).denoiserEvalsPerDraw);
+
+    const majority = (votes: number) => ({ votes, aggregation: MAJORITY_VOTE });
+    // A local family on a chain makes the chain run (for its first vote alone when no DensePure member is wanted).
+    expect(needsOf(p, [6])).toEqual({ noisyLabels: false, oneShot: false, families: [null, { members: [], probabilities: false, purifies: true }], local: [null, null, null, { members: [majority(2)], probabilities: false }] });
+    expect(needsOf(p, [1, 5, 2, 3]).families[0]).toEqual({ members: [majority(5)], probabilities: false, purifies: true });
+    expect(needsOf(p, [2, 3]).local).toEqual([{ members: [majority(5), majority(9)], probabilities: false }, null, null, null]);
   });
 
   it("t* rule: nearest by default, DensePure's cosine closed form or Carlini et al.'s first-t on request", () => {
@@ -107,6 +152,10 @@ describe('planGroup (pure)', () => {
       [failure({}, null), { kind: 'needs-denoiser', method: 'dds' }],
       [failure({}, { ...denoiser, inputShape: [3, 32, 32] }), { kind: 'shape-mismatch', denoiserShape: [3, 32, 32], datasetShape: [1, 28, 28] }],
       [failure({ methods: [{ kind: 'densepure', votes: 0, steps: 2 }] }), { kind: 'invalid-setting', setting: 'K', value: 0 }],
+      [failure({ methods: [{ kind: 'diffsmooth', purification: 'one-shot', m: 0, sigmaL: 0.25 }] }), { kind: 'invalid-setting', setting: 'm', value: 0 }],
+      [failure({ methods: [{ kind: 'diffsmooth', purification: 'one-shot', m: 65536, sigmaL: 0.25 }] }), { kind: 'invalid-setting', setting: 'm', value: 65536 }],
+      [failure({ methods: [{ kind: 'diffsmooth', purification: 'one-shot', m: 5, sigmaL: -0.1 }] }), { kind: 'invalid-setting', setting: 'sigmaL', value: -0.1 }],
+      [failure({ methods: [{ kind: 'diffsmooth', purification: 5000, m: 5, sigmaL: 0.25 }] }), { kind: 'schedule' }],
       [failure({ sigma: 100 }), { kind: 'schedule', code: 'sigma-out-of-range' }],
       [failure({ methods: [{ kind: 'densepure', votes: 2, steps: 5000 }] }), { kind: 'schedule' }],
     ] as const;

@@ -12,7 +12,7 @@ import {
 } from '@densepure/core';
 import type { Batching } from './batching.js';
 import { type ConfigError, invalidSetting, scheduleError } from './errors.js';
-import type { Aggregation, ChainSpec, MethodReads } from './methods/entry.js';
+import type { Aggregation, ChainSpec, MethodReads, Purification } from './methods/entry.js';
 import { type Method, methodReads, methodSlug } from './methods/table.js';
 import type { MethodGroupConfig } from './types.js';
 
@@ -25,16 +25,35 @@ export interface ChainFamily {
 }
 
 /**
+ * Members that smooth the same purified image locally with the same extra noise: their votes (the noisy copies'
+ * labels) are shared, up to `maxVotes` copies per draw.
+ */
+export interface LocalFamily {
+  /** `<one-shot|steps/spacing>@<sigma>`, e.g. `one-shot@0.25` or `2/densepure@0.12`. */
+  readonly key: string;
+  /** The purified image of a draw: the one-shot x0, or vote 0 of chain family `family`. */
+  readonly purified: { readonly from: 'one-shot' } | { readonly from: 'chain'; readonly family: number };
+  /** Standard deviation of the local noise, in [0, 1] pixel units. */
+  readonly sigma: number;
+  readonly maxVotes: number;
+}
+
+/**
  * What one member reads from the shared evaluation (its method's {@link MethodReads}, the chain resolved to a
  * family): `noisy` the noisy images' labels, `one-shot` the one-shot x0's labels, `chains` the first `votes`
- * votes of chain family `family`, aggregated as `aggregation` says.
+ * votes of chain family `family`, `local` the first `votes` votes of local family `family`, aggregated as
+ * `aggregation` says.
  */
 export type MemberSource =
   | { readonly from: 'noisy' }
   | { readonly from: 'one-shot' }
-  | { readonly from: 'chains'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation };
+  | { readonly from: 'chains'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation }
+  | { readonly from: 'local'; readonly family: number; readonly votes: number; readonly aggregation: Aggregation };
 
-const readsProbabilities = (r: MethodReads): boolean => r.from === 'chains' && r.aggregation.reads === 'probabilities';
+const readsProbabilities = (r: MethodReads): boolean => (r.from === 'chains' || r.from === 'local') && r.aggregation.reads === 'probabilities';
+
+/** The most local votes per draw: local vote j takes vote index j + 1 of the noise address (see evaluate.ts `localCopies`). */
+export const MAX_LOCAL_VOTES = 0xffff;
 
 export interface MemberPlan {
   readonly method: Method;
@@ -65,6 +84,7 @@ export interface GroupPlan {
   /** Null when every member is plain smoothing. */
   readonly diffusion: DiffusionPlan | null;
   readonly families: readonly ChainFamily[];
+  readonly localFamilies: readonly LocalFamily[];
   readonly members: readonly MemberPlan[];
   /** Denoiser evaluations per draw for the whole group, all votes run. */
   readonly denoiserEvalsPerDraw: number;
@@ -87,6 +107,9 @@ export interface ClassifierShape {
 
 /** A chain family's key: `<steps>/<spacing>`. */
 export const chainKey = (chain: ChainSpec): string => `${chain.steps}/${chain.spacing}`;
+
+/** A local family's key: `<one-shot|steps/spacing>@<sigma>`. */
+const localKey = (purified: Purification, sigma: number): string => `${purified.from === 'one-shot' ? 'one-shot' : chainKey(purified.chain)}@${sigma}`;
 
 /**
  * Denoiser evaluations of `votes` runs of a chain beyond its first step: every chain starts at t*
@@ -123,6 +146,7 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
 
   let diffusion: DiffusionPlan | null = null;
   const families: ChainFamily[] = [];
+  const localFamilies: LocalFamily[] = [];
   if (needing !== undefined) {
     if (denoiser === null) {
       return E.left({ kind: 'needs-denoiser', method: methodSlug(needing), message: `method '${methodSlug(needing)}' needs a denoiser; give one, or use plain smoothing` });
@@ -151,27 +175,48 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
     if (E.isLeft(timestep)) return E.left(scheduleError(timestep.left));
     const tStar = timestep.right;
     diffusion = { tStar, variance, oneShot: planReverse(constants, tStar.t, { kind: 'one-shot' }) };
-    for (const r of reads) {
-      if (r.from !== 'chains') continue;
-      if (!Number.isInteger(r.votes) || r.votes < 1) return E.left(invalidSetting('K', r.votes, 'a whole number >= 1'));
-      const key = chainKey(r.chain);
+    // The family running `chain` with at least `votes` votes per draw (made on first use); Left: the schedule cannot.
+    const chainFamily = (chain: ChainSpec, votes: number): E.Either<ConfigError, number> => {
+      const key = chainKey(chain);
       const at = families.findIndex((f) => f.key === key);
       if (at >= 0) {
-        families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, r.votes) };
-        continue;
+        families[at] = { ...families[at]!, maxVotes: Math.max(families[at]!.maxVotes, votes) };
+        return E.right(at);
       }
-      const { steps, spacing } = r.chain;
+      const { steps, spacing } = chain;
       const planned = checkedPlanReverse(constants, tStar.t, steps === 'full' ? { kind: 'full' } : { kind: 'respaced', steps, spacing });
       if (E.isLeft(planned)) return E.left(scheduleError(planned.left));
       const plan = planned.right;
       // The shared model call at t* is every chain's first step; a plan that started elsewhere could not use it.
       const start = plan.steps[0]!.modelTimestep;
       if (start !== tStar.t) return E.left({ kind: 'chain-start', chain: key, message: `reverse chain ${key} starts at t=${start}, not at t*=${tStar.t}` });
-      families.push({ key, plan, maxVotes: r.votes });
+      families.push({ key, plan, maxVotes: votes });
+      return E.right(families.length - 1);
+    };
+    for (const r of reads) {
+      if (r.from === 'chains') {
+        if (!Number.isInteger(r.votes) || r.votes < 1) return E.left(invalidSetting('K', r.votes, 'a whole number >= 1'));
+        const family = chainFamily(r.chain, r.votes);
+        if (E.isLeft(family)) return family;
+      } else if (r.from === 'local') {
+        if (!Number.isInteger(r.votes) || r.votes < 1 || r.votes > MAX_LOCAL_VOTES) return E.left(invalidSetting('m', r.votes, `a whole number from 1 to ${MAX_LOCAL_VOTES}`));
+        if (!(r.sigma >= 0) || !Number.isFinite(r.sigma)) return E.left(invalidSetting('sigmaL', r.sigma, 'a number >= 0'));
+        let purified: LocalFamily['purified'] = { from: 'one-shot' };
+        if (r.purified.from === 'chain') {
+          // The purified image is the chain's first vote: the family runs at least that one.
+          const family = chainFamily(r.purified.chain, 1);
+          if (E.isLeft(family)) return family;
+          purified = { from: 'chain', family: family.right };
+        }
+        const key = localKey(r.purified, r.sigma);
+        const at = localFamilies.findIndex((f) => f.key === key);
+        if (at >= 0) localFamilies[at] = { ...localFamilies[at]!, maxVotes: Math.max(localFamilies[at]!.maxVotes, r.votes) };
+        else localFamilies.push({ key, purified, sigma: r.sigma, maxVotes: r.votes });
+      }
     }
   }
 
-  const members = methods.map((method, i): MemberPlan => memberPlan(method, reads[i]!, diffusion, families));
+  const members = methods.map((method, i): MemberPlan => memberPlan(method, reads[i]!, diffusion, families, localFamilies));
   return E.right({
     sigma,
     seed,
@@ -180,6 +225,7 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
     numClasses: classifier.numClasses,
     diffusion,
     families,
+    localFamilies,
     members,
     denoiserEvalsPerDraw: (diffusion === null ? 0 : 1) + families.reduce((s, f) => s + chainEvaluations(f.plan, f.maxVotes), 0),
     decidedVoteStop: config.decidedVoteStop ?? true,
@@ -187,10 +233,19 @@ export function planGroup(denoiser: DenoiserShape | null, classifier: Classifier
 }
 
 /** A member's plan: what it reads of the shared evaluation and what that costs per draw. */
-function memberPlan(method: Method, reads: MethodReads, diffusion: DiffusionPlan | null, families: readonly ChainFamily[]): MemberPlan {
+function memberPlan(method: Method, reads: MethodReads, diffusion: DiffusionPlan | null, families: readonly ChainFamily[], localFamilies: readonly LocalFamily[]): MemberPlan {
   if (reads.from === 'noisy') return { method, source: { from: 'noisy' }, timesteps: [], denoiserEvalsPerDraw: 0 };
   const { tStar, oneShot } = diffusion!;
   if (reads.from === 'one-shot') return { method, source: { from: 'one-shot' }, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
+  if (reads.from === 'local') {
+    const family = localFamilies.findIndex((f) => f.key === localKey(reads.purified, reads.sigma));
+    const { purified } = localFamilies[family]!;
+    const source: MemberSource = { from: 'local', family, votes: reads.votes, aggregation: reads.aggregation };
+    if (purified.from === 'one-shot') return { method, source, tStar: tStar.t, timesteps: oneShot.modelTimesteps, denoiserEvalsPerDraw: 1 };
+    const { plan } = families[purified.family]!;
+    // One purification per draw: the chain's first vote (denoiser calls only; the local votes are classifier calls).
+    return { method, source, tStar: tStar.t, timesteps: plan.modelTimesteps, denoiserEvalsPerDraw: 1 + chainEvaluations(plan, 1) };
+  }
   const family = families.findIndex((f) => f.key === chainKey(reads.chain));
   const { plan } = families[family]!;
   return {
@@ -202,11 +257,17 @@ function memberPlan(method: Method, reads: MethodReads, diffusion: DiffusionPlan
   };
 }
 
-/** The members of one chain family that a call wants: how many votes each counts and how it aggregates them. */
-export interface FamilyNeed {
+/** The members of one family (chain or local) that a call wants: how many votes each counts and how it aggregates them. */
+export interface VoteNeed {
   readonly members: readonly { readonly votes: number; readonly aggregation: Aggregation }[];
   /** Whether any of them reads class probabilities (else labels suffice). */
   readonly probabilities: boolean;
+}
+
+/** A chain family's need: its members' votes, and whether a wanted local family purifies with its first vote. */
+export interface FamilyNeed extends VoteNeed {
+  /** Keep each draw's vote-0 sample (then `members` may be empty: the chain runs for the purified image alone). */
+  readonly purifies: boolean;
 }
 
 /** What a call for the `wanted` members must compute. */
@@ -215,16 +276,26 @@ export interface Needs {
   readonly oneShot: boolean;
   /** Per family: what its wanted members need (null: the family is not run). */
   readonly families: readonly (FamilyNeed | null)[];
+  /** Per local family: what its wanted members need (null: not run). */
+  readonly local: readonly (VoteNeed | null)[];
+}
+
+function voteNeed(sources: readonly MemberSource[], from: 'chains' | 'local', family: number): VoteNeed | null {
+  const members = sources.flatMap((s) => (s.from === from && s.family === family ? [{ votes: s.votes, aggregation: s.aggregation }] : []));
+  return members.length === 0 ? null : { members, probabilities: members.some((m) => m.aggregation.reads === 'probabilities') };
 }
 
 export function needsOf(plan: GroupPlan, wanted: readonly number[]): Needs {
   const sources = wanted.map((m) => plan.members[m]!.source);
+  const local = plan.localFamilies.map((_, f) => voteNeed(sources, 'local', f));
   return {
     noisyLabels: sources.some((s) => s.from === 'noisy'),
     oneShot: sources.some((s) => s.from === 'one-shot'),
     families: plan.families.map((_, f) => {
-      const members = sources.flatMap((s) => (s.from === 'chains' && s.family === f ? [{ votes: s.votes, aggregation: s.aggregation }] : []));
-      return members.length === 0 ? null : { members, probabilities: members.some((m) => m.aggregation.reads === 'probabilities') };
+      const purifies = plan.localFamilies.some((l, i) => local[i] !== null && l.purified.from === 'chain' && l.purified.family === f);
+      const need = voteNeed(sources, 'chains', f);
+      return need === null && !purifies ? null : { ...(need ?? { members: [], probabilities: false }), purifies };
     }),
+    local,
   };
 }

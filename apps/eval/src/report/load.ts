@@ -147,8 +147,9 @@ export function loadSeries(dir: string, options: { skipDir?: string } = {}): E.E
     const guessed = guessFromPath(file);
     const sequential = identity.sequential !== undefined && identity.sequential !== null;
     const base = slug === null ? { name: guessed.method, order: otherOrder(guessed.method) } : methodName(slug);
-    // Sequential series are their own methods (own curves, own best-over-sigma rows).
-    const named = sequential ? { name: `${base.name} (sequential)`, order: [...base.order, 'sequential'] } : base;
+    // Sequential and cascade series are their own methods (own curves, own best-over-sigma rows).
+    const cascade = cascadeName(identity.cascade);
+    const named = cascade !== null ? { name: `${base.name} (${cascade})`, order: [...base.order, 'cascade', cascade] } : sequential ? { name: `${base.name} (sequential)`, order: [...base.order, 'sequential'] } : base;
     const costs = readCosts(path).filter((c) => rows.some((r) => r.idx === c.idx));
     const cost = costs.length === 0 ? null : summarizeCosts(costs);
     const n0 = num(identity.N0);
@@ -195,3 +196,10 @@ export const compareKeys = (a: readonly (number | string)[], b: readonly (number
 
 export const compareSeries = (a: Series, b: Series): number =>
   compareKeys(a.methodOrder, b.methodOrder) || a.method.localeCompare(b.method) || (a.sigma ?? Infinity) - (b.sigma ?? Infinity) || a.file.localeCompare(b.file);
+
+/** A cascade run's name tag from its identity (sigmas, p0, sequential), or null for any other run. */
+function cascadeName(cascade: unknown): string | null {
+  if (cascade === undefined || cascade === null || typeof cascade !== 'object') return null;
+  const { sigmas, p0, radii } = cascade as { readonly sigmas?: unknown; readonly p0?: unknown; readonly radii?: unknown };
+  return `cascade σ ${Array.isArray(sigmas) ? sigmas.join('/') : '?'}, p0 ${String(p0)}${radii === undefined ? '' : ', sequential'}`;
+}

@@ -71,3 +71,24 @@ function hashUniform(seed: number, i: number): number {
   const lo = mix(h ^ 0x27d4eb2f);
   return ((h >>> 5) * 67108864 + (lo >>> 6)) / 9007199254740992;
 }
+
+/**
+ * Counts-level sampler over `probs.length` classes: every request's counts are a fresh Multinomial(count, probs)
+ * from one seeded stream (class by class, each a binomial of what is left).
+ */
+export function multinomialSampler(probs: readonly number[], seed: number): Sampler {
+  const uniform = seededUniform(seed);
+  return ({ count }) => {
+    const counts = new Array<number>(probs.length).fill(0);
+    let left = count;
+    let mass = 1;
+    for (let c = 0; c < probs.length - 1 && left > 0; c++) {
+      const k = binomial(uniform, left, Math.min(1, probs[c]! / mass));
+      counts[c] = k;
+      left -= k;
+      mass -= probs[c]!;
+    }
+    counts[probs.length - 1] = left;
+    return Promise.resolve(E.right(counts));
+  };
+}

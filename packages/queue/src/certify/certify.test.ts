@@ -94,4 +94,22 @@ describe('runCertify through the queue (real models)', () => {
     expect(E.isLeft(split) && split.left.kind).toBe('queue-bad-setting');
     expect(existsSync(join(work, 'seq-split-dds.tsv'))).toBe(false);
   });
+
+  it('cascade mode: each image one job on the worker, the rows and costs (which sigma answered) of a local run', async () => {
+    const cascade = (tag: string): RunSpec => ({ ...spec(tag), mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.6 } });
+    const local = await runCertify(cascade('cascade-local'))();
+    expect(E.isRight(local), E.isLeft(local) ? local.left.message : '').toBe(true);
+    const connection = parseQueueUrl(redis.url);
+    if (E.isLeft(connection)) throw new Error(connection.left.message);
+    const worker = certifyWorker({ connection: connection.right, name: 'cascade', threads: 1, tuning, idleExitMs: 1500, ...allowed })();
+    const queued = await runCertify(cascade('cascade-queued'), { scheduler: queueScheduler({ connection: connection.right, tuning }) })();
+    expect(E.isRight(queued), E.isLeft(queued) ? queued.left.message : '').toBe(true);
+    await worker;
+    for (const m of ['dds', 'smoothing']) {
+      expect(rowsOf(join(work, `cascade-queued-${m}.tsv`))).toEqual(rowsOf(join(work, `cascade-local-${m}.tsv`)));
+      const costs = costsOf(join(work, `cascade-queued-${m}.tsv`));
+      expect(costs).toEqual(costsOf(join(work, `cascade-local-${m}.tsv`)));
+      expect(costs.every((c) => [0.5, 0.25].includes((c as { cascade: { sigma: number } }).cascade.sigma))).toBe(true);
+    }
+  });
 });

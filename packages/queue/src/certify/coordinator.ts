@@ -37,7 +37,7 @@ export const queueScheduler =
       return E.left({
         kind: 'queue-bad-setting',
         setting: 'maxDrawsPerJob',
-        message: `splitting an image's draws over several jobs applies to fixed N only: ${modeOf(spec.mode).kind} certification decides after each round of draws, so each image is one job; leave the split (${o.maxDrawsPerJob} draws per job) unset`,
+        message: `splitting an image's draws over several jobs applies to fixed N only: ${modeOf(spec.mode).kind} certification decides ${spec.mode?.kind === 'cascade' ? 'after each noise level which draws come next' : 'after each round of draws'}, so each image is one job; leave the split (${o.maxDrawsPerJob} draws per job) unset`,
       });
     const partsOf = (wanted: readonly number[]): CertifyPart[] => (whole ? [{ wanted }] : draws.map((d) => ({ wanted, ranges: d.ranges })));
     const items = pending.map((p) => ({ idx: p.idx, parts: partsOf(p.wanted) }));

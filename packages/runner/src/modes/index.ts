@@ -1,18 +1,21 @@
 // The certify modes, one entry each: a new mode is one file and one line here (and its settings in CertifyMode).
 import type { z } from 'zod';
+import { type CascadeMode, cascadeEntry } from './cascade.js';
 import { fixedEntry } from './fixed.js';
 import { type SequentialMode, sequentialEntry } from './sequential.js';
 import type { Mode, ModeEntry } from './types.js';
 
 export type { Mode, ModeEntry } from './types.js';
+export { type CascadeMode, DEFAULT_P0, cascadeIdentity } from './cascade.js';
 export { DEFAULT_GROUP, type SequentialMode, type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup, sequentialIdentity } from './sequential.js';
 
-/** How CERTIFY spends its estimation draws: fixed N (Cohen et al.; the default) or sequential. */
-export type CertifyMode = { readonly kind: 'fixed' } | SequentialMode;
+/** How CERTIFY spends its estimation draws: fixed N (Cohen et al.; the default), sequential, or a cascade over sigmas. */
+export type CertifyMode = { readonly kind: 'fixed' } | SequentialMode | CascadeMode;
 
 const MODES: { readonly [K in CertifyMode['kind']]: ModeEntry<Extract<CertifyMode, { kind: K }>> } = {
   fixed: fixedEntry,
   sequential: sequentialEntry,
+  cascade: cascadeEntry,
 };
 
 /** The strategy of a run's mode (default: fixed N). */

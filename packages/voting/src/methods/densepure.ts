@@ -23,6 +23,12 @@ const SLUG = /^densepure-K([1-9]\d*)-(full|b([1-9]\d*))(-dp)?$/;
 const chainText = (m: DensePureMethod, full: string, respaced: string, dp: string): string =>
   m.steps === 'full' ? full : `${m.steps} ${respaced}${m.spacing === 'densepure' ? dp : ''}`;
 
+/** How a respaced chain's timesteps are spaced; one setting for every method that runs reverse chains. */
+export const SPACING_SETTING = z
+  .enum(['uniform', 'densepure'], { error: "must be 'uniform' or 'densepure'" })
+  .default('uniform')
+  .describe("respaced timesteps: improved-diffusion's 'uniform', or DensePure's own 'densepure' (t*, t* - t*/b, ...)");
+
 /** DensePure's settings, as users write them. */
 const SETTINGS = z.strictObject({
   K: whole(1).default(1).describe('reverse runs (votes) per noise draw, majority-voted'),
@@ -30,10 +36,7 @@ const SETTINGS = z.strictObject({
     .union([z.literal('full'), whole(1)], { error: "must be 'full' or a whole number >= 1" })
     .default(10)
     .describe("reverse chain: 'full' (every step t*..0) or b for a respaced chain of b steps"),
-  spacing: z
-    .enum(['uniform', 'densepure'], { error: "must be 'uniform' or 'densepure'" })
-    .default('uniform')
-    .describe("respaced timesteps: improved-diffusion's 'uniform', or DensePure's own 'densepure' (t*, t* - t*/b, ...)"),
+  spacing: SPACING_SETTING,
 });
 
 export const DENSEPURE = defineMethod<DensePureMethod, typeof SETTINGS>({

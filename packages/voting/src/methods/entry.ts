@@ -25,17 +25,25 @@ export interface ChainSpec {
   readonly spacing: 'uniform' | 'densepure';
 }
 
+/** A draw's purified image: the one-shot x0 from x_t*, or vote 0 of a reverse chain from x_t*. */
+export type Purification = { readonly from: 'one-shot' } | { readonly from: 'chain'; readonly chain: ChainSpec };
+
 /**
  * Which of a method group's shared evaluations a method reads for each noise draw:
  * - `noisy`: the classifier on x + sigma * noise (no denoiser);
  * - `one-shot`: the classifier on the one-shot x0 from x_t* (one denoiser call at t*);
  * - `chains`: `votes` reverse chains from x_t*, each classified, aggregated into the draw's label. Methods with
  *   the same chain share its votes.
+ * - `local`: local smoothing of the draw's purified image: `votes` copies of it with extra Gaussian noise of
+ *   standard deviation `sigma` ([0, 1] pixel units), each classified, aggregated into the draw's label. The
+ *   purified image is the one DDS (one-shot) or the chain's first vote classifies; methods with the same
+ *   purification and `sigma` share the copies' votes.
  */
 export type MethodReads =
   | { readonly from: 'noisy' }
   | { readonly from: 'one-shot' }
-  | { readonly from: 'chains'; readonly chain: ChainSpec; readonly votes: number; readonly aggregation: Aggregation };
+  | { readonly from: 'chains'; readonly chain: ChainSpec; readonly votes: number; readonly aggregation: Aggregation }
+  | { readonly from: 'local'; readonly purified: Purification; readonly votes: number; readonly sigma: number; readonly aggregation: Aggregation };
 
 /** The fields a method adds to a run's identity beside its slug; their names and values keep old runs resumable. */
 export interface MethodIdentity {

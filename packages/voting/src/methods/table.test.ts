@@ -74,13 +74,14 @@ describe('the method table', () => {
     expect(examples.map(methodOrder).slice(0, 5)).toEqual([[0], [1], [2, 5, 5, ''], [2, 1, Infinity, ''], [2, 10, 2, 'dp']]);
   });
 
-  it('plans consistently with what each entry says: a denoiser unless it reads the noisy images, K votes of a chain', () => {
+  it('plans consistently with what each entry says: a denoiser unless it reads the noisy images, K votes of a chain or of local copies', () => {
     for (const m of examples) {
       const reads = methodReads(m);
+      const chain = reads.from === 'chains' ? reads.chain : reads.from === 'local' && reads.purified.from === 'chain' ? reads.purified.chain : null;
       expect(needsDenoiser(m), methodSlug(m)).toBe(reads.from !== 'noisy');
-      expect(votesOf(m), methodSlug(m)).toBe(reads.from === 'chains' ? reads.votes : 1);
+      expect(votesOf(m), methodSlug(m)).toBe(reads.from === 'chains' || reads.from === 'local' ? reads.votes : 1);
       expect(methodIdentity(m).K, methodSlug(m)).toBe(votesOf(m));
-      expect(methodIdentity(m).steps, methodSlug(m)).toBe(reads.from === 'chains' ? reads.chain.steps : null);
+      expect(methodIdentity(m).steps, methodSlug(m)).toBe(chain === null ? null : chain.steps);
       expect(E.isRight(parseMethodSettings(m.kind, {}))).toBe(true);
     }
   });

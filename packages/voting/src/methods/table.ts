@@ -6,18 +6,22 @@ import type { z } from 'zod';
 import { DDS } from './dds.js';
 import { DENSEPURE } from './densepure.js';
 import { DENSEPURE_SOFT } from './densepure-soft.js';
+import { DIFFSMOOTH } from './diffsmooth.js';
 import type { MethodEntry, MethodIdentity, MethodOf, MethodReads } from './entry.js';
 import { SMOOTHING } from './smoothing.js';
 
 /** The registered entries, in report order. */
-export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE, DENSEPURE_SOFT] as const;
+export const METHOD_ENTRIES = [SMOOTHING, DDS, DENSEPURE, DENSEPURE_SOFT, DIFFSMOOTH] as const;
 
 /**
  * A method as data, one variant per registered kind:
  * - `smoothing`: classify x + sigma * noise (Cohen et al. 2019);
  * - `dds`: one-shot denoise from x_t* then classify (Carlini et al. 2023, diffusion denoised smoothing);
  * - `densepure`: K reverse-diffusion runs from x_t* (full chain or b respaced steps), classify each, majority vote
- *   (Xiao et al. 2023).
+ *   (Xiao et al. 2023);
+ * - `densepure-soft`: DensePure's K runs, the class of largest mean probability;
+ * - `diffsmooth`: purify (one-shot x0 or a reverse chain), classify m copies with extra noise sigma_l, majority
+ *   vote (Zhang et al. 2023).
  */
 export type Method = MethodOf<(typeof METHOD_ENTRIES)[number]>;
 export type MethodKind = Method['kind'];
@@ -100,7 +104,14 @@ export const methodReads = (m: Method): MethodReads => entryOf(m).plan(m);
 /** Why a method's settings name no method; `message` names the setting as users write it. */
 export type MethodSettingsError =
   | { readonly kind: 'unknown-method'; readonly method: string; readonly known: readonly MethodKind[]; readonly message: string }
-  | { readonly kind: 'invalid-method-setting'; readonly method: MethodKind; readonly setting: string; readonly message: string };
+  | {
+      readonly kind: 'invalid-method-setting';
+      readonly method: MethodKind;
+      readonly setting: string;
+      /** What the value must be (`must be ...`), for front ends that name the setting their own way; absent for a setting the kind does not take. */
+      readonly requirement?: string;
+      readonly message: string;
+    };
 
 const describeValue = (v: unknown): string => {
   const text = JSON.stringify(v);
@@ -126,7 +137,7 @@ export function parseMethodSettings(kind: string, raw: Readonly<Record<string, u
     return E.left({ kind: 'invalid-method-setting', method: kind, setting, message });
   }
   const setting = issue.path.map(String).join('.');
-  return E.left({ kind: 'invalid-method-setting', method: kind, setting, message: `${kind}: ${setting} ${issue.message}, got ${describeValue(raw[setting])}` });
+  return E.left({ kind: 'invalid-method-setting', method: kind, setting, requirement: issue.message, message: `${kind}: ${setting} ${issue.message}, got ${describeValue(raw[setting])}` });
 }
 
 /** One setting across the table, for front ends that spell settings their own way (e.g. one CLI flag each). */
