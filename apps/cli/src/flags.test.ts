@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { METHOD_KINDS, METHOD_SETTINGS } from '@densepure/runner';
-import { addMethodOptions, addModeOptions, addModelOptions, drawSplitFromFlags, methodFromFlags, modeFromFlags, settingFlag, sigmaFromFlags } from './flags.js';
+import { addMethodOptions, addModeOptions, addModelOptions, drawSplitFromFlags, methodFromFlags, modeFromFlags, parseNumber, parseWhole, settingFlag, sigmaFromFlags } from './flags.js';
 
 const program = () => addMethodOptions(addModelOptions(new Command('t')))
   .exitOverride()
@@ -83,7 +83,11 @@ describe('method flags', () => {
   });
 });
 
+// The draw flags as `certify` has them: --max-radius is checked against what N0, N and alpha can certify.
 const modeProgram = () => addModeOptions(addMethodOptions(new Command('t')))
+  .option('--N0 <n>', 'selection draws', parseWhole('--N0', 1), 100)
+  .option('--N <n>', 'estimation draws', parseWhole('--N', 1), 1000)
+  .option('--alpha <a>', 'failure probability', parseNumber('--alpha'), 0.001)
   .exitOverride()
   .configureOutput({ writeErr: () => {}, writeOut: () => {} });
 
