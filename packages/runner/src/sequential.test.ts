@@ -8,8 +8,9 @@ import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CLASSES } from '@densepure/backend/testing';
 import { certifySequential, drawsToCertify } from '@densepure/core';
-import { type RunError, type RunResult, type RunSpec, type RunTarget, isSpecError, openPipeline, runErrorMessage, parseCosts, runCertify } from './index.js';
+import { type RunError, type RunSpec, type RunTarget, isSpecError, openPipeline, runErrorMessage } from './index.js';
 import { writeTinyRun } from './test-util/tiny-run.js';
+import { certified, costs, failure, rows } from './test-util/run-results.js';
 
 const work = mkdtempSync(join(tmpdir(), 'densepure-seq-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -31,18 +32,6 @@ beforeAll(async () => {
   };
 });
 
-const rows = (path: string): string[][] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 5));
-const costs = (path: string) => parseCosts(readFileSync(`${path}.cost`, 'utf8'));
-const certified = async (spec: RunSpec): Promise<RunResult[]> => {
-  const r = await runCertify(spec)();
-  if (E.isLeft(r)) throw new Error(r.left.message);
-  return r.right;
-};
-const failure = async (spec: RunSpec): Promise<RunError> => {
-  const r = await runCertify(spec)();
-  if (E.isRight(r)) throw new Error('expected the run to fail');
-  return r.left;
-};
 const dds: RunTarget['method'] = { kind: 'dds' };
 const k3: RunTarget['method'] = { kind: 'densepure', votes: 3, steps: 2 };
 
