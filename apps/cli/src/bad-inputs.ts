@@ -612,7 +612,7 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
         ...(mean * images > wall + 0.05 ? [`mean ${mean} s x ${images} images > ${wall.toFixed(2)} s`] : []),
       ]);
     }),
-    cited('r2.11', 'CI runs .ci/run; every README link resolves to a tracked file', 'tools/setup-check/readme-links.test.ts and ci-parity.test.ts'),
+    cited('r2.11', 'CI runs .ci/run; every README link resolves to a tracked file; a fresh install has nothing to warn about', 'tools/setup-check/ci-parity.test.ts, readme-links.test.ts and install.test.ts'),
     r5('worker --queue redis://…/16 (a database the server does not have): refused, not database 0', async () =>
       withRedis(async (redis) => judge(await cli('worker', '--queue', redis.url.replace(/\/0$/, '/16'), '--idle-exit', '1'), 2, /has no database 16: it has databases 0 to 15/)),
     ),
