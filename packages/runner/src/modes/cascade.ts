@@ -23,7 +23,6 @@ import {
   stageCap,
   validateCascadeSettings,
 } from '@densepure/core';
-import type { BackendError } from '@densepure/backend';
 import { type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
 import type { CascadeCost, RowCost } from '../accounting.js';
 import { drawsPerBatch } from '../batch.js';
@@ -34,6 +33,7 @@ import { inTurn } from '../schedule.js';
 import type { RunSpec } from '../spec.js';
 import { certifyRow } from '../tsv.js';
 import type { Mode, ModeEntry } from './types.js';
+import { countInto } from './counting.js';
 
 /**
  * Cascaded CERTIFY over `sigmas` (strictly decreasing, largest first) with confidence threshold `p0` in
@@ -162,17 +162,8 @@ async function certifySequential(task: ImageTask, mode: CascadeMode & { readonly
   const rule: CascadeSequentialRule = cascadeSequentialRule({ sigmas: mode.sigmas, p0: mode.p0, alpha: settings.alpha, radii: mode.radii, n0: settings.n0, nMax: settings.n, numClasses, batchSize: 1 });
   const chunk = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
-  const count = async (group: MethodGroup, members: readonly number[], first: number, draws: number, into: number[][]): Promise<E.Either<BackendError, void>> => {
-    for (let done = 0; done < draws; done += chunk) {
-      const request = { firstDraw: first + done, count: Math.min(chunk, draws - done) };
-      const got = E.sequenceArray(await Promise.all(group.samplers(sample.image, idx, members.map((w) => wanted[w]!), tally).map((s) => s(request))));
-      if (E.isLeft(got)) return got;
-      got.right.forEach((c, i) => {
-        for (let k = 0; k < numClasses; k++) into[i]![k]! += c[k]!;
-      });
-    }
-    return E.right(undefined);
-  };
+  const count = (group: MethodGroup, members: readonly number[], first: number, draws: number, into: number[][]) =>
+    countInto({ group, image: sample.image, idx, chunk, tally }, members.map((w) => wanted[w]!), first, draws, into);
   const stages: CascadeStage[][] = wanted.map(() => []);
   let alive = wanted.map((_, w) => w);
   for (let k = 0; k < groups.length && alive.length > 0; k++) {

@@ -10,6 +10,7 @@ import { drawsPerBatch } from '../batch.js';
 import type { ImageResult, ImageSettings } from '../image.js';
 import type { Pipeline } from '../pipeline.js';
 import { certifyRow } from '../tsv.js';
+import { countInto } from './counting.js';
 
 /** Draws first .. first + count - 1 of one image (absolute draw indices, as the counter-based RNG addresses them). */
 export interface DrawRange {
@@ -131,18 +132,13 @@ export async function countDrawRanges(
 ): Promise<E.Either<BackendError, CountedParts>> {
   const { image } = pipeline.dataset.get(idx);
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
-  const samplers = pipeline.group.samplers(image, idx, wanted, tally);
-  const batch = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
+  const site = { group: pipeline.group, image, idx, chunk: drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers), tally };
   const numClasses = pipeline.group.members[0]!.numClasses;
   const counts = wanted.map(() => [] as number[][]);
   for (const range of ranges) {
     const sums = wanted.map(() => new Array<number>(numClasses).fill(0));
-    for (let first = range.first; first < range.first + range.count; first += batch) {
-      const req = { firstDraw: first, count: Math.min(batch, range.first + range.count - first) };
-      const got = E.sequenceArray(await Promise.all(samplers.map((s) => s(req))));
-      if (E.isLeft(got)) return got;
-      for (const [w, g] of got.right.entries()) for (let c = 0; c < numClasses; c++) sums[w]![c]! += g[c]!;
-    }
+    const counted = await countInto(site, wanted, range.first, range.count, sums);
+    if (E.isLeft(counted)) return counted;
     for (const [w, sum] of sums.entries()) counts[w]!.push(sum);
   }
   return E.right({ counts: counts.map((c) => ({ counts: c })), evaluations: { ...tally } });

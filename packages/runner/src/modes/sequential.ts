@@ -26,6 +26,7 @@ import type { Pipeline } from '../pipeline.js';
 import { concurrently } from '../schedule.js';
 import { drawsPerBatch } from '../batch.js';
 import type { RunSpec } from '../spec.js';
+import { countInto } from './counting.js';
 import type { Mode, ModeEntry } from './types.js';
 
 /**
@@ -90,17 +91,8 @@ export async function certifyImageSequential(
 ): Promise<E.Either<BackendError, SequentialOutcome[]>> {
   const numClasses = group.members[0]!.numClasses;
   const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
-  const count = async (members: readonly number[], first: number, draws: number, into: number[][]): Promise<E.Either<BackendError, void>> => {
-    for (let done = 0; done < draws; done += settings.chunk) {
-      const request = { firstDraw: first + done, count: Math.min(settings.chunk, draws - done) };
-      const got = E.sequenceArray(await Promise.all(group.samplers(image, idx, members, tally).map((s) => s(request))));
-      if (E.isLeft(got)) return got;
-      got.right.forEach((c, i) => {
-        for (let k = 0; k < numClasses; k++) into[i]![k]! += c[k]!;
-      });
-    }
-    return E.right(undefined);
-  };
+  const site = { group, image, idx, chunk: settings.chunk, tally };
+  const count = (members: readonly number[], first: number, draws: number, into: number[][]) => countInto(site, members, first, draws, into);
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
   const selection = wanted.map(zeros);
   const selected = await count(wanted, 0, settings.n0, selection);
