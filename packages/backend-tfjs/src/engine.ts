@@ -38,15 +38,55 @@ const channelsLast = (spec: TensorSpec | undefined, m: ModelManifest): boolean =
   return !nchw && a === m.imageSize && b === m.imageSize && typeof c === 'number';
 };
 
-/** Reads the first output to a fresh Float32Array and frees every tensor of the run. */
-function collect(tf: Runtime['tf'], out: Tensor, nhwcOut: boolean): Float32Array {
+/**
+ * Reads the first output to a fresh Float32Array. Asynchronously: tfjs's webgpu backend cannot read GPU memory
+ * synchronously under node (its readSync draws through an OffscreenCanvas).
+ */
+async function collect(tf: Runtime['tf'], out: Tensor, nhwcOut: boolean): Promise<Float32Array> {
   const t = nhwcOut ? tf.transpose(out, [0, 3, 1, 2]) : out;
   try {
-    const data = t.dataSync();
+    const data = await t.data();
     return data instanceof Float32Array ? new Float32Array(data) : Float32Array.from(data as ArrayLike<number>);
   } finally {
     if (t !== out) t.dispose();
   }
+}
+
+/**
+ * Why a run threw, for the user: a kernel the active tfjs backend lacks (tfjs-backend-webgpu has no Unique,
+ * BitwiseAnd, sparse or string kernels, say) names the op and another device; anything else as tfjs said it.
+ */
+export function runError(rt: Pick<Runtime, 'name' | 'label'>, name: string, cause: unknown): BackendError {
+  const said = describeThrown(cause);
+  const missing = /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(said);
+  return missing === null
+    ? runtimeFailure(`tfjs failed running ${name}: ${said}`)
+    : runtimeFailure(
+        `the ${rt.name} device cannot run ${name}: tfjs's ${missing[2]} backend has no '${missing[1]}' kernel (${rt.label}); load the model on device wasm or cpu, which have every tfjs kernel`,
+      );
+}
+
+/** A GPU runtime's state before a run: a lost device is an error naming why and what to do. */
+function deviceGone(rt: Runtime, name: string): BackendError | null {
+  const lost = rt.health?.lost();
+  return lost === undefined
+    ? null
+    : runtimeFailure(`the ${rt.name} device running ${name} was lost (${lost}); load the model again to get a new device, or use another device`);
+}
+
+/** A GPU runtime's errors raised during a run (validation, out of memory): the run's output cannot be trusted. */
+function gpuErrors(rt: Runtime, name: string): BackendError | null {
+  const errors = rt.health?.takeErrors() ?? [];
+  return errors.length === 0
+    ? null
+    : runtimeFailure(`the ${rt.name} device reported errors while running ${name}: ${errors.join('; ')}. With out-of-memory errors, run smaller batches`);
+}
+
+/** Reads a run's output, unless the GPU failed meanwhile. */
+async function finish(rt: Runtime, name: string, out: Tensor, nhwcOut: boolean): Promise<E.Either<BackendError, Float32Array>> {
+  const data = await collect(rt.tf, out, nhwcOut);
+  const failed = deviceGone(rt, name) ?? gpuErrors(rt, name);
+  return failed === null ? E.right(data) : E.left(failed);
 }
 
 /** Loads an ONNX model: parse, refuse unsupported ops, check against the manifest, compile for tfjs. */
@@ -80,6 +120,8 @@ export async function openOnnxEngine(model: ResolvedModel, rt: Runtime): Promise
   return E.right({
     opsUsed: compiled.opsUsed,
     run: async (x, batch, timesteps) => {
+      const gone = deviceGone(rt, model.manifest.name);
+      if (gone !== null) return E.left(gone);
       await activate(rt);
       const feeds = new Map<string, Value>();
       const [imageSpec, timeSpec] = feedSpecs;
@@ -91,9 +133,9 @@ export async function openOnnxEngine(model: ResolvedModel, rt: Runtime): Promise
           feeds.set(timeSpec.name, wrap(tf.tensor(Int32Array.from(timesteps), [batch], 'int32'), 'int64'));
         }
         out = compiled.run(feeds, [outName]);
-        return E.right(collect(tf, out[0] as Tensor, false));
+        return await finish(rt, model.manifest.name, out[0] as Tensor, false);
       } catch (cause) {
-        return E.left(runtimeFailure(`tfjs failed running ${model.manifest.name}: ${describeThrown(cause)}`));
+        return E.left(runError(rt, model.manifest.name, cause));
       } finally {
         for (const v of feeds.values()) if (v.kind === 'tensor') v.tensor.dispose();
         for (const t of out) t.dispose();
@@ -161,6 +203,8 @@ export async function openTfjsEngine(model: ResolvedModel, rt: Runtime): Promise
   return E.right({
     opsUsed: [layers ? 'tfjs LayersModel' : 'tfjs GraphModel'],
     run: async (x, batch, timesteps) => {
+      const gone = deviceGone(rt, m.name);
+      if (gone !== null) return E.left(gone);
       await activate(rt);
       const made: Tensor[] = [];
       try {
@@ -195,9 +239,9 @@ export async function openTfjsEngine(model: ResolvedModel, rt: Runtime): Promise
           }
         }
         made.push(result);
-        return E.right(collect(tf, result, nhwcOut));
+        return await finish(rt, m.name, result, nhwcOut);
       } catch (cause) {
-        return E.left(runtimeFailure(`tfjs failed running ${m.name}: ${describeThrown(cause)}`));
+        return E.left(runError(rt, m.name, cause));
       } finally {
         for (const t of made) t.dispose();
       }

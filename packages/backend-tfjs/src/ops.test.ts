@@ -4,29 +4,10 @@ import { readFileSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import { OP_FAMILIES, OP_TABLE, SUPPORTED_OPS, compilerFor, describeSupportedOps, mergeOpFamilies, resolveOp } from './onnx/ops.js';
-import { type OpCase, opsIn } from './onnx/ops/cases.testutil.js';
-import { CONV_POOL_CASES } from './onnx/ops/conv-pool.cases.testutil.js';
-import { ELEMENTWISE_CASES } from './onnx/ops/elementwise.cases.testutil.js';
+import { OP_CASES as CASES } from './onnx/ops/all.cases.testutil.js';
+import { opsIn } from './onnx/ops/cases.testutil.js';
 import type { OpEntry } from './onnx/ops/kernel.js';
-import { MATMUL_CASES } from './onnx/ops/matmul.cases.testutil.js';
-import { NORMALIZATION_CASES } from './onnx/ops/normalization.cases.testutil.js';
-import { REDUCE_CASES } from './onnx/ops/reduce.cases.testutil.js';
-import { RESIZE_CASES } from './onnx/ops/resize.cases.testutil.js';
-import { SHAPE_CASES } from './onnx/ops/shape.cases.testutil.js';
 import { TORCH_GROUP_NORM, torchGroupNorm } from './onnx/ops/torch-group-norm.js';
-import { TORCH_GROUP_NORM_CASES } from './onnx/ops/torch-group-norm.cases.testutil.js';
-
-/** Every case list, by the test file that runs it (src/onnx/ops/<family>.test.ts). */
-const CASES: Readonly<Record<string, readonly OpCase[]>> = {
-  elementwise: ELEMENTWISE_CASES,
-  'conv-pool': CONV_POOL_CASES,
-  normalization: NORMALIZATION_CASES,
-  reduce: REDUCE_CASES,
-  matmul: MATMUL_CASES,
-  shape: SHAPE_CASES,
-  resize: RESIZE_CASES,
-  'torch-group-norm': TORCH_GROUP_NORM_CASES,
-};
 
 describe('the op table', () => {
   it('runs every supported op in at least one onnxruntime agreement case', () => {

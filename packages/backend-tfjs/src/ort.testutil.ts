@@ -5,7 +5,7 @@ import { compileGraph, unsupportedNodes } from './onnx/graph.js';
 import type { OpOptions } from './onnx/ops.js';
 import { parseOnnx } from './onnx/proto.js';
 import { type Value, wrap } from './onnx/values.js';
-import { type RuntimeName, chooseRuntime } from './runtime.js';
+import { chooseRuntime } from './runtime.js';
 
 export interface Feed {
   readonly name: string;
@@ -36,7 +36,7 @@ export async function runTfjs(
   bytes: Uint8Array,
   feeds: readonly Feed[],
   outputs: readonly string[],
-  device: RuntimeName = 'wasm',
+  device: string = 'wasm',
   options: OpOptions = {},
 ): Promise<Float32Array[]> {
   const choice = await chooseRuntime(device);
@@ -52,7 +52,8 @@ export async function runTfjs(
   );
   try {
     const outs = compiled.run(values, outputs);
-    const data = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+    // Asynchronous reads: the webgpu backend cannot read GPU memory synchronously under node.
+    const data = await Promise.all(outs.map(async (t) => Float32Array.from((await t.data()) as ArrayLike<number>)));
     outs.forEach((t) => t.dispose());
     return data;
   } finally {

@@ -1,16 +1,24 @@
 // Which TensorFlow.js runtime executes: tfjs-node-gpu (CUDA), tfjs-node (native TensorFlow on CPU), the
 // WebAssembly backend (SIMD), or the pure-JS cpu backend; best first. The native ones are optional peer
 // dependencies, loaded only if installed. Every choice records why the better ones were not taken.
+// webgpu (Dawn through the `webgpu` package, also optional peers) runs only when named: on a machine without a
+// GPU its adapter is a software one, slower than wasm.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { BackendError } from '@densepure/backend';
 import type { Tf } from './onnx/values.js';
+import { type GpuHealth, type WebgpuDevice, openWebgpu, webgpuRoutes } from './webgpu.js';
 
-export type RuntimeName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export type RuntimeName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu' | 'webgpu';
+/** The runtimes tried on their own when no device is named. */
+type LocalRuntime = Exclude<RuntimeName, 'webgpu'>;
 
-/** Best first: what `device` may name, and the order tried when it names none. */
-export const RUNTIME_ORDER: readonly RuntimeName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+/** Best first: the order tried when `device` names none. */
+export const RUNTIME_ORDER: readonly LocalRuntime[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+
+/** What `device` may name: the runtimes above, and webgpu (`webgpu`, or `webgpu:<Dawn backend>`). */
+export const DEVICES: readonly string[] = [...RUNTIME_ORDER, 'webgpu', 'webgpu:<backend>'];
 
 export interface Runtime {
   readonly name: RuntimeName;
@@ -19,6 +27,8 @@ export interface Runtime {
   readonly backend: string;
   /** e.g. 'tfjs 4.22.0 (wasm, simd, 1 thread)'. */
   readonly label: string;
+  /** GPU runtimes: whether the device still works and which GPU errors a run raised. */
+  readonly health?: GpuHealth;
 }
 
 export interface RuntimeChoice {
@@ -27,7 +37,7 @@ export interface RuntimeChoice {
   readonly skipped: readonly string[];
 }
 
-const DEVICE_ALIASES: Readonly<Record<string, RuntimeName>> = {
+const DEVICE_ALIASES: Readonly<Record<string, LocalRuntime>> = {
   'tfjs-node-gpu': 'tfjs-node-gpu',
   gpu: 'tfjs-node-gpu',
   cuda: 'tfjs-node-gpu',
@@ -126,10 +136,55 @@ async function cpuRuntime(): Promise<Attempt> {
   }
 }
 
+/** The webgpu device in use (tfjs holds one 'webgpu' backend per process), and the spec it was opened for. */
+let webgpu: { readonly spec: string; readonly opened: Promise<E.Either<string, WebgpuDevice>> } | null = null;
+
+/** Opens `spec`'s GPU device, or reuses the live one; a lost device is replaced by a new one. */
+async function webgpuRuntime(spec: string): Promise<E.Either<string, { runtime: Runtime; skipped: readonly string[] }>> {
+  const routes = webgpuRoutes(spec);
+  if (E.isLeft(routes)) return routes;
+  const current = webgpu === null ? null : await webgpu.opened;
+  const live = current !== null && E.isRight(current) && current.right.health.lost() === undefined;
+  if (webgpu !== null && live && webgpu.spec !== spec) {
+    return E.left(
+      `the webgpu device ${webgpu.spec} is in use in this process, and tfjs holds one webgpu backend per process: name ${webgpu.spec} again (or run the other in its own process)`,
+    );
+  }
+  // A first request, another spec after a failed one, or a lost device: open (again).
+  if (webgpu === null || webgpu.spec !== spec || (current !== null && E.isRight(current) && !live)) {
+    const tf = loadTfjs();
+    quiet(tf);
+    webgpu = { spec, opened: openWebgpu(tf, routes.right) };
+  }
+  const got = await webgpu.opened;
+  if (E.isLeft(got)) return got;
+  const d = got.right;
+  return E.right({ runtime: { name: 'webgpu', tf: d.tf, backend: 'webgpu', label: d.label, health: d.health }, skipped: d.skipped });
+}
+
+/** Whether the webgpu device could be named, without opening one (Dawn may print to stderr while it looks). */
+function webgpuInstalled(): string {
+  try {
+    requireCjs.resolve('@tensorflow/tfjs-backend-webgpu');
+    requireCjs.resolve('webgpu');
+    return 'webgpu: installed; used only when named (device webgpu, or webgpu:<backend>)';
+  } catch {
+    return 'webgpu: not installed (optional peer dependencies webgpu and @tensorflow/tfjs-backend-webgpu)';
+  }
+}
+
+/** Destroys the webgpu device in use, if any (what a driver reset does; tests check that runs then fail cleanly). */
+export async function destroyWebgpuDevice(): Promise<boolean> {
+  const current = webgpu === null ? null : await webgpu.opened;
+  if (current === null || E.isLeft(current)) return false;
+  current.right.destroy();
+  return true;
+}
+
 const attempts = new Map<RuntimeName, Promise<Attempt>>();
 
 /** Tries one runtime (once per process; the result is remembered). */
-export function tryRuntime(name: RuntimeName): Promise<Attempt> {
+export function tryRuntime(name: LocalRuntime): Promise<Attempt> {
   let a = attempts.get(name);
   if (a === undefined) {
     a = name === 'wasm' ? wasmRuntime() : name === 'cpu' ? cpuRuntime() : nativeRuntime(name);
@@ -138,15 +193,19 @@ export function tryRuntime(name: RuntimeName): Promise<Attempt> {
   return a;
 }
 
-/** Resolves `device` ('wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', or none for the best available). */
+/** Resolves `device` ('wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', 'webgpu[:backend]', or none for the best available). */
 export async function chooseRuntime(device?: string): Promise<E.Either<BackendError, RuntimeChoice>> {
+  if (device === 'webgpu' || device?.startsWith('webgpu:') === true) {
+    const got = await webgpuRuntime(device);
+    return E.isRight(got) ? E.right(got.right) : E.left({ kind: 'backend-unavailable', backend: 'tfjs', message: `device ${device} cannot be used here: ${got.left}` });
+  }
   if (device !== undefined && device !== '' && device !== 'auto') {
     const name = DEVICE_ALIASES[device];
     if (name === undefined) {
       return E.left({
         kind: 'backend-unavailable',
         backend: 'tfjs',
-        message: `unknown device '${device}' for the tfjs backend: use ${RUNTIME_ORDER.join(', ')} (or name none for the best available)`,
+        message: `unknown device '${device}' for the tfjs backend: use ${DEVICES.join(', ')} (or name none for the best available)`,
       });
     }
     const got = await tryRuntime(name);
@@ -177,6 +236,7 @@ export async function probeRuntimes(): Promise<{ usable: Runtime[]; reasons: str
     if (E.isRight(got)) usable.push(got.right);
     else reasons.push(got.left);
   }
+  reasons.push(webgpuInstalled());
   return { usable, reasons };
 }
 

@@ -57,8 +57,8 @@ export const bytesFor = (c: OpCase): Uint8Array =>
     ...(c.floatAttrs === undefined ? {} : { floatAttrs: c.floatAttrs }),
   });
 
-/** One test per case: every output agrees with onnxruntime-node on wasm and cpu. */
-export function describeOrtCases(title: string, cases: readonly OpCase[]): void {
+/** One test per case: every output agrees with onnxruntime-node on each device (wasm and cpu by default). */
+export function describeOrtCases(title: string, cases: readonly OpCase[], devices: readonly string[] = ['wasm', 'cpu']): void {
   describe(title, () => {
     for (const c of cases) {
       it(c.name, async () => {
@@ -66,7 +66,7 @@ export function describeOrtCases(title: string, cases: readonly OpCase[]): void 
         const feeds = feedsFor(c, 2);
         const names = outputsOf(c).map((o) => o.name);
         const expected = await runOrt(bytes, feeds, names);
-        for (const device of ['wasm', 'cpu'] as const) {
+        for (const device of devices) {
           const actual = await runTfjs(bytes, feeds, names, device);
           names.forEach((name, k) => {
             expect(actual[k]!.length, `${device} ${name}: output size`).toBe(expected[k]!.length);
