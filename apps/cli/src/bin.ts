@@ -13,5 +13,8 @@ for (const stream of [process.stdout, process.stderr]) {
 // a queue coordinator (giving back its lease) stop on their own terms instead: they take the first signal
 // (app-kit's stopOnSignals); a second one ends the process.
 exitOnSignals();
+// The tfjs backend's webgpu device on Dawn's GL ES route: with no display, Mesa's EGL runs surfaceless (a value the
+// user set wins).
+process.env['EGL_PLATFORM'] ??= 'surfaceless';
 
 process.exitCode = await main(process.argv.slice(2));

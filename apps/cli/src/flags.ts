@@ -52,7 +52,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--classifier <spec>', "classifier: path to .onnx/manifest, 'backend:path' or 'default' (shipped MNIST CNN)", 'default')
     .option('--dataset <spec>', "dataset: DPDS .bin, 'cifar10:<file|dir>', 'folder:<dir>' (one sub-folder per class) or 'default' (shipped MNIST test split)", 'default')
     .option('--backend <name>', 'backend for both models (onnx, tfjs); default: the highest-priority backend that loads them')
-    .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu')
+    .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu | webgpu[:vulkan|opengles|...]')
     .option('--workers <n>', 'worker threads with one model session each (0 = run in the main thread)', parseWhole('--workers', 0), 0)
     .option('--threads <n>', 'intra-op threads per session (default: all cores, or cores / workers)', parseWhole('--threads', 1));
 }

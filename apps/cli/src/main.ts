@@ -76,7 +76,7 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .description('take certify jobs from a queue (densepure certify --queue) with this machine\'s backend and device, until stopped')
     .requiredOption('--queue <url>', 'redis://HOST:PORT/DB, as given to certify --queue')
     .option('--backend <name>', "backend for the models (default: the run's; another one changes the results, so the run is refused)")
-    .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu')
+    .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu | webgpu[:vulkan|opengles|...]')
     .option('--workers <n>', 'worker threads with one model session each (0 = run in the main thread)', parseWhole('--workers', 0), 0)
     .option('--threads <n>', 'intra-op threads per session', parseWhole('--threads', 1))
     .option('--name <name>', 'this worker in progress lines and refusals (default: host:pid)')

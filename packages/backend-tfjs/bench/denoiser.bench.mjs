@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadDenoiser } from '@densepure/backend';
 import '@densepure/backend-onnx';
 import '../dist/index.js';
+import { fmt, input, printTable, ratio, timeCell } from './cells.mjs';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const batches = (process.env.BENCH_BATCHES ?? '1,16,64').split(',').map(Number);
@@ -36,16 +37,6 @@ const columns = [
   { key: 'cpu', title: 'tfjs cpu', backend: 'tfjs', options: { device: 'cpu' } },
 ];
 
-const input = (n, seed) => {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = 2 * (s / 2 ** 32) - 1;
-  }
-  return out;
-};
-
 console.log(`model: ${label}\n${model}\ntime cap per cell: ${seconds}s; ${cores} core(s) visible\n`);
 const results = new Map();
 const runtimes = [];
@@ -58,39 +49,18 @@ for (const col of columns) {
   const d = loaded.right;
   runtimes.push(`${col.title}: ${d.metadata.runtime}`);
   const [c, h, w] = d.metadata.inputShape;
-  let secondsPerItem = 0;
+  let estimate = 0;
   for (const b of batches) {
     const x = input(b * c * h * w, b);
     const t = Array.from({ length: b }, (_, i) => (i * 97) % d.metadata.diffusion.T);
-    // Skip a cell whose single run would take far past the cap (the pure-JS backend at large batches).
-    if (secondsPerItem * b > 4 * seconds) {
-      results.set(`${col.key}:${b}`, { skipped: `~${(secondsPerItem * b).toFixed(0)}s/run` });
-      continue;
-    }
-    const warm = performance.now();
-    const first = await d.run(x, t)();
-    if (first._tag === 'Left') throw new Error(first.left.message);
-    secondsPerItem = (performance.now() - warm) / 1000 / b;
-    let runs = 0;
-    const start = performance.now();
-    while (performance.now() - start < seconds * 1000 || runs === 0) {
-      const r = await d.run(x, t)();
-      if (r._tag === 'Left') throw new Error(r.left.message);
-      runs++;
-    }
-    const elapsed = (performance.now() - start) / 1000;
-    secondsPerItem = elapsed / runs / b;
-    results.set(`${col.key}:${b}`, { perSecond: (runs * b) / elapsed, runs });
+    // A cell whose single run would take far past the cap (the pure-JS backend at large batches) is skipped.
+    const cell = await timeCell(() => d.run(x, t), b, seconds, estimate);
+    estimate = cell.secondsPerItem;
+    results.set(`${col.key}:${b}`, cell);
   }
   await d.dispose();
 }
 
-const fmt = (r) => (r === undefined ? 'n/a' : r.skipped !== undefined ? `skipped (${r.skipped})` : `${r.perSecond.toFixed(1)}`);
-const ratio = (a, b) => {
-  if (a?.perSecond === undefined || b?.perSecond === undefined) return 'n/a';
-  const r = a.perSecond / b.perSecond;
-  return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
-};
 const header = ['batch', ...columns.map((c) => `${c.title} (UNet/s)`), 'wasm / onnx 1t', 'cpu / onnx 1t'];
 const rows = batches.map((b) => [
   String(b),
@@ -98,9 +68,6 @@ const rows = batches.map((b) => [
   ratio(results.get(`wasm:${b}`), results.get(`onnx1:${b}`)),
   ratio(results.get(`cpu:${b}`), results.get(`onnx1:${b}`)),
 ]);
-const widths = header.map((hd, i) => Math.max(hd.length, ...rows.map((r) => r[i].length)));
-const line = (cells) => cells.map((cell, i) => cell.padStart(widths[i])).join('  ');
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(header, rows);
 console.log(`\n${runtimes.join('\n')}`);
 cleanup();
