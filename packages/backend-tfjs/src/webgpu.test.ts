@@ -89,6 +89,24 @@ if (available || inCi) {
       expect(err.message).toContain('load the model on device wasm or cpu');
     });
 
+    it('a GPU error raised during a run fails that run, listing it; the next run is clean', async () => {
+      const loaded = await loadDenoiser(paths.denoiser, { backend: 'tfjs', device: DEVICE })();
+      if (E.isLeft(loaded)) throw new Error(loaded.left.message);
+      const choice = await chooseRuntime(DEVICE);
+      if (E.isLeft(choice)) throw new Error(choice.left.message);
+      // A buffer with an invalid usage: Dawn reports it as an uncaptured validation error, as it would a broken kernel.
+      const gpu = (choice.right.runtime.tf.backend() as unknown as { device: { createBuffer(d: { size: number; usage: number }): unknown } }).device;
+      gpu.createBuffer({ size: 4, usage: 0xffff });
+      await new Promise((r) => setTimeout(r, 50));
+      const x = seeded(16, 4);
+      const failed = await loaded.right.run(x, [3])();
+      if (E.isRight(failed)) throw new Error('a run with a pending GPU error succeeded');
+      expect(failed.left.kind).toBe('runtime-failure');
+      expect(failed.left.message).toMatch(/the webgpu device reported errors while running .+: .*usage/i);
+      expect(E.isRight(await loaded.right.run(x, [3])())).toBe(true);
+      await loaded.right.dispose();
+    });
+
     // Last: it replaces the device every suite above used.
     it('a lost device fails runs with a message, and loading again opens a new device', async () => {
       const loaded = await loadDenoiser(paths.denoiser, { backend: 'tfjs', device: DEVICE })();
