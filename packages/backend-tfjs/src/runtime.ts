@@ -3,11 +3,11 @@
 // dependencies, loaded only if installed. Every choice records why the better ones were not taken.
 // webgpu (Dawn through the `webgpu` package, also optional peers) runs only when named: on a machine without a
 // GPU its adapter is a software one, slower than wasm.
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { BackendError } from '@densepure/backend';
 import type { Tf } from './onnx/values.js';
+import { firstLine, notInstalled, requireCjs } from './optional.js';
 import { type GpuHealth, type WebgpuDevice, openWebgpu, webgpuRoutes } from './webgpu.js';
 
 export type RuntimeName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu' | 'webgpu';
@@ -48,13 +48,6 @@ const DEVICE_ALIASES: Readonly<Record<string, LocalRuntime>> = {
   cpu: 'cpu',
 };
 
-const firstLine = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
-
-const notInstalled = (cause: unknown): boolean => {
-  const code = (cause as { code?: string }).code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-};
-
 /** Keeps tfjs quiet on stdout/stderr (its "install tfjs-node" banner would land in the CLI's output). */
 function quiet(tf: Tf): void {
   try {
@@ -87,10 +80,6 @@ async function nativeRuntime(name: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Attem
   const version = tf.version?.['tfjs-core'] ?? '?';
   return E.right({ name, tf, backend: 'tensorflow', label: `${name} ${version} (native TensorFlow${name === 'tfjs-node-gpu' ? ', cuda' : ', cpu'})` });
 }
-
-// The tfjs packages are CommonJS: require() them. An ESM import() would make node lex their multi-megabyte
-// bundles for named exports first, which costs a few hundred milliseconds of startup for nothing.
-const requireCjs = createRequire(import.meta.url);
 
 let tfjsModule: Tf | null = null;
 const loadTfjs = (): Tf => (tfjsModule ??= requireCjs('@tensorflow/tfjs') as Tf);
@@ -143,7 +132,10 @@ let webgpu: { readonly spec: string; readonly opened: Promise<E.Either<string, W
 async function webgpuRuntime(spec: string): Promise<E.Either<string, { runtime: Runtime; skipped: readonly string[] }>> {
   const routes = webgpuRoutes(spec);
   if (E.isLeft(routes)) return routes;
-  const current = webgpu === null ? null : await webgpu.opened;
+  const before = webgpu;
+  const current = before === null ? null : await before.opened;
+  // Another load replaced the device while this one waited: decide again against that one.
+  if (webgpu !== before) return webgpuRuntime(spec);
   const live = current !== null && E.isRight(current) && current.right.health.lost() === undefined;
   if (webgpu !== null && live && webgpu.spec !== spec) {
     return E.left(

@@ -1,9 +1,9 @@
 // The webgpu device: tfjs's WebGPU backend on an adapter from Dawn, through the `webgpu` npm package (dawn.node,
 // prebuilt inside the npm tarball: nothing is downloaded at install). Both `webgpu` and
 // `@tensorflow/tfjs-backend-webgpu` are optional peer dependencies, loaded only when this device is asked for.
-import { createRequire } from 'node:module';
 import { either as E } from 'fp-ts';
 import type { Tf } from './onnx/values.js';
+import { firstLine, notInstalled, requireCjs } from './optional.js';
 
 /** Dawn's backends a device spec may name: `webgpu:<backend>`. */
 export const DAWN_BACKENDS = ['vulkan', 'metal', 'd3d12', 'd3d11', 'opengles', 'opengl'] as const;
@@ -30,7 +30,7 @@ export function webgpuRoutes(device: string): E.Either<string, readonly AdapterR
   const named = device.slice('webgpu:'.length);
   return device.startsWith('webgpu:') && (DAWN_BACKENDS as readonly string[]).includes(named)
     ? E.right([routeOf(named as DawnBackend)])
-    : E.left(`unknown webgpu device '${device}': use webgpu (Dawn picks) or webgpu:<backend> with one of ${DAWN_BACKENDS.join(', ')}`);
+    : E.left(`unknown webgpu device '${device}': use webgpu (Dawn's native API, else GL ES) or webgpu:<backend> with one of ${DAWN_BACKENDS.join(', ')}`);
 }
 
 /** What a run on the device must check: the device is still there, and the GPU raised no error meanwhile. */
@@ -79,15 +79,6 @@ interface DawnModule {
 interface TfWebgpuModule {
   readonly WebGPUBackend: new (device: GpuDevice, adapterInfo: GpuAdapterInfo) => object;
 }
-
-const requireCjs = createRequire(import.meta.url);
-
-const firstLine = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
-
-const notInstalled = (cause: unknown): boolean => {
-  const code = (cause as { code?: string }).code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-};
 
 /** Limits tfjs's webgpu kernels size their work by: ask the device for what the adapter can do. */
 const TFJS_LIMITS = [
