@@ -28,6 +28,8 @@ const DEVICE = 'webgpu:opengles';
 const opened = await chooseRuntime(DEVICE);
 const available = E.isRight(opened);
 const inCi = process.env['CI'] === 'true';
+const skipReason = E.isLeft(opened) ? opened.left.message : '';
+if (!available && !inCi) console.log(`webgpu tests skipped: ${skipReason}`);
 
 // llvmpipe runs the UNet at ~1 image/s on one core: batches are kept small.
 const SOFTWARE_SIZES: ZooSizes = { denoiserTimesteps: [0, 145, 400, 999], classifierBatch: 32, realDigits: 64, realDenoised: 4, memoryRuns: 4 };
@@ -36,7 +38,7 @@ describe(`webgpu device (${DEVICE})`, () => {
   it.skipIf(!available && !inCi)(
     available || inCi
       ? 'opens an adapter and names it'
-      : `skipped: ${E.isLeft(opened) ? opened.left.message : ''} (Debian: apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri)`,
+      : `skipped: ${skipReason}`,
     () => {
       if (E.isLeft(opened)) throw new Error(opened.left.message);
       expect(opened.right.runtime.label).toMatch(/^tfjs 4\.22\.0 \(webgpu: opengles, .+, compatibility mode/);

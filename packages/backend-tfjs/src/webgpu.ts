@@ -138,7 +138,7 @@ const noAdapter = (route: AdapterRoute): string => {
     route.backend === 'native'
       ? 'Dawn found no Vulkan, Metal or D3D12 adapter (on Linux: a Vulkan driver, e.g. the GPU vendor\'s, or Debian\'s mesa-vulkan-drivers for a software one)'
       : route.backend === 'opengles' || route.backend === 'opengl'
-        ? `Dawn's ${route.backend} backend found no adapter (it needs libEGL with an OpenGL ES 3.1 driver, on Debian libegl1 libegl-mesa0 libgl1-mesa-dri for Mesa's software llvmpipe; without a display the process environment must hold EGL_PLATFORM=surfaceless, set by the application before the first load)`
+        ? `Dawn's ${route.backend} backend found no adapter (Dawn loads libEGL.so and needs an OpenGL ES 3.1 driver behind it: on Debian, apt-get install libegl-dev libegl-mesa0 libgl1-mesa-dri for Mesa's software llvmpipe; without a display the process environment must hold EGL_PLATFORM=surfaceless, set by the application before the first load)`
         : `Dawn's ${route.backend} backend found no adapter on this machine`;
   return `webgpu (${route.backend}): ${where}`;
 };
