@@ -136,7 +136,7 @@ function dawnInstance(dawn: DawnModule, route: AdapterRoute): Gpu {
 const noAdapter = (route: AdapterRoute): string => {
   const where =
     route.backend === 'native'
-      ? 'Dawn found no Vulkan, Metal or D3D12 adapter (on Linux: a Vulkan driver, e.g. the GPU vendor\'s, or Debian\'s mesa-vulkan-drivers for a software one)'
+      ? "Dawn found no Vulkan, Metal or D3D12 adapter (on Linux it needs the Vulkan loader, Debian's libvulkan1, and the GPU vendor's Vulkan driver: for NVIDIA the driver's Vulkan ICD, which containers get with NVIDIA_DRIVER_CAPABILITIES including graphics)"
       : route.backend === 'opengles' || route.backend === 'opengl'
         ? `Dawn's ${route.backend} backend found no adapter (Dawn loads libEGL.so and needs an OpenGL ES 3.1 driver behind it: on Debian, apt-get install libegl-dev libegl-mesa0 libgl1-mesa-dri for Mesa's software llvmpipe; without a display the process environment must hold EGL_PLATFORM=surfaceless, set by the application before the first load)`
         : `Dawn's ${route.backend} backend found no adapter on this machine`;
