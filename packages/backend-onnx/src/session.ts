@@ -1,17 +1,12 @@
-// Every onnxruntime session is opened here (execution providers, the CPU fallback), and here a graph is checked
-// against its manifest and run on a batch. describe.ts probes a graph through a session opened here.
+// Every onnxruntime-node session is opened here (execution providers, the CPU fallback); graph.ts checks it against
+// its manifest and runs it on a batch (shared with the browser entry). describe.ts probes a graph through a session
+// opened here.
 import { availableParallelism } from 'node:os';
 import { either as E } from 'fp-ts';
 import ort from 'onnxruntime-node';
-import {
-  type BackendError,
-  type GraphValue,
-  type ModelManifest,
-  checkSignature,
-  corruptModel,
-  describeThrown,
-  runtimeFailure,
-} from '@densepure/backend';
+import { type BackendError, corruptModel, describeThrown, runtimeFailure } from '@densepure/backend';
+
+export { checkGraph, makeFeeds, runSession } from './graph.js';
 
 // onnxruntime's environment-wide logger writes straight to the process's stdout (e.g. the raw provider-bridge
 // lines when CUDA cannot load). Everything it reports as an error also reaches us as an exception, which we
@@ -82,55 +77,3 @@ export async function openSession(bytes: Uint8Array, modelPath: string, options:
   }
 }
 
-const graphValues = (list: readonly ort.InferenceSession.ValueMetadata[]): GraphValue[] =>
-  list.map((v) => (v.isTensor ? { name: v.name, dtype: v.type, shape: v.shape } : { name: v.name }));
-
-/** Checks the graph's declared inputs and outputs (names, dtypes, shapes) against the manifest: the contract's one rule. */
-export function checkGraph(session: ort.InferenceSession, manifest: ModelManifest, path: string): E.Either<BackendError, void> {
-  const inputs = checkSignature(path, 'input', manifest.inputs, graphValues(session.inputMetadata));
-  if (E.isLeft(inputs)) return inputs;
-  return checkSignature(path, 'output', manifest.outputs, graphValues(session.outputMetadata));
-}
-
-/** Feeds for one batch, by the manifest's input names: the image tensor and, for denoisers, int64 timesteps. */
-export function makeFeeds(
-  manifest: ModelManifest,
-  x: Float32Array,
-  batch: number,
-  timesteps: ArrayLike<number> | null,
-): Record<string, ort.Tensor> {
-  const [imageInput, timeInput] = manifest.inputs;
-  const feeds: Record<string, ort.Tensor> = {
-    [imageInput!.name]: new ort.Tensor('float32', x, [batch, manifest.channels, manifest.imageSize, manifest.imageSize]),
-  };
-  if (timeInput !== undefined && timesteps !== null) {
-    const t = new BigInt64Array(batch);
-    for (let i = 0; i < batch; i++) t[i] = BigInt(timesteps[i] as number);
-    feeds[timeInput.name] = new ort.Tensor('int64', t, [batch]);
-  }
-  return feeds;
-}
-
-/** Runs one batch and returns the first output's data (a fresh Float32Array the caller owns). */
-export async function runSession(
-  session: ort.InferenceSession,
-  manifest: ModelManifest,
-  x: Float32Array,
-  batch: number,
-  timesteps: ArrayLike<number> | null,
-): Promise<E.Either<BackendError, Float32Array>> {
-  try {
-    const outputs = await session.run(makeFeeds(manifest, x, batch, timesteps));
-    const out = outputs[manifest.outputs[0]!.name];
-    if (out === undefined || !(out.data instanceof Float32Array)) {
-      return E.left(runtimeFailure(`model ${manifest.name} returned no float32 '${manifest.outputs[0]!.name}' output`));
-    }
-    // onnxruntime-node hands back a fresh array for a CPU output: keep it rather than copy it again, unless it
-    // is a view into a larger buffer (the worker transfers whole buffers).
-    const data = out.data.byteOffset === 0 && out.data.byteLength === out.data.buffer.byteLength ? out.data : new Float32Array(out.data);
-    out.dispose();
-    return E.right(data);
-  } catch (cause) {
-    return E.left(runtimeFailure(`onnxruntime failed running ${manifest.name}: ${describeThrown(cause)}`));
-  }
-}

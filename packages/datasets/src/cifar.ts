@@ -2,7 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound, readDatasetFile } from './types.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
+import { readDatasetFile } from './read-file.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 const RECORD = 1 + 3 * 32 * 32;

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { either as E } from 'fp-ts';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels, readDatasetFile } from './types.js';
+import { sha256Hex } from '@densepure/backend/portable';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels } from './types.js';
 
 /**
  * DPDS: densepure's compact labelled-image file (the shipped MNIST test split uses it).
@@ -11,7 +11,11 @@ import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels, 
 export const DPDS_MAGIC = 'DPDS';
 const HEADER_BYTES = 32;
 
-export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly string[]): E.Either<DatasetError, Dataset> {
+/**
+ * Parses DPDS bytes; `path` names them in messages. `hash` gives the dataset's sha256 as hex (default: the
+ * portable one; node's readers pass node's native hash).
+ */
+export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly string[], hash: (bytes: Uint8Array) => string = sha256Hex): E.Either<DatasetError, Dataset> {
   if (bytes.length < HEADER_BYTES || new TextDecoder().decode(bytes.subarray(0, 4)) !== DPDS_MAGIC) {
     return E.left(badFormat(path, `not a DPDS file (expected the magic 'DPDS' and a ${HEADER_BYTES}-byte header)`));
   }
@@ -50,7 +54,7 @@ export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly
       shape: [channels, height, width],
       numClasses,
       classNames: classNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256: hash(bytes),
       pixels,
       labels,
     }),
@@ -72,9 +76,4 @@ export function encodeDpds(pixels: Float32Array, labels: Uint8Array, shape: read
     else view.setFloat32(start + 4 * i, pixels[i] as number, true);
   }
   return out;
-}
-
-export async function readDpds(path: string, classNames?: readonly string[]): Promise<E.Either<DatasetError, Dataset>> {
-  const bytes = await readDatasetFile(path, 'dataset file');
-  return E.isLeft(bytes) ? bytes : parseDpds(bytes.right, path, classNames);
 }

@@ -3,7 +3,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { either as E } from 'fp-ts';
 import type { OutputInfo } from 'sharp';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound, readDatasetFile } from './types.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
+import { readDatasetFile } from './read-file.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
 

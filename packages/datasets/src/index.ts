@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { either as E } from 'fp-ts';
 import { readCifar10 } from './cifar.js';
-import { readDpds } from './dpds.js';
+import { readDpds } from './read-file.js';
 import { readImageFolder } from './folder.js';
 import { type Dataset, type DatasetError, badSlice, notFound } from './types.js';
 
 export * from './types.js';
-export { DPDS_MAGIC, encodeDpds, parseDpds, readDpds } from './dpds.js';
+export { DPDS_MAGIC, encodeDpds, parseDpds } from './dpds.js';
+export { readDatasetFile, readDpds } from './read-file.js';
 export { CIFAR10_CLASSES, readCifar10 } from './cifar.js';
 export { readImageFolder } from './folder.js';
 

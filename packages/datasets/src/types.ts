@@ -1,6 +1,3 @@
-import { either as E } from 'fp-ts';
-import { readLocalFile } from '@densepure/backend';
-
 /** One image in [0, 1], NCHW without the batch axis (C*H*W values), with its integer label. */
 export interface Sample {
   readonly image: Float32Array;
@@ -80,14 +77,4 @@ export function arrayDataset(fields: Omit<Dataset, 'get' | 'size'> & { readonly 
       return { image: pixels.subarray(index * per, (index + 1) * per), label: labels[index] as number };
     },
   };
-}
-
-/**
- * Reads a dataset file whole, the way every command reads a file (regular files only: a FIFO is refused at once,
- * a device never read); a missing one is `not-found`, anything else `unreadable`.
- */
-export async function readDatasetFile(path: string, what: string): Promise<E.Either<DatasetError, Uint8Array>> {
-  const read = await readLocalFile(path, { what });
-  if (E.isRight(read)) return read;
-  return E.left(read.left.kind === 'file-missing' ? notFound(path, what) : { kind: 'unreadable', path, message: read.left.message });
 }

@@ -20,7 +20,7 @@ export {
 export { type CascadeMode, type CertifyMode, type Mode, type ModeEntry, type SequentialMode, DEFAULT_GROUP, DEFAULT_P0, cascadeIdentity, modeOf, sequentialIdentity } from './modes/index.js';
 export { type CascadeCost, type CascadeStageCost, type CostSummary, type RowCost, CostLog, costPath, parseCosts, parseRowCost, readCosts, summarizeCosts } from './accounting.js';
 export { type Coalescing, coalescedClassifier, coalescedDenoiser } from './coalesce.js';
-export { type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';
+export { type SequentialEvent, type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup } from './modes/index.js';
 export { type IdentityDifference, type RunError, type Setting, formatDifferences, invalidSetting, isSpecError, modelRunError, runErrorMessage } from './errors.js';
 export { type Catalog, type ModelRole, pathCatalog } from './catalog.js';
 export { NAME_MAX, RowLog, ensureWritable, makeParents, readText, sidecarPath, tempPathFor, writeFileAtomic, writeJsonAtomic } from './files.js';

@@ -7,7 +7,7 @@ import type { Mode, ModeEntry } from './types.js';
 
 export type { Mode, ModeEntry } from './types.js';
 export { type CascadeMode, DEFAULT_P0, cascadeIdentity } from './cascade.js';
-export { DEFAULT_GROUP, type SequentialMode, type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup, sequentialIdentity } from './sequential.js';
+export { DEFAULT_GROUP, type SequentialEvent, type SequentialMode, type SequentialImageSettings, type SequentialOutcome, certifyImageSequential, coalescedGroup, sequentialIdentity } from './sequential.js';
 
 /** How CERTIFY spends its estimation draws: fixed N (Cohen et al.; the default), sequential, or a cascade over sigmas. */
 export type CertifyMode = { readonly kind: 'fixed' } | SequentialMode | CascadeMode;

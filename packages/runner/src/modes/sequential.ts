@@ -74,12 +74,26 @@ export interface SequentialImageSettings {
   readonly chunk: number;
 }
 
+/** What a watcher of {@link certifyImageSequential} sees, in order: the selection counts, then each round's looks. */
+export type SequentialEvent =
+  | { readonly kind: 'selection'; readonly counts: readonly (readonly number[])[]; readonly labels: readonly number[] }
+  | {
+      readonly kind: 'round';
+      /** Estimation draws counted so far, and rounds run. */
+      readonly n: number;
+      readonly rounds: number;
+      /** Each wanted member's estimation counts so far (a member that stopped keeps its counts at its stop). */
+      readonly counts: readonly (readonly number[])[];
+      /** Each member that looked this round: its lower bound on pA, and why it stopped (null: it goes on). */
+      readonly looks: readonly { readonly member: number; readonly lower: number; readonly stop: SequentialStopReason | null }[];
+    };
+
 /**
  * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
  * then rounds of estimation draws n0, n0 + 1, ... that every member still running counts; a member leaves at its
  * first look that stops. Each member's outcome is exactly `certifySequential`'s on its own sampler (same draws,
- * same rounds, same looks). `tally` receives the model evaluations made. A model call that fails stops the image
- * and its BackendError comes back.
+ * same rounds, same looks). `tally` receives the model evaluations made; `watch`, if given, each step as it is
+ * decided (it changes nothing). A model call that fails stops the image and its BackendError comes back.
  */
 export async function certifyImageSequential(
   group: MethodGroup,
@@ -88,6 +102,7 @@ export async function certifyImageSequential(
   idx: number,
   wanted: readonly number[],
   tally: EvaluationTally,
+  watch?: (event: SequentialEvent) => void,
 ): Promise<E.Either<BackendError, SequentialOutcome[]>> {
   const numClasses = group.members[0]!.numClasses;
   const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
@@ -98,6 +113,7 @@ export async function certifyImageSequential(
   const selected = await count(wanted, 0, settings.n0, selection);
   if (E.isLeft(selected)) return selected;
   const labels = selection.map(argmax);
+  watch?.({ kind: 'selection', counts: selection, labels });
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
   let active = wanted.map((_, w) => w);
@@ -111,12 +127,15 @@ export async function certifyImageSequential(
     n += round;
     rounds += 1;
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
+    const looks: { member: number; lower: number; stop: SequentialStopReason | null }[] = [];
     active = active.filter((w) => {
       const look = sequentialLook(estimation[w]![labels[w]!]!, n, rule);
+      looks.push({ member: w, lower: look.lower, stop: look.stop });
       if (look.stop === null) return true;
       outcomes[w] = { label: labels[w]!, lower: look.lower, stop: look.stop, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
       return false;
     });
+    watch?.({ kind: 'round', n, rounds, counts: estimation, looks });
   }
   return E.right(outcomes as SequentialOutcome[]);
 }
