@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { either as E } from 'fp-ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeDpds, openDataset, parseDpds, readCifar10, readImageFolder, selectIndices } from './index.js';
+import { createHash } from 'node:crypto';
+import { encodeDpds, openDataset, parseDpds, readCifar10, readDpds, readImageFolder, selectIndices } from './index.js';
+import * as portable from './portable.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -31,6 +33,17 @@ describe('DPDS', () => {
     const bytesF32 = encodeDpds(inexact, labels, [1, 2, 2], 10);
     expect(bytesF32.length).toBe(32 + 2 + 32);
     expect(Array.from(must(parseDpds(bytesF32, 'b.bin')).get(0).image)).toEqual(Array.from(inexact.subarray(0, 4)));
+  });
+
+  it("reads the same dataset from a file (node's hash) and from bytes (the portable entry's hash)", async () => {
+    const bytes = encodeDpds(Float32Array.from({ length: 12 }, (_, i) => i / 11), Uint8Array.from([2, 0, 1]), [1, 2, 2], 3);
+    const path = join(dir, 'same.bin');
+    await writeFile(path, bytes);
+    const fromFile = must(await readDpds(path));
+    const fromBytes = must(portable.parseDpds(bytes, 'same.bin'));
+    expect(fromBytes.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(fromFile.sha256).toBe(fromBytes.sha256);
+    expect(Array.from(fromBytes.get(2).image)).toEqual(Array.from(fromFile.get(2).image));
   });
 
   it('rejects bad magic, truncation, NaN and labels out of range with the file named', () => {

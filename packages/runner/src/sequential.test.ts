@@ -8,7 +8,7 @@ import { either as E } from 'fp-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_CLASSES } from '@densepure/backend/testing';
 import { certifySequential, drawsToCertify } from '@densepure/core';
-import { type RunError, type RunSpec, type RunTarget, isSpecError, openPipeline, runErrorMessage } from './index.js';
+import { type RunError, type RunSpec, type RunTarget, type SequentialEvent, certifyImageSequential, isSpecError, openPipeline, runErrorMessage } from './index.js';
 import { writeTinyRun } from './test-util/tiny-run.js';
 import { certified, costs, failure, rows } from './test-util/run-results.js';
 
@@ -62,6 +62,36 @@ describe('sequential runCertify', () => {
       const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
       expect(sidecar.identity.sequential).toMatchObject({ radii: [0.25, 0.5] });
       expect(sidecar.cost.meanDraws.selection).toBe(10);
+    } finally {
+      await pipeline.dispose();
+    }
+  }, 60_000);
+
+  it("a watcher sees the selection, then every round's counts and looks, ending at the outcome (and changes nothing)", async () => {
+    const opened = await openPipeline({ ...common, methods: [dds, k3] })();
+    if (E.isLeft(opened)) throw new Error(opened.left.message);
+    const pipeline = opened.right;
+    try {
+      const settings = { sigma: 0.5, n0: 10, n: 2000, alpha: 0.01, radii: [0.25, 0.5], chunk: 12 };
+      const image = pipeline.dataset.get(2).image;
+      const tally = () => ({ denoiser: 0, classifier: 0 });
+      const events: SequentialEvent[] = [];
+      const watched = await certifyImageSequential(pipeline.group, settings, image, 2, [0, 1], tally(), (e) => events.push(structuredClone(e)));
+      const unwatched = await certifyImageSequential(pipeline.group, settings, image, 2, [0, 1], tally());
+      if (E.isLeft(watched) || E.isLeft(unwatched)) throw new Error('a tiny model failed');
+      expect(watched.right).toEqual(unwatched.right);
+      const [selection, ...rounds] = events;
+      if (selection?.kind !== 'selection') throw new Error('the first event is not the selection');
+      expect(selection.labels).toEqual(watched.right.map((o) => o.label));
+      expect(selection.counts.map((c) => c.reduce((a, b) => a + b, 0))).toEqual([10, 10]);
+      for (const [m, outcome] of watched.right.entries()) {
+        // The member's last look is its stop: same bound, same draws, same rounds.
+        const mine = rounds.flatMap((r) => (r.kind === 'round' ? r.looks.filter((l) => l.member === m).map((l) => ({ ...l, n: r.n, rounds: r.rounds, counts: r.counts[m]! })) : []));
+        const last = mine.at(-1)!;
+        expect(mine.slice(0, -1).every((l) => l.stop === null)).toBe(true);
+        expect({ lower: last.lower, stop: last.stop, n: last.n, rounds: last.rounds }).toEqual({ lower: outcome.lower, stop: outcome.stop, n: outcome.estimation, rounds: outcome.rounds });
+        expect(last.counts.reduce((a, b) => a + b, 0)).toBe(outcome.estimation);
+      }
     } finally {
       await pipeline.dispose();
     }
