@@ -32,7 +32,7 @@ describe('CI runs what .ci/run runs', () => {
 
   it(".ci/run is executable, installs the tests' system packages (with sudo when not root) and ends with the README's test command", () => {
     expect(() => accessSync(join(root, '.ci/run'), constants.X_OK)).not.toThrow();
-    for (const pkg of ['redis-server', 'python3-torch', 'python3-onnx', 'libegl-dev', 'libegl-mesa0', 'libgl1-mesa-dri']) expect(script).toContain(pkg);
+    for (const pkg of ['redis-server', 'python3-torch', 'python3-onnx', 'libegl-dev', 'libegl-mesa0', 'libgl1-mesa-dri', 'chromium']) expect(script).toContain(pkg);
     expect(script).toMatch(/sudo/);
     const testCommand = /^pnpm install --frozen-lockfile && pnpm test$/m.exec(readme)?.[0];
     expect(testCommand, "the README's test command").toBeDefined();

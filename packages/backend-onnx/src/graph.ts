@@ -1,9 +1,27 @@
 // An onnxruntime session checked against its manifest and run on a batch: the same for onnxruntime-node
 // (session.ts) and onnxruntime-web (web.ts), which share onnxruntime-common's Tensor and InferenceSession. No
 // node import here.
-import { either as E } from 'fp-ts';
+import { either as E, taskEither as TE } from 'fp-ts';
 import { type InferenceSession, Tensor } from 'onnxruntime-common';
-import { type BackendError, type GraphValue, type ModelManifest, checkSignature, describeThrown, runtimeFailure } from '@densepure/backend';
+import {
+  type Backend,
+  type BackendError,
+  type BackendProbe,
+  type GraphValue,
+  type LoadOptions,
+  type ModelEngine,
+  type ModelManifest,
+  type ResolvedModel,
+  checkSignature,
+  classifierMetadata,
+  denoiserMetadata,
+  describeThrown,
+  makeClassifier,
+  makeDenoiser,
+  registerBackend,
+  runtimeFailure,
+  tensorNames,
+} from '@densepure/backend';
 
 const graphValues = (list: readonly InferenceSession.ValueMetadata[]): GraphValue[] =>
   list.map((v) => (v.isTensor ? { name: v.name, dtype: v.type, shape: v.shape } : { name: v.name }));
@@ -56,4 +74,33 @@ export async function runSession(
   } catch (cause) {
     return E.left(runtimeFailure(`onnxruntime failed running ${manifest.name}: ${describeThrown(cause)}`));
   }
+}
+
+/**
+ * A backend whose models are engines opened by `open` (a session per model), named `name` in the registry and in
+ * each model's metadata, with `runtime` saying what runs. Registered at once: a different backend already
+ * registered under the name is an installation error (two copies of this package, or another package claiming
+ * the name), said at import rather than left to import order.
+ */
+export function registerEngineBackend<Engine extends ModelEngine>(spec: {
+  readonly name: string;
+  readonly priority: number;
+  readonly probe: () => Promise<BackendProbe>;
+  readonly open: (model: ResolvedModel, options: LoadOptions) => Promise<E.Either<BackendError, Engine>>;
+  readonly runtime: (engine: Engine) => string;
+}): Backend {
+  const { name, open, runtime } = spec;
+  const backend: Backend = {
+    name,
+    priority: spec.priority,
+    formats: ['onnx'],
+    probe: spec.probe,
+    loadDenoiser: (model, options) =>
+      TE.map((engine: Engine) => makeDenoiser(denoiserMetadata(model, name, runtime(engine)), engine, tensorNames(model.manifest)))(() => open(model, options)),
+    loadClassifier: (model, options) =>
+      TE.map((engine: Engine) => makeClassifier(classifierMetadata(model, name, runtime(engine)), engine, tensorNames(model.manifest)))(() => open(model, options)),
+  };
+  const registered = registerBackend(backend);
+  if (E.isLeft(registered)) throw new Error(registered.left.message);
+  return backend;
 }

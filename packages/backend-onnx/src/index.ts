@@ -1,15 +1,6 @@
-import { either as E, taskEither as TE } from 'fp-ts';
-import {
-  type Backend,
-  type BackendProbe,
-  classifierMetadata,
-  denoiserMetadata,
-  makeClassifier,
-  makeDenoiser,
-  registerBackend,
-  tensorNames,
-} from '@densepure/backend';
+import type { Backend, BackendProbe } from '@densepure/backend';
 import { type OnnxEngine, openEngine } from './engine.js';
+import { registerEngineBackend } from './graph.js';
 import { ORT_VERSION, supportedDevices } from './session.js';
 
 export { ORT_VERSION, supportedDevices } from './session.js';
@@ -34,19 +25,4 @@ async function probe(): Promise<BackendProbe> {
 }
 
 /** The onnxruntime-node backend. Importing this module registers it under 'onnx' (priority 100). */
-export const onnxBackend: Backend = {
-  name: 'onnx',
-  priority: 100,
-  formats: ['onnx'],
-  probe,
-  loadDenoiser: (model, options) =>
-    TE.map((engine: OnnxEngine) => makeDenoiser(denoiserMetadata(model, 'onnx', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openEngine(model, options)),
-  loadClassifier: (model, options) =>
-    TE.map((engine: OnnxEngine) => makeClassifier(classifierMetadata(model, 'onnx', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openEngine(model, options)),
-};
-
-// A different backend already registered as 'onnx' is an installation error (two copies of this package, or
-// another package claiming the name): say so at import rather than let import order pick one.
-const registered = registerBackend(onnxBackend);
-if (E.isLeft(registered)) throw new Error(registered.left.message);
-
+export const onnxBackend: Backend = registerEngineBackend({ name: 'onnx', priority: 100, probe, open: openEngine, runtime: runtimeText });

@@ -2,25 +2,10 @@
 // (graph.ts), on onnxruntime-web's wasm or WebGPU execution provider. Importing this module registers it as
 // 'onnx-web'. Nothing here imports node, and nothing is fetched from a CDN: the app says where onnxruntime-web's
 // .wasm files are served (`configureOnnxWeb`), normally from its own bundle.
-import { either as E, taskEither as TE } from 'fp-ts';
+import { either as E } from 'fp-ts';
 import * as ort from 'onnxruntime-web/webgpu';
-import {
-  type Backend,
-  type BackendError,
-  type BackendProbe,
-  type ModelEngine,
-  type ResolvedModel,
-  classifierMetadata,
-  corruptModel,
-  denoiserMetadata,
-  describeThrown,
-  makeClassifier,
-  makeDenoiser,
-  registerBackend,
-  runtimeFailure,
-  tensorNames,
-} from '@densepure/backend';
-import { checkGraph, runSession } from './graph.js';
+import { type Backend, type BackendError, type BackendProbe, type ModelEngine, type ResolvedModel, corruptModel, describeThrown, runtimeFailure } from '@densepure/backend';
+import { checkGraph, registerEngineBackend, runSession } from './graph.js';
 
 export const ORT_WEB_VERSION: string = ort.env.versions.web ?? ort.env.versions.common ?? 'unknown';
 
@@ -116,16 +101,4 @@ async function probe(): Promise<BackendProbe> {
 }
 
 /** The onnxruntime-web backend. Importing this module registers it under 'onnx-web' (priority 90). */
-export const onnxWebBackend: Backend = {
-  name: 'onnx-web',
-  priority: 90,
-  formats: ['onnx'],
-  probe,
-  loadDenoiser: (model, options) =>
-    TE.map((engine: OnnxWebEngine) => makeDenoiser(denoiserMetadata(model, 'onnx-web', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openWebEngine(model, options.device)),
-  loadClassifier: (model, options) =>
-    TE.map((engine: OnnxWebEngine) => makeClassifier(classifierMetadata(model, 'onnx-web', runtimeText(engine)), engine, tensorNames(model.manifest)))(() => openWebEngine(model, options.device)),
-};
-
-const registered = registerBackend(onnxWebBackend);
-if (E.isLeft(registered)) throw new Error(registered.left.message);
+export const onnxWebBackend: Backend = registerEngineBackend({ name: 'onnx-web', priority: 90, probe, open: (model, options) => openWebEngine(model, options.device), runtime: runtimeText });
