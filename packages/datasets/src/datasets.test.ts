@@ -35,7 +35,7 @@ describe('DPDS', () => {
     expect(Array.from(must(parseDpds(bytesF32, 'b.bin')).get(0).image)).toEqual(Array.from(inexact.subarray(0, 4)));
   });
 
-  it("reads the same dataset from a file (node's hash) and from bytes (the portable entry's hash)", async () => {
+  it('reads the same dataset, with the same sha256, from a file and from bytes', async () => {
     const bytes = encodeDpds(Float32Array.from({ length: 12 }, (_, i) => i / 11), Uint8Array.from([2, 0, 1]), [1, 2, 2], 3);
     const path = join(dir, 'same.bin');
     await writeFile(path, bytes);

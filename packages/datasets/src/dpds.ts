@@ -1,5 +1,5 @@
 import { either as E } from 'fp-ts';
-import { sha256Hex } from '@densepure/backend/portable';
+import { sha256Hex } from '@densepure/backend';
 import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels } from './types.js';
 
 /**
@@ -11,11 +11,8 @@ import { type Dataset, type DatasetError, arrayDataset, badFormat, checkPixels }
 export const DPDS_MAGIC = 'DPDS';
 const HEADER_BYTES = 32;
 
-/**
- * Parses DPDS bytes; `path` names them in messages. `hash` gives the dataset's sha256 as hex (default: the
- * portable one; node's readers pass node's native hash).
- */
-export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly string[], hash: (bytes: Uint8Array) => string = sha256Hex): E.Either<DatasetError, Dataset> {
+/** Parses DPDS bytes (`path` names them in messages); the sha256 is node's native one in node, the portable one in a browser. */
+export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly string[]): E.Either<DatasetError, Dataset> {
   if (bytes.length < HEADER_BYTES || new TextDecoder().decode(bytes.subarray(0, 4)) !== DPDS_MAGIC) {
     return E.left(badFormat(path, `not a DPDS file (expected the magic 'DPDS' and a ${HEADER_BYTES}-byte header)`));
   }
@@ -54,7 +51,7 @@ export function parseDpds(bytes: Uint8Array, path: string, classNames?: readonly
       shape: [channels, height, width],
       numClasses,
       classNames: classNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),
-      sha256: hash(bytes),
+      sha256: sha256Hex(bytes),
       pixels,
       labels,
     }),

@@ -1,5 +1,4 @@
 // Reading dataset files from disk (node only); the parsers beside it work on bytes and run anywhere.
-import { createHash } from 'node:crypto';
 import { either as E } from 'fp-ts';
 import { readLocalFile } from '@densepure/backend';
 import { parseDpds } from './dpds.js';
@@ -17,5 +16,5 @@ export async function readDatasetFile(path: string, what: string): Promise<E.Eit
 
 export async function readDpds(path: string, classNames?: readonly string[]): Promise<E.Either<DatasetError, Dataset>> {
   const bytes = await readDatasetFile(path, 'dataset file');
-  return E.isLeft(bytes) ? bytes : parseDpds(bytes.right, path, classNames, (b) => createHash('sha256').update(b).digest('hex'));
+  return E.isLeft(bytes) ? bytes : parseDpds(bytes.right, path, classNames);
 }
