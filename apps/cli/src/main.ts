@@ -10,6 +10,7 @@ import { runInfo } from './info.js';
 import { registerManifestCommand } from './manifest.js';
 import { predictCommand } from './predict.js';
 import { workerCommand } from './queue.js';
+import { addServeCommand, serveCommand } from './serve.js';
 import { VERSION } from './version.js';
 
 export function printSummary(summary: RunSummary, out: NodeJS.WritableStream = process.stdout): void {
@@ -97,6 +98,8 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .option('--backend <name>', 'load the models with this backend')
     .option('--json', 'machine-readable output', false)
     .action(outcomes.action((models: string[], o) => runInfo(o, models)));
+
+  addServeCommand(program, outcomes.action((o) => serveCommand(o, process.argv.slice(2))));
 
   registerManifestCommand(program, outcomes);
 
