@@ -44,7 +44,7 @@ export function addServeCommand(program: Command, action: (o: ServeFlags) => Pro
     .option('--port <n>', 'port to listen on (0: any free port, logged)', parseWhole('--port', 0), 8080)
     .option('--name <name>', 'the model name in URLs', 'default')
     .option('--N0 <n>', 'default selection draws per request', parseWhole('--N0', 1), 100)
-    .option('--N <n>', 'default estimation draws per request (sequential: the cap; PREDICT: its draws)', parseWhole('--N', 1), 10_000)
+    .option('--N <n>', 'default estimation draws per request (sequential: the cap; PREDICT: its draws)', parseWhole('--N', 1), 1000)
     .option('--alpha <a>', 'default failure probability', parseNumber('--alpha'), 0.001)
     .option('--max-draws <n>', 'cap: most draws (N0 + N) a request may ask for', parseWhole('--max-draws', 1), DEFAULT_LIMITS.maxDraws)
     .option('--min-alpha <a>', 'cap: smallest alpha a request may ask for', parseNumber('--min-alpha'), DEFAULT_LIMITS.minAlpha)

@@ -155,7 +155,12 @@ export function createServeApp(options: AppOptions): OpenAPIHono {
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
-      const text = error.message.includes('Malformed JSON') ? 'the body is not valid JSON: send a JSON InferRequest' : error.message;
+      const text =
+        error.status === 415
+          ? 'send the body as JSON, with Content-Type: application/json'
+          : error.message.includes('Malformed JSON')
+            ? 'the body is not valid JSON: send a JSON InferRequest'
+            : error.message;
       return c.json({ error: text }, error.status);
     }
     log.error({ err: error.message, path: c.req.path }, 'unexpected error');
@@ -257,7 +262,9 @@ export function createServeApp(options: AppOptions): OpenAPIHono {
       const body = c.req.valid('json');
       const answer = (error: ServeError) => {
         metrics.requests.inc({ model: name, code: String(STATUS[error.kind]) });
-        (error.kind === 'model-failure' ? log.error : log.info)({ model: name, id: body.id, status: STATUS[error.kind], error: error.message }, 'refused');
+        const fields = { model: name, id: body.id, status: STATUS[error.kind], error: error.message };
+        if (error.kind === 'model-failure') log.error(fields, 'model failure');
+        else log.info(fields, 'refused');
         return fail(c, error);
       };
       const got = modelOf(name);
