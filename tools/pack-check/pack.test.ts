@@ -41,6 +41,7 @@ const expectedExports: Record<string, string[]> = {
   '@densepure/plot': ['renderSvg', 'svgToPng'],
   '@densepure/runner': ['runCertify', 'runPredict', 'certifyImage', 'createModelCache', 'openPipeline', 'methodSlug', 'parseMethodSlug', 'describeMethod', 'checkRunSpec', 'runIdentity', 'inspectPriorRun', 'runErrorMessage', 'planDraws', 'mergeDraws', 'imageFromParts', 'modeOf', 'parseCohenTsv', 'certifiedAccuracy', 'summarize', 'writeFileAtomic', 'RowLog'],
   '@densepure/queue': ['collect', 'serve', 'parseQueueUrl', 'probeRedis', 'queueScheduler', 'queueSchedulerFromUrl', 'certifyWorker'],
+  '@densepure/serve': ['startServer', 'createServeApp', 'openServedModel', 'checkRequest', 'createMetrics'],
   '@densepure/app-kit': ['registerInstalledBackends', 'shippedCatalog', 'runFailure', 'queueFailure', 'exitCodeOf', 'outcomeRecorder', 'exitOnSignals'],
   '@densepure/cli': ['main', 'buildProgram'],
   '@densepure/eval': ['runGrid', 'buildReport', 'analyzeFile', 'parseExperimentText', 'readExperiment', 'describeEvalError', 'main'],

@@ -22,6 +22,7 @@ export const LIBRARIES: readonly string[] = [
   '@densepure/datasets',
   '@densepure/runner',
   '@densepure/queue',
+  '@densepure/serve',
   '@densepure/plot',
   '@densepure/ground-truth',
 ];
