@@ -1,6 +1,6 @@
 // The HTTP face: the Open Inference Protocol's endpoints (KServe V2) over the served models, validated by zod
 // schemas that also make the OpenAPI document, with a bearer token, a body limit and `{ error }` for every failure.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -135,7 +135,7 @@ function parametersOf(job: CertifyJob, c: Certificate): CertificateParameters {
   };
 }
 
-const randomSeed = (): number => createHash('sha256').update(`${Math.random()}${process.hrtime.bigint()}`).digest().readUInt32LE(0);
+const randomSeed = (): number => randomBytes(4).readUInt32LE(0);
 
 export function createServeApp(options: AppOptions): OpenAPIHono {
   const { state, limits, metrics, token, log = silentLog, freshSeed = randomSeed } = options;

@@ -3,7 +3,7 @@
 // own per-image code on its own noise stream (seed, index), so an answer is exactly the row `densepure certify`
 // writes for that image and seed.
 import { either as E, taskEither as TE } from 'fp-ts';
-import type { BackendError, Classifier, Denoiser } from '@densepure/backend';
+import { type Classifier, type Denoiser, runtimeFailure } from '@densepure/backend';
 import { type ImageClassifier, wrapClassifier } from '@densepure/classifiers';
 import { predict } from '@densepure/core';
 import {
@@ -78,7 +78,7 @@ export interface OpenOptions {
   readonly onQueue?: (queued: number, inFlight: number) => void;
 }
 
-const STOPPED: BackendError = { kind: 'runtime-failure', message: 'request stopped' } as BackendError;
+const STOPPED = runtimeFailure('request stopped');
 
 /** The model, refusing calls once the request's signal is aborted (so a stopped request spends nothing more). */
 const stoppableDenoiser = (d: Denoiser, signal: AbortSignal): Denoiser => ({

@@ -7,4 +7,4 @@ export { STATUS, type ServeError } from './errors.js';
 export { type ServeMetrics, createMetrics } from './metrics.js';
 export * from './protocol.js';
 export { type CertifyJob, DEFAULT_LIMITS, type ModelInput, type RequestDefaults, type ServeLimits, checkImage, checkParameters, checkRequest } from './request.js';
-export { DEFAULT_ADMISSION, DEFAULT_MAX_BODY_BYTES, type RunningServer, type ServerOptions, openModels, startServer } from './server.js';
+export { DEFAULT_ADMISSION, DEFAULT_MAX_BODY_BYTES, type RunningServer, type ServerOptions, startServer } from './server.js';

@@ -2,7 +2,7 @@
 // taking requests, lets those in flight finish within a grace period (then answers them 503) and frees the models.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { either as E, taskEither as TE } from 'fp-ts';
+import { either as E } from 'fp-ts';
 import type { Catalog, RunError } from '@densepure/runner';
 import { type ServeLog, type ServeState, createServeApp, silentLog } from './app.js';
 import { type ServedModel, type ServedModelSpec, openServedModel } from './certifier.js';
@@ -107,6 +107,3 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return { url, ready, close };
 }
 
-/** Opens the models of `options` without listening: for a caller that serves the app itself (tests, embedding). */
-export const openModels = (specs: readonly ServedModelSpec[], admission: AdmissionLimits = DEFAULT_ADMISSION, catalog?: Catalog): TE.TaskEither<RunError, ServedModel[]> =>
-  TE.sequenceSeqArray(specs.map((spec) => openServedModel(spec, { admission, ...(catalog === undefined ? {} : { catalog }) }))) as TE.TaskEither<RunError, ServedModel[]>;
