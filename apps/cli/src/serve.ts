@@ -95,7 +95,8 @@ export function serverOptionsFromFlags(o: ServeFlags, argv: readonly string[], e
     models: [
       {
         name: o.name,
-        models: modelsFromFlags(o),
+        // A worker thread by default: model calls then leave the event loop free for health checks and new requests.
+        models: { ...modelsFromFlags(o), workers: given('--workers') ? o.workers : 1 },
         dataset: o.dataset,
         batch: o.batch,
         ...(o.variance === undefined ? {} : { variance: o.variance as 'learned-range' }),

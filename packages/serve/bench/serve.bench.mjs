@@ -112,9 +112,18 @@ async function checkAnswers() {
   await Promise.all(
     indices.map(async (index, i) => {
       const response = await fetch(`${url}/v2/models/default/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
-      const answer = await response.json();
+      const text = await response.text();
       const want = expected.get(index);
-      if (response.status !== 200 || answer.parameters.label !== want.predict || answer.parameters.radius.toFixed(6) !== want.radius) mismatched += 1;
+      let answer = null;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        answer = null;
+      }
+      if (response.status !== 200 || answer?.parameters?.label !== want.predict || answer.parameters.radius.toFixed(6) !== want.radius) {
+        mismatched += 1;
+        say(`image ${index}: HTTP ${response.status} ${text.slice(0, 300)} (the CLI: predict ${want.predict}, radius ${want.radius})`);
+      }
     }),
   );
   return mismatched;

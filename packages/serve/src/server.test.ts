@@ -97,7 +97,7 @@ describe('densepure serve over HTTP', () => {
       ['a pixel out of range', post(JSON.stringify(request(0)).replace(/\[0(,|\])/, '[255$1')), 400, 'pixels must be finite numbers in [0, 1]'],
       ['a setting beyond the caps', post(JSON.stringify(request(0, { n: 10_000_000 }))), 400, 'parameter n must be a whole number in [1, 100000]'],
       ['an unknown output', post(JSON.stringify({ ...request(0), outputs: [{ name: 'logits' }] })), 400, "no output 'logits'"],
-      ['an unknown model', fetch(`${server.url}/v2/models/resnet/infer`, { method: 'POST', body: good, headers: { authorization: `Bearer ${TOKEN}` } }), 404, "no model 'resnet'"],
+      ['an unknown model', fetch(`${server.url}/v2/models/resnet/infer`, { method: 'POST', body: good, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } }), 404, "no model 'resnet'"],
       ['no token', post(good, { authorization: '' }), 401, 'send Authorization: Bearer <token>'],
       ['a wrong token', post(good, { authorization: 'Bearer not-the-token' }), 401, 'the bearer token is wrong'],
       ['an oversized body', post(JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: new Array<number>(40_000).fill(0.5) }] })), 413, "larger than this server's limit of 65536 bytes"],
@@ -113,18 +113,28 @@ describe('densepure serve over HTTP', () => {
     expect(await client.ready()).toBe(true);
   });
 
-  it('turns requests away with 429 and Retry-After when the queue is full, and 504 when a deadline passes', async () => {
-    const slow = client.infer('default', request(1, { mode: 'fixed', n0: 20, n: 200, seed: 2 }));
-    await new Promise((r) => setTimeout(r, 20));
-    const waiting = client.infer('default', request(2, { deadline_ms: 100 }));
-    await new Promise((r) => setTimeout(r, 20));
-    const refused = await post(JSON.stringify(request(3)));
-    expect(refused.status).toBe(429);
+  it('turns requests away with 429 and Retry-After when the queue is full, and stops one at its deadline with 504', async () => {
+    const gauge = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      return Number(new RegExp(`^${name}\\{model="default"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    const until = async (name: string, value: number): Promise<void> => {
+      for (let seen = await gauge(name), tries = 0; seen !== value; seen = await gauge(name), tries++) {
+        if (tries > 3000) throw new Error(`${name} stayed ${seen}, not ${value}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    // One request certifying (a slot of one); of two more sent at once one waits (a queue of one), one is turned away.
+    const slow = client.infer('default', request(1, { mode: 'fixed', n0: 20, n: 20_000, seed: 2, deadline_ms: 5000 }));
+    await until('densepure_in_flight', 1);
+    const [second, third] = await Promise.all([post(JSON.stringify(request(2))), post(JSON.stringify(request(3)))]);
+    const refused = second.status === 429 ? second : third;
+    expect([second.status, third.status].sort()).toEqual([200, 429]);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused.json()) as { error: string }).error).toContain('busy');
-    const late = await waiting;
-    expect(late).toEqual(E.left(expect.objectContaining({ status: 504, error: expect.stringContaining('deadline of 100 ms passed') })));
-    expect(E.isRight(await slow)).toBe(true);
+    // The slow one stopped at its deadline (20,000 draws take far longer here) and spent nothing more.
+    expect(await slow).toEqual(E.left(expect.objectContaining({ status: 504, error: expect.stringContaining('deadline of 5000 ms passed') })));
+    await until('densepure_in_flight', 0);
   });
 
   it('answers a model failure with a 500 naming it, and goes on serving', async () => {
