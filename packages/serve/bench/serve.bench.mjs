@@ -2,7 +2,7 @@
 // Served certificates against the CLI, on the shipped default (DDS, sigma 0.5, radii 0.25 ... 1.0, alpha 0.001,
 // sequential, N0 100): `densepure certify` on a slice of images gives the CLI's images/s; then `densepure serve`
 // (the same binary) answers the same images at concurrency 1, 4, 16, 64 (autocannon, loopback), each answer checked
-// against the CLI's row for that image. `--soak S` then keeps 16 requests in flight for S seconds and reports the
+// against the CLI's row for that image. `--soak S` then keeps 16 requests (`--soak-concurrency`) in flight for S seconds and reports the
 // server's memory over time and every failed request.
 //
 //   pnpm --filter @densepure/serve bench                      # 16 images, cap N 10000
@@ -22,14 +22,16 @@ const { values: flags } = parseArgs({
     images: { type: 'string', default: '16' },
     N: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '1,4,16,64' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
     soak: { type: 'string', default: '0' },
+    'soak-concurrency': { type: 'string', default: '16' },
   },
 });
 const images = Number(flags.images);
 const cap = Number(flags.N);
-const levels = flags.concurrency.split(',').map(Number);
+const levels = flags.concurrency.split(',').map(Number).filter((c) => c > 0);
 const soakSeconds = Number(flags.soak);
+const soakConcurrency = Number(flags['soak-concurrency']);
 const bin = fileURLToPath(new URL('../../../apps/cli/dist/bin.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'densepure-serve-bench-'));
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -143,10 +145,10 @@ try {
   }
   if (soakSeconds > 0) {
     say('');
-    say(`soak: 16 in flight for ${soakSeconds} s; server RSS (MiB) every ${Math.max(10, Math.round(soakSeconds / 10))} s`);
+    say(`soak: ${soakConcurrency} in flight for ${soakSeconds} s; server RSS (MiB) every ${Math.max(10, Math.round(soakSeconds / 10))} s`);
     const samples = [rss()];
     const timer = setInterval(() => samples.push(rss()), Math.max(10, Math.round(soakSeconds / 10)) * 1000);
-    const { latencies, failed } = await fire(16, { duration: soakSeconds });
+    const { latencies, failed } = await fire(soakConcurrency, { duration: soakSeconds });
     clearInterval(timer);
     samples.push(rss());
     const settled = samples.slice(1);
