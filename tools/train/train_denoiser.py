@@ -1,11 +1,18 @@
-"""Train the small MNIST DDPM denoiser (improved-diffusion style, hybrid loss, learned_range variance).
+"""Train the small DDPM denoiser (improved-diffusion style, hybrid loss, learned_range variance) on a dataset.
 
-Resumable: rerun the same command; it continues from tools/train/checkpoints/denoiser.pt.
-Stops at --steps or when --max-minutes of wall time have been used in this invocation (checkpointing first).
+Resumable: rerun the same command; it continues from the run's checkpoint (model, EMA, optimiser, RNG state = data
+order, loss and evaluation curves). Checkpoints every --ckpt-every-min minutes and on SIGTERM/SIGINT; stops at
+--steps or after --max-minutes of wall time in this invocation (checkpointing first).
+
+Runs live in tools/train/checkpoints/<run>/ (default run: the dataset's name): denoiser.pt, loss.jsonl (every 50
+steps) and curve.jsonl (evaluate.py's measures every --eval-every-min minutes of training, against training wall
+time). --init-from starts a new run from another checkpoint's full state (e.g. continue the shipped MNIST model,
+tools/train/checkpoints/denoiser.pt, in a run of its own so the shipped one stays reproducible).
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -13,7 +20,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CKPT_DIR, Diffusion, UNet, count_params, hybrid_loss, load_mnist, set_threads  # noqa: E402
+from common import CKPT_DIR, Diffusion, UNet, count_params, hybrid_loss, set_threads  # noqa: E402
+from control import Every, Stop, atomic_save, write_jsonl, progress  # noqa: E402
+from datasets import DATASETS  # noqa: E402
 
 
 def sample_t(gen, n, T, focus_hi, focus_frac):
@@ -23,9 +32,15 @@ def sample_t(gen, n, T, focus_hi, focus_frac):
     return torch.where(u < focus_frac, t_focus, t_all)
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mnist-dir", default=None)
+    ap.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    ap.add_argument("--data-dir", "--mnist-dir", dest="data_dir", default=None)
+    ap.add_argument("--run", default=None, help="checkpoint directory name under tools/train/checkpoints "
+                                                "(default: the dataset's name)")
+    ap.add_argument("--ckpt", default=None, help="explicit checkpoint path (overrides --run), e.g. the shipped "
+                                                 "MNIST model's tools/train/checkpoints/denoiser.pt")
+    ap.add_argument("--init-from", default=None, help="checkpoint to start from when the run has none yet")
     ap.add_argument("--steps", type=int, default=2600)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=5e-4)
@@ -37,14 +52,28 @@ def main():
     ap.add_argument("--num-res-blocks", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "denoiser.pt"))
     ap.add_argument("--ckpt-every-min", type=float, default=3.0)
+    ap.add_argument("--eval-every-min", type=float, default=20.0,
+                    help="evaluate (curve.jsonl) after this much training wall time; 0 = never")
     ap.add_argument("--max-minutes", type=float, default=1e9)
-    args = ap.parse_args()
-    set_threads(args.threads)
-    os.makedirs(os.path.dirname(args.ckpt), exist_ok=True)
+    return ap
 
-    trx, _, _, _, info = load_mnist(args.mnist_dir)
+
+def train(args, stop, argv=None):
+    """Returns True when --steps are done, False when stopped early (checkpointed)."""
+    from evaluate import Evaluator
+    from train_classifier import load_classifier
+    ds = DATASETS[args.dataset]
+    ckpt = args.ckpt or os.path.join(CKPT_DIR, args.run or args.dataset, "denoiser.pt")
+    run_dir = os.path.dirname(ckpt)
+    set_threads(args.threads)
+    if not os.path.exists(ckpt) and args.init_from:
+        os.makedirs(run_dir, exist_ok=True)
+        shutil.copyfile(args.init_from, ckpt)
+        print(f"{ckpt}: initialised from {args.init_from}", flush=True)
+
+    data_all = ds.load(args.data_dir)
+    trx, info = data_all[0], data_all[4]
     data = torch.from_numpy(trx.astype(np.float32) * 2.0 - 1.0)  # [-1,1]
     n = data.shape[0]
     diff = Diffusion.linear(1000, 1e-4, 2e-2)
@@ -57,25 +86,46 @@ def main():
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
-    step, wall, losses = 0, 0.0, []
-    if os.path.exists(args.ckpt):
-        ck = torch.load(args.ckpt)
+    step, wall, losses, curve, wall_at_eval = 0, 0.0, [], [], None
+    if os.path.exists(ckpt):
+        ck = torch.load(ckpt)
         model.load_state_dict(ck["model"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"]); step = ck["step"]; wall = ck["wall"]; losses = ck["losses"]
-        print(f"resumed at step {step}, wall {wall:.0f}s", flush=True)
-    print(f"params {count_params(model)} train images {n} config {model.config}", flush=True)
+        curve = ck.get("curve", []); wall_at_eval = ck.get("wallAtEval")
+        print(f"{ckpt}: resumed at step {step}, wall {wall:.0f}s", flush=True)
+    print(f"[{args.dataset} denoiser] params {count_params(model)} train images {n} config {model.config}",
+          flush=True)
+
+    evaluator = None
+    if args.eval_every_min > 0:
+        if os.path.exists(ds.classifier_ckpt):
+            evaluator = Evaluator(args.dataset, data_all, load_classifier(ds.classifier_ckpt))
+        else:
+            print(f"no classifier at {ds.classifier_ckpt}: training without the evaluation curve", flush=True)
+
+    def evaluate():
+        nonlocal wall_at_eval
+        rec = {"dataset": args.dataset, "step": step, "trainWall": round(wall, 1), **evaluator(ema)}
+        curve.append(rec)
+        wall_at_eval = wall
+        print(json.dumps({"eval": rec}), flush=True)
 
     def save():
-        tmp = args.ckpt + ".tmp"
-        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "gen": gen.get_state(), "step": step, "wall": wall, "losses": losses,
-                    "config": model.config, "args": vars(args), "params": count_params(model),
-                    "argv": sys.argv, "data": info}, tmp)
-        os.replace(tmp, args.ckpt)
+        atomic_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                     "gen": gen.get_state(), "step": step, "wall": wall, "losses": losses, "curve": curve,
+                     "wallAtEval": wall_at_eval, "config": model.config, "args": vars(args),
+                     "params": count_params(model), "argv": argv or sys.argv, "data": info,
+                     "evalSettings": evaluator.settings if evaluator else None}, ckpt)
+        write_jsonl(os.path.join(run_dir, "loss.jsonl"), losses)
+        write_jsonl(os.path.join(run_dir, "curve.jsonl"), curve)
 
+    if evaluator and wall_at_eval is None:
+        evaluate()  # the curve's first point: the starting model
+        save()
+    every = Every(args.ckpt_every_min)
     t_inv = time.time()
-    t_last_ck = time.time()
     t_prev = time.time()
+    step_at_start = step
     run_mse, run_vb, run_l = [], [], []
     model.train()
     while step < args.steps:
@@ -108,14 +158,25 @@ def main():
                    "vb": float(np.mean(run_vb)), "wall": round(wall, 1)}
             losses.append(rec)
             run_l, run_mse, run_vb = [], [], []
-            print(json.dumps(rec), flush=True)
-        if now - t_last_ck > args.ckpt_every_min * 60 or step == args.steps:
-            save(); t_last_ck = time.time()
-        if now - t_inv > args.max_minutes * 60:
-            save(); print("max-minutes reached; rerun to continue", flush=True)
-            return
+            progress(step, args.steps, now - t_inv, step_at_start,
+                     {"dataset": args.dataset, "model": "denoiser", **rec})
+        if evaluator and (wall - wall_at_eval >= args.eval_every_min * 60 or step == args.steps):
+            evaluate()
+            save(); every.last = time.time(); t_prev = time.time()  # evaluation time is not training time
+        if stop.requested or now - t_inv > args.max_minutes * 60:
+            save()
+            print(f"stopped ({stop.signal or 'max-minutes'}) at step {step}, checkpointed; rerun to continue",
+                  flush=True)
+            return False
+        if every.due():
+            save()
     save()
     print("done", flush=True)
+    return True
+
+
+def main():
+    train(parser().parse_args(), Stop().install())
 
 
 if __name__ == "__main__":

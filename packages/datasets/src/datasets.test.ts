@@ -5,7 +5,8 @@ import { either as E } from 'fp-ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { encodeDpds, openDataset, parseDpds, readCifar10, readDpds, readImageFolder, selectIndices } from './index.js';
+import { gzipSync } from 'node:zlib';
+import { encodeDpds, openDataset, parseDpds, parseIdx, readCifar10, readDpds, readIdx, readImageFolder, selectIndices } from './index.js';
 import * as portable from './portable.js';
 
 let dir = '';
@@ -89,6 +90,77 @@ describe('CIFAR-10 binary', () => {
     await writeFile(file, new Uint8Array(3074));
     const r = await readCifar10(file);
     expect(E.isLeft(r) && r.left.message).toContain('3073-byte');
+  });
+});
+
+describe('IDX (MNIST-like)', () => {
+  /** An unsigned-byte IDX file: 0, 0, 0x08, ndim, big-endian sizes, values. */
+  const idx = (dims: number[], values: number[]): Uint8Array => {
+    const out = new Uint8Array(4 + 4 * dims.length + values.length);
+    out.set([0, 0, 0x08, dims.length]);
+    dims.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d, false));
+    out.set(values, 4 + 4 * dims.length);
+    return out;
+  };
+  // Two 2x3 images (values 0..5 and 250..255) labelled 4 and 1.
+  const images = idx([2, 2, 3], [0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255]);
+  const labels = idx([2], [4, 1]);
+
+  it('reads an images/labels pair, gzip-compressed or not, from the file or its folder', async () => {
+    const root = join(dir, 'idx');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, 't10k-images-idx3-ubyte.gz'), gzipSync(images));
+    await writeFile(join(root, 't10k-labels-idx1-ubyte.gz'), gzipSync(labels));
+    await writeFile(join(root, 'train-images-idx3-ubyte'), images);
+    await writeFile(join(root, 'train-labels-idx1-ubyte'), labels);
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const ds of [
+      must(await openDataset(root, names)),
+      must(await openDataset(`idx:${join(root, 't10k-images-idx3-ubyte.gz')}`, names)),
+      must(await openDataset(join(root, 'train-images-idx3-ubyte'), names)),
+      must(await readIdx(root, { split: 'train', classNames: names })),
+    ]) {
+      expect(ds.shape).toEqual([1, 2, 3]);
+      expect(ds.size).toBe(2);
+      expect(ds.numClasses).toBe(5);
+      expect(ds.get(0).label).toBe(4);
+      expect(ds.get(1).label).toBe(1);
+      expect(Array.from(ds.get(0).image)).toEqual([0, 1, 2, 3, 4, 5].map((v) => Math.fround(v / 255)));
+      expect(ds.get(1).image[5]).toBe(1);
+      expect(ds.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const plain = must(await readIdx(join(root, 'train-images-idx3-ubyte')));
+    expect(plain.numClasses).toBe(5);
+    expect(plain.classNames).toEqual(['0', '1', '2', '3', '4']);
+  });
+
+  it('names the file and the fault: wrong type, truncation, mismatched labels, label beyond the class names, bad gzip', async () => {
+    const root = join(dir, 'idx-bad');
+    await mkdir(root, { recursive: true });
+    const floats = images.slice();
+    floats[2] = 0x0d;
+    const wrongType = parseIdx(floats, 'floats');
+    expect(E.isLeft(wrongType) && wrongType.left.message).toMatch(/floats: IDX value type 0xd is not supported/);
+    const truncated = parseIdx(images.subarray(0, images.length - 1), 'short-images');
+    expect(E.isLeft(truncated) && truncated.left.message).toMatch(/short-images: truncated or padded: header promises 2x2x3 = 12 values, file has 11/);
+    const corrupt = gzipSync(images).subarray(0, 20);
+    const unzipped = parseIdx(corrupt, 'cut.gz');
+    expect(E.isLeft(unzipped) && unzipped.left.message).toMatch(/cut\.gz: gzip data could not be decompressed/);
+    const write = async (name: string, img: Uint8Array, lab: Uint8Array): Promise<string> => {
+      await writeFile(join(root, `${name}-images-idx3-ubyte`), img);
+      await writeFile(join(root, `${name}-labels-idx1-ubyte`), lab);
+      return join(root, `${name}-images-idx3-ubyte`);
+    };
+    const miscount = await readIdx(await write('miscount', images, idx([3], [0, 1, 2])));
+    expect(E.isLeft(miscount) && miscount.left.message).toMatch(/miscount-labels-idx1-ubyte: IDX labels must be one dimension of 2/);
+    const beyond = await readIdx(await write('beyond', images, labels), { classNames: ['a', 'b', 'c'] });
+    expect(E.isLeft(beyond) && beyond.left).toMatchObject({ kind: 'bad-value', index: 0 });
+    const flat = await readIdx(await write('flat', idx([12], Array.from(images.subarray(16))), labels));
+    expect(E.isLeft(flat) && flat.left.message).toMatch(/3 non-empty dimensions/);
+    const noLabels = await readIdx(join(root, 'miscount-images-idx3-ubyte'), { labelsPath: join(root, 'missing') });
+    expect(E.isLeft(noLabels) && noLabels.left.kind).toBe('not-found');
+    const emptyFolder = await readIdx(join(root));
+    expect(E.isLeft(emptyFolder) && emptyFolder.left.message).toMatch(/no t10k-images-idx3-ubyte/);
   });
 });
 

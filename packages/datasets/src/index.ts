@@ -3,6 +3,7 @@ import { either as E } from 'fp-ts';
 import { readCifar10 } from './cifar.js';
 import { readDpds } from './read-file.js';
 import { readImageFolder } from './folder.js';
+import { readIdx } from './idx.js';
 import { type Dataset, type DatasetError, badSlice, notFound } from './types.js';
 
 export * from './types.js';
@@ -10,18 +11,20 @@ export { DPDS_MAGIC, encodeDpds, parseDpds } from './dpds.js';
 export { readDatasetFile, readDpds } from './read-file.js';
 export { CIFAR10_CLASSES, readCifar10 } from './cifar.js';
 export { readImageFolder } from './folder.js';
+export { idxLabelsPath, parseIdx, readIdx } from './idx.js';
 
 /**
- * Opens a dataset from a spec: `cifar10:<file or folder>`, `folder:<dir>`, `dpds:<file>`, or a bare path
- * (a `.bin` file starting with 'DPDS' -> DPDS, a folder with `test_batch.bin` -> CIFAR-10, another folder ->
- * image folder).
+ * Opens a dataset from a spec: `cifar10:<file or folder>`, `folder:<dir>`, `dpds:<file>`, `idx:<images file or
+ * folder>`, or a bare path (a `…-images-idx3-ubyte[.gz]` file -> IDX, another file -> DPDS, a folder with
+ * `test_batch.bin` -> CIFAR-10, a folder with `t10k-images-idx3-ubyte[.gz]` -> IDX, another folder -> image folder).
  */
 export async function openDataset(spec: string, classNames?: readonly string[]): Promise<E.Either<DatasetError, Dataset>> {
-  const match = /^(cifar10|folder|dpds):(.*)$/.exec(spec);
+  const match = /^(cifar10|folder|dpds|idx):(.*)$/.exec(spec);
   if (match !== null) {
     const [, kind, path] = match as unknown as [string, string, string];
     if (kind === 'cifar10') return readCifar10(path);
     if (kind === 'folder') return readImageFolder(path);
+    if (kind === 'idx') return readIdx(path, classNames === undefined ? {} : { classNames });
     return readDpds(path, classNames);
   }
   let info;
@@ -30,11 +33,14 @@ export async function openDataset(spec: string, classNames?: readonly string[]):
   } catch {
     return E.left(notFound(spec, 'dataset'));
   }
+  const has = (name: string): Promise<boolean> => stat(`${spec}/${name}`).then(() => true, () => false);
+  const idxOptions = classNames === undefined ? {} : { classNames };
   if (info.isDirectory()) {
-    const cifar = await stat(`${spec}/test_batch.bin`).then(() => true, () => false);
-    return cifar ? readCifar10(spec) : readImageFolder(spec);
+    if (await has('test_batch.bin')) return readCifar10(spec);
+    if ((await has('t10k-images-idx3-ubyte')) || (await has('t10k-images-idx3-ubyte.gz'))) return readIdx(spec, idxOptions);
+    return readImageFolder(spec);
   }
-  return readDpds(spec, classNames);
+  return /-images-idx3-ubyte(\.gz)?$/.test(spec) ? readIdx(spec, idxOptions) : readDpds(spec, classNames);
 }
 
 /**
