@@ -9,8 +9,8 @@ this invocation. Start it in the background, stop it with `kill -TERM $(cat /tmp
 
 The plan (why these sizes: tools/train/README.md, "Longer runs"):
   fashion-classifier  clean CNN on Fashion-MNIST, 8 epochs
-  fashion-denoiser    UNet (as the shipped MNIST one) on Fashion-MNIST, 12,000 steps of batch 128
-  mnist-long          the shipped MNIST denoiser (2,150 steps) continued to 12,000 steps in run mnist-long
+  fashion-denoiser    UNet (as the shipped MNIST one) on Fashion-MNIST, 8,000 steps of batch 128
+  mnist-long          the shipped MNIST denoiser (2,150 steps) continued to 8,000 steps in run mnist-long
 """
 import argparse
 import os
@@ -25,8 +25,8 @@ from control import Stop  # noqa: E402
 
 PLAN = [
     ("fashion-classifier", train_classifier, ["--dataset", "fashion", "--epochs", "8"]),
-    ("fashion-denoiser", train_denoiser, ["--dataset", "fashion", "--steps", "12000"]),
-    ("mnist-long", train_denoiser, ["--dataset", "mnist", "--run", "mnist-long", "--steps", "12000",
+    ("fashion-denoiser", train_denoiser, ["--dataset", "fashion", "--steps", "8000"]),
+    ("mnist-long", train_denoiser, ["--dataset", "mnist", "--run", "mnist-long", "--steps", "8000",
                                     "--init-from", os.path.join(CKPT_DIR, "denoiser.pt")]),
 ]
 PIDFILE = "/tmp/densepure-train.pid"

