@@ -1,27 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { either as E } from 'fp-ts';
 import { describe, expect, it } from 'vitest';
-import { loadClassifier, loadDenoiser } from '@densepure/backend';
 import '@densepure/backend-onnx';
+import { classifierFixtureDeviation, cleanAccuracy, denoiserFixtureDeviation, readIoFixture } from '@densepure/backend/testing';
 import { readDpds } from '@densepure/datasets';
 import { classifierPath, denoiserPath, testSetInfoPath, testSetPath } from './index.js';
 
-interface Fixture {
-  tolerance: number;
-  x: { shape: number[]; data: number[] };
-  t?: number[];
-  out?: { shape: number[]; data: number[] };
-  logits?: { shape: number[]; data: number[] };
-}
-
-const fixture = (name: string): Fixture =>
-  JSON.parse(readFileSync(new URL(`../fixtures/${name}-io.json`, import.meta.url), 'utf8')) as Fixture;
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
+const fixture = (name: string) => readIoFixture(new URL(`../fixtures/${name}-io.json`, import.meta.url));
 
 const must = <A>(r: E.Either<{ message: string }, A>): A => {
   if (E.isLeft(r)) throw new Error(r.left.message);
@@ -31,35 +16,15 @@ const must = <A>(r: E.Either<{ message: string }, A>): A => {
 describe('shipped MNIST models (onnxruntime) agree with the PyTorch outputs recorded at export', () => {
   it('denoiser: eps and v within the fixture tolerance', async () => {
     const fx = fixture('denoiser');
-    const d = must(await loadDenoiser(denoiserPath, { backend: 'onnx' })());
-    try {
-      expect(d.metadata.learnedVariance).toBe(true);
-      expect(d.metadata.inputShape).toEqual([1, 28, 28]);
-      const out = must(await d.run(Float32Array.from(fx.x.data), fx.t!)());
-      const per = 784;
-      const expected = fx.out!.data;
-      const eps: number[] = [];
-      const v: number[] = [];
-      for (let b = 0; b < fx.t!.length; b++) {
-        eps.push(...expected.slice(2 * b * per, (2 * b + 1) * per));
-        v.push(...expected.slice((2 * b + 1) * per, (2 * b + 2) * per));
-      }
-      expect(maxAbsDiff(out.eps, eps)).toBeLessThanOrEqual(fx.tolerance);
-      expect(maxAbsDiff(out.v!, v)).toBeLessThanOrEqual(fx.tolerance);
-    } finally {
-      await d.dispose();
-    }
+    const dev = await denoiserFixtureDeviation(denoiserPath, fx);
+    expect(dev.learnedVariance).toBe(true);
+    expect(dev.eps).toBeLessThanOrEqual(fx.tolerance);
+    expect(dev.v).toBeLessThanOrEqual(fx.tolerance);
   });
 
   it('classifier: logits within the fixture tolerance', async () => {
     const fx = fixture('classifier');
-    const c = must(await loadClassifier(classifierPath, { backend: 'onnx' })());
-    try {
-      const logits = must(await c.run(Float32Array.from(fx.x.data), fx.x.shape[0]!)());
-      expect(maxAbsDiff(logits, fx.logits!.data)).toBeLessThanOrEqual(fx.tolerance);
-    } finally {
-      await c.dispose();
-    }
+    expect(await classifierFixtureDeviation(classifierPath, fx)).toBeLessThanOrEqual(fx.tolerance);
   });
 });
 
@@ -78,26 +43,9 @@ describe('shipped test split', () => {
 
   it('the classifier reaches its recorded clean accuracy (>= 98.5%) on the whole split', { timeout: 120_000 }, async () => {
     const ds = must(await readDpds(testSetPath));
-    const c = must(await loadClassifier(classifierPath, { backend: 'onnx' })());
     const manifest = JSON.parse(readFileSync(classifierPath.replace(/\.onnx$/, '.json'), 'utf8')) as { metrics: { cleanAccuracy: number } };
-    try {
-      let correct = 0;
-      const batch = 250;
-      for (let start = 0; start < ds.size; start += batch) {
-        const n = Math.min(batch, ds.size - start);
-        const x = new Float32Array(n * 784);
-        for (let i = 0; i < n; i++) x.set(ds.get(start + i).image, i * 784);
-        const logits = must(await c.run(x, n)());
-        for (let i = 0; i < n; i++) {
-          const row = Array.from(logits.subarray(i * 10, (i + 1) * 10));
-          if (row.indexOf(Math.max(...row)) === ds.get(start + i).label) correct += 1;
-        }
-      }
-      const accuracy = correct / ds.size;
-      expect(accuracy).toBeGreaterThanOrEqual(0.985);
-      expect(Math.abs(accuracy - manifest.metrics.cleanAccuracy)).toBeLessThanOrEqual(1 / ds.size);
-    } finally {
-      await c.dispose();
-    }
+    const accuracy = await cleanAccuracy(classifierPath, ds, 'onnx', 250);
+    expect(accuracy).toBeGreaterThanOrEqual(0.985);
+    expect(Math.abs(accuracy - manifest.metrics.cleanAccuracy)).toBeLessThanOrEqual(1 / ds.size);
   });
 });

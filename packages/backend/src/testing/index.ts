@@ -3,3 +3,4 @@
 export * from './onnx-builder.js';
 export * from './tiny-models.js';
 export * from './values.js';
+export * from './zoo.js';
