@@ -38,9 +38,10 @@ def main():
                     help="run only these stages (repeatable); default: the whole plan in order")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="wall-time bound for this invocation")
     ap.add_argument("--threads", default="1", help="torch threads (1 on a machine whose cores are shared)")
+    ap.add_argument("--pidfile", default=PIDFILE, help="where this process writes its pid (one per running command)")
     args = ap.parse_args()
     stop = Stop().install()
-    with open(PIDFILE, "w") as f:
+    with open(args.pidfile, "w") as f:
         f.write(str(os.getpid()))
     t0 = time.time()
     try:
@@ -59,8 +60,8 @@ def main():
         else:
             print("plan complete", flush=True)
     finally:
-        if os.path.exists(PIDFILE):
-            os.remove(PIDFILE)
+        if os.path.exists(args.pidfile):
+            os.remove(args.pidfile)
 
 
 if __name__ == "__main__":

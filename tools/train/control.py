@@ -1,4 +1,5 @@
 """Run control shared by the training loops: stop on SIGTERM/SIGINT, periodic atomic checkpoints, progress + ETA."""
+import fcntl
 import json
 import os
 import signal
@@ -65,3 +66,14 @@ def write_jsonl(path, recs):
     with open(tmp, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in recs)
     os.replace(tmp, path)
+
+
+def lock_run(ckpt):
+    """Holds an exclusive lock beside a checkpoint for this process's life: two trainers never share a run."""
+    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    f = open(ckpt + ".lock", "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"{ckpt} is being trained by another process (lock {ckpt}.lock); stop that one first")
+    return f

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import MnistCNN, count_params, set_threads  # noqa: E402
-from control import Every, Stop, atomic_save, write_jsonl, progress  # noqa: E402
+from control import Every, Stop, atomic_save, lock_run, progress, write_jsonl  # noqa: E402
 from datasets import DATASETS  # noqa: E402
 
 
@@ -69,6 +69,7 @@ def train(args, stop, argv=None):
     """Returns True when all epochs are done, False when stopped early (checkpointed)."""
     ds = DATASETS[args.dataset]
     ckpt = args.ckpt or ds.classifier_ckpt
+    lock = lock_run(ckpt)  # noqa: F841 (held until this function returns)
     set_threads(args.threads)
     trx, trY, tex, teY, info = ds.load(args.data_dir)
     xtr = torch.from_numpy(trx.astype(np.float32)); ytr = torch.from_numpy(trY)

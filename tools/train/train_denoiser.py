@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import CKPT_DIR, Diffusion, UNet, count_params, hybrid_loss, set_threads  # noqa: E402
-from control import Every, Stop, atomic_save, write_jsonl, progress  # noqa: E402
+from control import Every, Stop, atomic_save, lock_run, progress, write_jsonl  # noqa: E402
 from datasets import DATASETS  # noqa: E402
 
 
@@ -66,6 +66,7 @@ def train(args, stop, argv=None):
     ds = DATASETS[args.dataset]
     ckpt = args.ckpt or os.path.join(CKPT_DIR, args.run or args.dataset, "denoiser.pt")
     run_dir = os.path.dirname(ckpt)
+    lock = lock_run(ckpt)  # noqa: F841 (held until this function returns)
     set_threads(args.threads)
     if not os.path.exists(ckpt) and args.init_from:
         os.makedirs(run_dir, exist_ok=True)
