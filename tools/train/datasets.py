@@ -71,10 +71,6 @@ class Dataset:
     def load(self, data_dir=None):
         return self._load(data_dir)
 
-    def ckpt(self, run, kind):
-        """Checkpoint path of one run (a directory under tools/train/checkpoints) for 'classifier' | 'denoiser'."""
-        return os.path.join(CKPT_DIR, run, f"{kind}.pt")
-
 
 DATASETS = {
     "mnist": Dataset(
