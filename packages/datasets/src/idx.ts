@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { either as E } from 'fp-ts';
-import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound, readDatasetFile } from './types.js';
+import { readDatasetFile } from './read-file.js';
+import { type Dataset, type DatasetError, arrayDataset, badFormat, notFound } from './types.js';
 
 /** Largest decompressed IDX file accepted (the 60,000-image MNIST-like train files are 47 MB). */
 const MAX_IDX_BYTES = 512 * 1024 * 1024;
