@@ -4,6 +4,8 @@
  * p(x0 | x_t); statistics that judge sampled reverse chains against it; the reverse chain driver the checks use.
  */
 export * from './mixture.js';
+export * from './mixture-file.js';
+export * from './gaussian.js';
 export * from './posterior.js';
 export * from './onnx-models.js';
 export * from './chain.js';
