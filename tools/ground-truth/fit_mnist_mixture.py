@@ -7,8 +7,8 @@ pipeline clips its predictions of x0 (with scale 1 half of every background pixe
 Per class: k-means (k components, k-means++ start, seeded) in the class's top-50 PCA space, then per cluster the
 covariance's top-q eigenvectors (the directions, orthonormal) with their eigenvalues (the variances along them),
 and a fixed isotropic floor std^2 elsewhere. The floor is a modelling choice, not a fit: the maximum-likelihood
-floor (the mean of the discarded eigenvalues) is ~0.1 here and would make every sample visibly grainy and push
-background pixels out of [-1, 1]. Weights: cluster size / class size * 1/10 per class (classes equally likely).
+floor (the mean of the discarded eigenvalues) is 0.045 here (std 0.21 in model units), which would cover every
+sample with visible grain and push background pixels out of [-1, 1]; std 0.05 keeps samples digit-like. Weights: cluster size / class size * 1/10 per class (classes equally likely).
 
 Writes the mixture file (@densepure/ground-truth mixture-file.ts format: JSON header + base64 float32 vectors).
 Deterministic for a seed. ~1 minute on one core.

@@ -9,6 +9,7 @@ export * from './gaussian.js';
 export * from './posterior.js';
 export * from './onnx-models.js';
 export * from './chain.js';
+export * from './exact-vote.js';
 export * from './stats.js';
 export * from './examples.js';
 export * from './chain-error.js';
