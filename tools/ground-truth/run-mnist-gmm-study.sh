@@ -2,7 +2,8 @@
 # The exact-score MNIST study (experiments/mnist-gmm-k10.yaml), cheapest and most informative cells first; every
 # step resumes after its last complete row, so rerunning this script continues where a killed run stopped.
 #   tools/ground-truth/run-mnist-gmm-study.sh eval    # densepure-eval cells: DDS, smoothing, then DensePure by sigma
-#   tools/ground-truth/run-mnist-gmm-study.sh exact   # exact posterior votes (K -> infinity class mass), by sigma
+#   tools/ground-truth/run-mnist-gmm-study.sh exact   # exact posterior votes: K -> infinity (class mass), then K = 10
+#                                                     # exact posterior samples classified by the Bayes classifier
 # Build first: pnpm --filter @densepure/eval... build && pnpm --filter @densepure/ground-truth build
 # Results: experiments/reports/mnist-gmm-k10/ and experiments/reports/mnist-gmm-k10-exact/.
 set -euo pipefail
@@ -19,6 +20,9 @@ case "${1:-}" in
   exact)
     for s in sigma1_ sigma0.5_ sigma0.25_; do
       nice -n 10 node packages/ground-truth/dist/study/mnist-exact-vote.js "$file" --results experiments/reports --cells "exact-classmass_$s"
+    done
+    for s in sigma1_ sigma0.5_ sigma0.25_; do
+      nice -n 10 node packages/ground-truth/dist/study/mnist-exact-vote.js "$file" --results experiments/reports --posterior-K 10 --cells "exact-posterior-K10_$s"
     done ;;
   *) echo "usage: $0 eval|exact" >&2; exit 2 ;;
 esac

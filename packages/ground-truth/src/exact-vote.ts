@@ -3,7 +3,7 @@ import type { BackendError } from '@densepure/backend';
 import type { ImageClassifier } from '@densepure/classifiers';
 import { type Sampler, argmax, gaussianFill, noiseAddress, sigmaToTimestep, toModelScale } from '@densepure/core';
 import type { GaussianMixture } from './mixture.js';
-import { posterior, samplePosterior } from './posterior.js';
+import { posterior, posteriorClassMass, samplePosterior } from './posterior.js';
 
 /*
  * DensePure's vote with the reverse chain replaced by exact posterior samples, on the noise draws the runner uses
@@ -29,7 +29,7 @@ export function classMassSampler(m: GaussianMixture, alphasCumprod: ArrayLike<nu
   return async ({ firstDraw, count }) => {
     const counts = new Int32Array(m.classNames.length);
     for (let i = 0; i < count; i++) {
-      const label = argmax(posterior(m, alphasCumprod[t]!, noisedAt(image, sigma, scale, seed, imageIndex, firstDraw + i)).classMass);
+      const label = argmax(posteriorClassMass(m, alphasCumprod[t]!, noisedAt(image, sigma, scale, seed, imageIndex, firstDraw + i)));
       counts[label] = counts[label]! + 1;
     }
     return E.right(counts);

@@ -48,6 +48,16 @@ function noisedLogWeights(m: GaussianMixture, abar: number, xt: ArrayLike<number
   }
 }
 
+/** Per-class posterior mass at x_t alone (the component weights, none of the posterior means): the exact K -> infinity vote's tally. */
+export function posteriorClassMass(m: GaussianMixture, abar: number, xt: ArrayLike<number>): Float64Array {
+  const weights = new Float64Array(m.components.length);
+  noisedLogWeights(m, abar, xt, weights, m.components.map((c) => noisedShape(c, abar)));
+  softmaxInPlace(weights);
+  const mass = new Float64Array(m.classNames.length);
+  for (const [k, comp] of m.components.entries()) mass[comp.label] = mass[comp.label]! + weights[k]!;
+  return mass;
+}
+
 /** The closed-form posterior p(x0 | x_t) at noise level abar (float64). */
 export function posterior(m: GaussianMixture, abar: number, xt: ArrayLike<number>): Posterior {
   const K = m.components.length;
