@@ -1,9 +1,10 @@
 // node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--pictures]
 //
 // The exact-score MNIST study's numbers from whatever has finished: <RESULTS>/<name>/*.tsv (densepure-eval's cells)
-// and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma, on the points every method has finished:
-// certified accuracy at each radius with a 95% Clopper-Pearson interval, and paired exact McNemar tests (same
-// points, same noise draws) of every method against DDS and against the exact vote. Writes <RESULTS>/<name>/
+// and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma: each method's certified accuracy at each
+// radius on the points it has finished, with a 95% Clopper-Pearson interval; on the points both have finished,
+// paired exact McNemar tests (same points, same noise draws) and a sign test of the per-point radius, of every
+// method against DDS and against the exact vote. Writes <RESULTS>/<name>/
 // summary.json, tables.md and accuracy.png; with --pictures also posterior.png (posterior mean beside exact posterior samples).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,18 +60,19 @@ const summary: Record<string, unknown>[] = [];
 const curveRows: Record<string, unknown>[] = [];
 for (const sigma of sigmas) {
   const methods = [...series.entries()].filter(([, s]) => s.has(sigma)).map(([m]) => m);
-  // Only points every method at this sigma has finished: the paired design.
   const byMethod = new Map(methods.map((m) => [m, new Map(series.get(m)!.get(sigma)!.map((r) => [r.idx, r]))]));
-  const common = [...byMethod.get(methods[0]!)!.keys()].filter((idx) => methods.every((m) => byMethod.get(m)!.has(idx)));
+  // Each method's curve on the points it has finished; each paired test on the points both methods have finished.
+  const common = (a: string, b: string): number[] => [...byMethod.get(a)!.keys()].filter((idx) => byMethod.get(b)!.has(idx));
   const radii = Array.from({ length: 9 }, (_, k) => (k * sigma) / 4);
   const accuracy = methods.map((m) => ({
     method: m,
     rowsDone: byMethod.get(m)!.size,
     curve: radii.map((r) => {
-      const k = common.filter((idx) => certifiedAt(byMethod.get(m)!.get(idx), r)).length;
-      const ci = clopperPearson(k, common.length, 0.05);
-      curveRows.push({ sigma: `σ = ${sigma}`, method: m, radius: r, accuracy: common.length === 0 ? 0 : k / common.length });
-      return { radius: r, certified: k, accuracy: common.length === 0 ? 0 : k / common.length, ci95: [ci.lower, ci.upper] };
+      const rows = [...byMethod.get(m)!.values()];
+      const k = rows.filter((row) => certifiedAt(row, r)).length;
+      const ci = clopperPearson(k, rows.length, 0.05);
+      curveRows.push({ sigma: `σ = ${sigma}`, method: `${m} (n = ${rows.length})`, radius: r, accuracy: k / rows.length });
+      return { radius: r, certified: k, accuracy: k / rows.length, ci95: [ci.lower, ci.upper] };
     }),
   }));
   const references = ['dds', 'exact-classmass'].filter((m) => methods.includes(m));
@@ -81,13 +83,14 @@ for (const sigma of sigmas) {
         radii.map((r) => {
           let onlyFirst = 0;
           let onlySecond = 0;
-          for (const idx of common) {
+          const points = common(m, ref);
+          for (const idx of points) {
             const a = certifiedAt(byMethod.get(m)!.get(idx), r);
             const b = certifiedAt(byMethod.get(ref)!.get(idx), r);
             if (a && !b) onlyFirst++;
             if (b && !a) onlySecond++;
           }
-          return { first: m, second: ref, radius: r, onlyFirst, onlySecond, mcnemarP: onlyFirst + onlySecond === 0 ? 1 : binomialTestTwoSided(onlyFirst, onlyFirst + onlySecond) };
+          return { first: m, second: ref, points: points.length, radius: r, onlyFirst, onlySecond, mcnemarP: onlyFirst + onlySecond === 0 ? 1 : binomialTestTwoSided(onlyFirst, onlyFirst + onlySecond) };
         }),
       ),
   );
@@ -100,43 +103,43 @@ for (const sigma of sigmas) {
         let larger = 0;
         let smaller = 0;
         let diff = 0;
-        for (const idx of common) {
+        const points = common(m, ref);
+        for (const idx of points) {
           const a = radiusOf(byMethod.get(m)!.get(idx));
           const b = radiusOf(byMethod.get(ref)!.get(idx));
           diff += a - b;
           if (a > b + 1e-9) larger++;
           if (b > a + 1e-9) smaller++;
         }
-        return { first: m, second: ref, larger, smaller, meanDifference: common.length === 0 ? 0 : diff / common.length, signTestP: larger + smaller === 0 ? 1 : binomialTestTwoSided(larger, larger + smaller) };
+        return { first: m, second: ref, points: points.length, larger, smaller, meanDifference: points.length === 0 ? 0 : diff / points.length, signTestP: larger + smaller === 0 ? 1 : binomialTestTwoSided(larger, larger + smaller) };
       }),
   );
-  summary.push({ sigma, points: common.length, methods: accuracy, paired, radiusSign });
+  summary.push({ sigma, methods: accuracy, paired, radiusSign });
 }
 
 writeFileSync(join(results, name, 'summary.json'), `${JSON.stringify({ generatedBy: 'packages/ground-truth/dist/study/mnist-gmm-report.js', sigmas: summary }, null, 2)}\n`);
 const lines: string[] = [
   `Generated by \`node packages/ground-truth/dist/study/mnist-gmm-report.js\` from the TSVs present at ${new Date().toISOString().slice(0, 16)}Z.`,
-  'Cells: certified correct points of those every method at that sigma has finished, [95% Clopper-Pearson interval in %].',
+  'Cells: certified correct points of those the method has finished at that sigma, [95% Clopper-Pearson interval in %].',
   'Paired rows: +a / -b = points only the first / only the second method certifies correctly at radius >= r (same points, same noise draws); p = exact two-sided McNemar.',
   'Radius per point: the certified radius of a correct prediction (0 if wrong or abstaining), compared point by point; p = two-sided sign test over the points where they differ.',
 ];
 for (const s of summary) {
   const sig = s as {
     sigma: number;
-    points: number;
     methods: { method: string; rowsDone: number; curve: { radius: number; certified: number; ci95: number[] }[] }[];
-    paired: { first: string; second: string; radius: number; onlyFirst: number; onlySecond: number; mcnemarP: number }[];
-    radiusSign: { first: string; second: string; larger: number; smaller: number; meanDifference: number; signTestP: number }[];
+    paired: { first: string; second: string; points: number; radius: number; onlyFirst: number; onlySecond: number; mcnemarP: number }[];
+    radiusSign: { first: string; second: string; points: number; larger: number; smaller: number; meanDifference: number; signTestP: number }[];
   };
-  lines.push('', `### σ = ${sig.sigma}: ${sig.points} points finished by every method`, '');
-  lines.push(`| method (rows done) | ${sig.methods[0]?.curve.map((c) => `r = ${c.radius}`).join(' | ')} |`, `| --- |${sig.methods[0]?.curve.map(() => ' --- |').join('')}`);
+  lines.push('', `### σ = ${sig.sigma}`, '');
+  lines.push(`| method (points) | ${sig.methods[0]?.curve.map((c) => `r = ${c.radius}`).join(' | ')} |`, `| --- |${sig.methods[0]?.curve.map(() => ' --- |').join('')}`);
   for (const m of sig.methods) lines.push(`| ${m.method} (${m.rowsDone}) | ${m.curve.map((c) => `${c.certified} [${(100 * c.ci95[0]!).toFixed(0)}, ${(100 * c.ci95[1]!).toFixed(0)}]`).join(' | ')} |`);
   const differing = sig.paired.filter((q) => q.onlyFirst + q.onlySecond > 0);
   if (differing.length > 0) lines.push('');
-  for (const p of differing) lines.push(`- ${p.first} vs ${p.second} at r = ${p.radius}: +${p.onlyFirst} / -${p.onlySecond}, McNemar p = ${p.mcnemarP.toPrecision(2)}`);
+  for (const p of differing) lines.push(`- ${p.first} vs ${p.second} at r = ${p.radius} (${p.points} points): +${p.onlyFirst} / -${p.onlySecond}, McNemar p = ${p.mcnemarP.toPrecision(2)}`);
   lines.push('');
   for (const p of sig.radiusSign) {
-    lines.push(`- radius per point, ${p.first} vs ${p.second}: larger on ${p.larger}, smaller on ${p.smaller} points, mean difference ${p.meanDifference.toFixed(4)}, sign test p = ${p.signTestP.toPrecision(2)}`);
+    lines.push(`- radius per point, ${p.first} vs ${p.second} (${p.points} points): larger on ${p.larger}, smaller on ${p.smaller} points, mean difference ${p.meanDifference.toFixed(4)}, sign test p = ${p.signTestP.toPrecision(2)}`);
   }
 }
 writeFileSync(join(results, name, 'tables.md'), `${lines.join('\n')}\n`);
