@@ -1,11 +1,13 @@
-// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--pictures]
+// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--with FOLDER] [--pictures]
 //
 // The exact-score MNIST study's numbers from whatever has finished: <RESULTS>/<name>/*.tsv (densepure-eval's cells)
 // and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma: each method's certified accuracy at each
 // radius on the points it has finished, with a 95% Clopper-Pearson interval; on the points both have finished,
 // paired exact McNemar tests (same points, same noise draws) and a sign test of the per-point radius, of every
 // method against DDS and against the exact vote. Writes <RESULTS>/<name>/
-// summary.json, tables.md and accuracy.png; with --pictures also posterior.png (posterior mean beside exact posterior samples).
+// summary.json, tables.md and accuracy.png; with --pictures also posterior.png. --with FOLDER (under RESULTS) adds
+// the series of another folder on the same points and draws, e.g. the classifier-free exact-classmass of
+// mnist-gmm-k10-exact to the CNN grid's report. (posterior mean beside exact posterior samples).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -25,9 +27,10 @@ interface Row {
 }
 
 const args = process.argv.slice(2);
-const nameAt = args.indexOf('--name');
-const name = nameAt >= 0 ? args[nameAt + 1]! : 'mnist-gmm-k10';
-const results = args.find((a, i) => !a.startsWith('--') && i !== nameAt + 1) ?? join('experiments', 'reports');
+const valueOf = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const name = valueOf('--name') ?? 'mnist-gmm-k10';
+const extra = valueOf('--with');
+const results = args.find((a, i) => !a.startsWith('--') && !['--name', '--with'].includes(args[i - 1] ?? '')) ?? join('experiments', 'reports');
 const models = join('packages', 'ground-truth', 'models', 'mnist-gmm');
 
 function readTsv(path: string): Row[] {
@@ -41,7 +44,7 @@ function readTsv(path: string): Row[] {
 
 /** method -> sigma -> rows, from `<method>_sigma<s>_<backend>_sequential.tsv` names. */
 const series = new Map<string, Map<number, Row[]>>();
-for (const dir of [join(results, name), join(results, `${name}-exact`)]) {
+for (const dir of [join(results, name), join(results, `${name}-exact`), ...(extra === undefined ? [] : [join(results, extra)])]) {
   if (!existsSync(dir)) continue;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tsv')).sort()) {
     const m = /^(.+)_sigma([0-9.]+)_/.exec(file);
@@ -49,6 +52,7 @@ for (const dir of [join(results, name), join(results, `${name}-exact`)]) {
     const rows = readTsv(join(dir, file));
     if (rows.length === 0) continue;
     const bySigma = series.get(m[1]!) ?? new Map<number, Row[]>();
+    if (bySigma.has(Number(m[2]))) continue; // the experiment's own series win over --with's
     bySigma.set(Number(m[2]), rows);
     series.set(m[1]!, bySigma);
   }
