@@ -75,7 +75,7 @@ for (const sigma of sigmas) {
       const rows = [...byMethod.get(m)!.values()];
       const k = rows.filter((row) => certifiedAt(row, r)).length;
       const ci = clopperPearson(k, rows.length, 0.05);
-      curveRows.push({ sigma: `σ = ${sigma}`, method: `${m} (n = ${rows.length})`, radius: r, accuracy: k / rows.length });
+      curveRows.push({ sigma: `σ = ${sigma}`, method: m, radius: r, accuracy: k / rows.length });
       return { radius: r, certified: k, accuracy: k / rows.length, ci95: [ci.lower, ci.upper] };
     }),
   }));
@@ -160,7 +160,7 @@ const accuracySpec: TopLevelSpec = {
     encoding: {
       x: { field: 'radius', type: 'quantitative', title: 'radius (pixel units, L2)' },
       y: { field: 'accuracy', type: 'quantitative', title: 'certified accuracy', scale: { domain: [0, 1] } },
-      color: { field: 'method', type: 'nominal' },
+      color: { field: 'method', type: 'nominal', legend: { labelLimit: 400, title: 'method (points per cell: tables.md)' } },
     },
   },
   resolve: { scale: { x: 'independent' } },
