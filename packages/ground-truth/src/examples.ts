@@ -38,3 +38,37 @@ export const theoryMixture: GaussianMixture = build({
     { weight: 0.25, mean: [0, 0.5], std: 0.15, label: 2 },
   ],
 });
+
+/** Orthonormal rows (Gram-Schmidt) from a deterministic pseudo-random start: directions for {@link lowRankMixture}. */
+function orthonormalRows(q: number, d: number, seed: number): number[] {
+  const rows: number[][] = [];
+  let s = seed;
+  const next = (): number => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  };
+  for (let j = 0; j < q; j++) {
+    const v = Array.from({ length: d }, next);
+    for (const r of rows) {
+      const dot = r.reduce((acc, ri, i) => acc + ri * v[i]!, 0);
+      for (let i = 0; i < d; i++) v[i] = v[i]! - dot * r[i]!;
+    }
+    const len = Math.hypot(...v);
+    rows.push(v.map((x) => x / len));
+  }
+  return rows.flat();
+}
+
+/**
+ * A 16-D mixture (laid out [1, 4, 4]) with low-rank-plus-isotropic covariances of different ranks (2, 3 and an
+ * isotropic one, so the ONNX graph pads), three classes: the checks of the low-rank closed forms and graphs.
+ */
+export const lowRankMixture: GaussianMixture = build({
+  shape: [1, 4, 4],
+  classNames: ['a', 'b', 'c'],
+  components: [
+    { weight: 0.4, mean: Array.from({ length: 16 }, (_, i) => 0.3 * Math.sin(i)), std: 0.05, label: 0, directions: orthonormalRows(2, 16, 1), directionVariances: [0.04, 0.01] },
+    { weight: 0.35, mean: Array.from({ length: 16 }, (_, i) => 0.3 * Math.cos(i)), std: 0.08, label: 1, directions: orthonormalRows(3, 16, 2), directionVariances: [0.09, 0.02, 0.001] },
+    { weight: 0.25, mean: Array.from({ length: 16 }, (_, i) => (i % 4) * 0.1 - 0.15), std: 0.1, label: 2 },
+  ],
+});

@@ -9,8 +9,8 @@ import '@densepure/backend-tfjs';
 import { wrapClassifier } from '@densepure/classifiers';
 import { diffusionConstants, gaussianFill, linearBetaSchedule, noiseAddress, planReverse, reverseStep, sigmaToTimestep, toModelScale } from '@densepure/core';
 import { makeBaseClassifier } from '@densepure/voting';
-import { checkMixture, theoryMixture } from './examples.js';
-import { bayesLabel, makeMixture, sampleMixture } from './mixture.js';
+import { checkMixture, lowRankMixture, theoryMixture } from './examples.js';
+import { argmax, bayesLabel, classPosterior, makeMixture, sampleMixture } from './mixture.js';
 import { type ScheduleSpec, scheduleAlphasCumprod, writeGroundTruthModels } from './onnx-models.js';
 import { exactEpsilon, posterior } from './posterior.js';
 
@@ -34,13 +34,18 @@ describe('makeMixture', () => {
   });
 });
 
-describe.each(['linear', 'cosine'] as const)('exact eps ONNX model (%s schedule) on both backends', (scheduleName) => {
+describe.each([
+  ['isotropic', checkMixture, 'linear'],
+  ['isotropic', checkMixture, 'cosine'],
+  ['low-rank', lowRankMixture, 'linear'],
+  ['low-rank', lowRankMixture, 'cosine'],
+] as const)('exact eps ONNX model of the %s mixture (%s schedule) on both backends', (_kind, mixture, scheduleName) => {
   const schedule: ScheduleSpec = { schedule: scheduleName, T: 1000 };
   let dir = '';
   const loaded: { backend: string; denoiser: Denoiser; classifier: Classifier }[] = [];
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'densepure-gmm-'));
-    const paths = await writeGroundTruthModels(dir, checkMixture, schedule);
+    const paths = await writeGroundTruthModels(dir, mixture, schedule);
     for (const backend of ['onnx', 'tfjs']) {
       const denoiser = unwrap(await loadDenoiser(paths.denoiser, { backend })());
       const classifier = unwrap(await loadClassifier(paths.classifier, { backend })());
@@ -58,8 +63,8 @@ describe.each(['linear', 'cosine'] as const)('exact eps ONNX model (%s schedule)
   // Random points x_t = sqrt(abar) x0 + sqrt(1 - abar) z at random timesteps, x0 from the mixture.
   const ac = scheduleAlphasCumprod(schedule);
   const rows = 256;
-  const d = checkMixture.dim;
-  const x0 = sampleMixture(checkMixture, rows, 7).points;
+  const d = mixture.dim;
+  const x0 = sampleMixture(mixture, rows, 7).points;
   const z = new Float64Array(rows * d);
   gaussianFill(z, noiseAddress({ seed: 7, imageIndex: 9, drawIndex: 0, step: 0 }));
   const timesteps = Array.from({ length: rows }, (_, i) => (i * 997) % schedule.T);
@@ -75,7 +80,7 @@ describe.each(['linear', 'cosine'] as const)('exact eps ONNX model (%s schedule)
       const out = unwrap(await denoiser.run(xt, timesteps)());
       let worst = 0;
       for (let i = 0; i < rows; i++) {
-        const exact = exactEpsilon(checkMixture, ac[timesteps[i]!]!, xt.subarray(i * d, (i + 1) * d), 1);
+        const exact = exactEpsilon(mixture, ac[timesteps[i]!]!, xt.subarray(i * d, (i + 1) * d), 1);
         for (let j = 0; j < d; j++) worst = Math.max(worst, Math.abs(out.eps[i * d + j]! - exact[j]!) / (1 + Math.abs(exact[j]!)));
       }
       expect(worst, `${backend}: worst relative difference`).toBeLessThan(5e-6); // measured: <= 6.7e-7 absolute, 3.8e-7 relative (2,000 points, both schedules, both backends)
@@ -83,16 +88,22 @@ describe.each(['linear', 'cosine'] as const)('exact eps ONNX model (%s schedule)
   });
 
   it('the classifier graph is the Bayes classifier of the clean mixture', async () => {
-    const pts = sampleMixture(checkMixture, rows, 8).points;
-    // Spread the points out too, so both classes and the boundary region are hit.
+    const pts = sampleMixture(mixture, rows, 8).points;
+    // Spread the points out too, so every class and the boundary regions are hit.
     const x = Float32Array.from(pts, (v, i) => v * (1 + (i % 3) * 0.5));
+    const classes = mixture.classNames.length;
+    let worst = 0;
     for (const { backend, classifier } of loaded) {
       const logits = unwrap(await classifier.run(x, rows)());
       for (let i = 0; i < rows; i++) {
-        const row = logits.subarray(i * 2, i * 2 + 2);
-        expect(row[0]! >= row[1]! ? 0 : 1, `${backend} point ${i}`).toBe(bayesLabel(checkMixture, x.subarray(i * d, (i + 1) * d)));
+        const row = logits.subarray(i * classes, (i + 1) * classes);
+        const point = x.subarray(i * d, (i + 1) * d);
+        expect(argmax(row), `${backend} point ${i}`).toBe(bayesLabel(mixture, point));
+        const exact = classPosterior(mixture, point);
+        for (let c = 0; c < classes; c++) if (exact[c]! > 1e-3) worst = Math.max(worst, Math.abs(Math.exp(row[c]!) - exact[c]!));
       }
     }
+    expect(worst, 'largest difference of a class probability above 1e-3').toBeLessThan(1e-4);
   });
 });
 

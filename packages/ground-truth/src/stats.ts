@@ -1,4 +1,5 @@
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
+import { logDensity, trace } from './gaussian.js';
 import type { Posterior } from './posterior.js';
 import { projectedCdf } from './posterior.js';
 
@@ -8,7 +9,7 @@ import { projectedCdf } from './posterior.js';
  * E[r_k(X) f(X)] = w_k E_k[f(X)] when X ~ p(x0 | x_t). So, with no need to know which component drew a point,
  *   weights:   E[r(X)] = w                                  (K - 1 df Wald chi-square)
  *   means:     E[r_k(X) (X - m_k)] = 0                      (d df Wald chi-square per component)
- *   variances: E[r_k(X) (|X - m_k|^2 - d tau_k^2)] = 0      (1 df, a squared z, per component)
+ *   variances: E[r_k(X) (|X - m_k|^2 - tr C_k)] = 0          (1 df, a squared z, per component; C_k = d tau_k^2 I when isotropic)
  * and 1-D projections u.X have a closed-form CDF (one-sample Kolmogorov-Smirnov). A Wald statistic
  * n gbar' S^-1 gbar (S the sample covariance of g) is chi-square with dim(g) df under the null for large n;
  * under a bias it is noncentral with noncentrality n * lambda, lambda = gbar' S^-1 gbar per sample, which
@@ -39,7 +40,7 @@ export interface PosteriorCheck {
   readonly ks: readonly KsResult[];
   /** Sample responsibilities' means: the estimated component weights. */
   readonly estimatedWeights: readonly number[];
-  /** Per component: estimated variance / closed-form variance (E[r_k |X - m_k|^2] / (w_k d tau_k^2)). */
+  /** Per component: estimated variance / closed-form variance (E[r_k |X - m_k|^2] / (w_k tr C_k)). */
   readonly varianceRatios: readonly number[];
   /** Smallest p-value over all tests and how many tests there were (for a Bonferroni threshold). */
   readonly minPValue: number;
@@ -91,16 +92,12 @@ export function responsibilities(post: Posterior, samples: ArrayLike<number>, n:
   const out = new Float64Array(n * K);
   const logs = new Float64Array(K);
   const logW = Array.from(post.weights, (w) => Math.log(w));
+  const scratch = { r: new Float64Array(dim), p: new Float64Array(Math.max(0, ...post.shapes.map((c) => c.along.length))) };
   for (let i = 0; i < n; i++) {
+    const x = Float64Array.from({ length: dim }, (_, j) => samples[i * dim + j]!);
     let max = -Infinity;
     for (let k = 0; k < K; k++) {
-      const v = post.variances[k]!;
-      let sq = 0;
-      for (let j = 0; j < dim; j++) {
-        const diff = samples[i * dim + j]! - post.means[k * dim + j]!;
-        sq += diff * diff;
-      }
-      logs[k] = logW[k]! - 0.5 * dim * Math.log(v) - sq / (2 * v);
+      logs[k] = logW[k]! + logDensity(post.shapes[k]!, post.means, k * dim, x, dim, scratch);
       if (logs[k]! > max) max = logs[k]!;
     }
     let sum = 0;
@@ -127,6 +124,7 @@ export function checkPosterior(post: Posterior, samples: ArrayLike<number>, n: n
   const gM = new Float64Array(n * dim);
   const gV = new Float64Array(n);
   for (let k = 0; k < K; k++) {
+    const tr = trace(post.shapes[k]!, dim);
     let rs = 0;
     let rsq = 0;
     for (let i = 0; i < n; i++) {
@@ -137,12 +135,12 @@ export function checkPosterior(post: Posterior, samples: ArrayLike<number>, n: n
         gM[i * dim + j] = rk * diff;
         sq += diff * diff;
       }
-      gV[i] = rk * (sq - dim * post.variances[k]!);
+      gV[i] = rk * (sq - tr);
       rs += rk;
       rsq += rk * sq;
     }
     estimatedWeights.push(rs / n);
-    varianceRatios.push(rsq / n / (post.weights[k]! * dim * post.variances[k]!));
+    varianceRatios.push(rsq / n / (post.weights[k]! * tr));
     means.push(waldTest(gM, n, dim));
     variances.push(waldTest(gV, n, 1));
   }

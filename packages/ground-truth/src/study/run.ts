@@ -1,11 +1,11 @@
 import { either as E, taskEither as TE } from 'fp-ts';
 import type { BackendError, Classifier, Denoiser } from '@densepure/backend';
 import { wrapClassifier } from '@densepure/classifiers';
-import { type Sampler, certify, gaussianFill, noiseAddress, sigmaToTimestep, toModelScale } from '@densepure/core';
+import { certify, sigmaToTimestep } from '@densepure/core';
 import { type ConfigError, type Method, makeMethodGroup, methodSlug } from '@densepure/voting';
-import { argmax, sampleMixture } from '../mixture.js';
+import { classMassSampler } from '../exact-vote.js';
+import { sampleMixture } from '../mixture.js';
 import { scheduleAlphasCumprod } from '../onnx-models.js';
-import { posterior } from '../posterior.js';
 import type { Experiment } from './experiment.js';
 
 /** The sampled methods of the study: plain smoothing, DDS and DensePure as the experiment sets it. */
@@ -34,25 +34,6 @@ export interface SigmaResult {
 
 export type StudyError = BackendError | ConfigError;
 
-/** The K -> infinity DensePure vote with exact posterior samples: argmax of the posterior class mass at x_t*. */
-function exactVoteSampler(e: Experiment, sigma: number, image: Float32Array, imageIndex: number): Sampler {
-  const ac = scheduleAlphasCumprod(e.schedule);
-  const { t, scale } = sigmaToTimestep(sigma, ac);
-  const classes = e.mixture.classNames.length;
-  return async ({ firstDraw, count }) => {
-    const counts = new Int32Array(classes);
-    const noise = new Float32Array(2);
-    const xt = new Float32Array(2);
-    for (let i = 0; i < count; i++) {
-      gaussianFill(noise, noiseAddress({ seed: e.seed, imageIndex, drawIndex: firstDraw + i, step: 'smoothing' }));
-      toModelScale(image, sigma, noise, scale, xt);
-      const label = argmax(posterior(e.mixture, ac[t]!, xt).classMass);
-      counts[label] = counts[label]! + 1;
-    }
-    return E.right(counts);
-  };
-}
-
 /**
  * Certifies every grid point of [0, 1]^2 (pixel units) and `samples` points drawn from the mixture, with plain
  * smoothing, DDS and DensePure (one method group: the same noise draws) and the exact vote, at each sigma.
@@ -75,7 +56,7 @@ export function runStudy(e: Experiment, denoiser: Denoiser, classifier: Classifi
       const results: PointResult[] = [];
       for (const [n, p] of points.entries()) {
         const image = Float32Array.from([p.x, p.y]);
-        const samplers = [...group.right.samplers(image, p.index), exactVoteSampler(e, sigma, image, p.index)];
+        const samplers = [...group.right.samplers(image, p.index), classMassSampler(e.mixture, ac, e.seed, sigma, image, p.index)];
         const certified = E.sequenceArray(
           await Promise.all(
             samplers.map((sampler) => certify(sampler, { sigma, n0: e.certify.N0, n: e.certify.N, alpha: e.certify.alpha, batchSize: e.batch, numClasses: e.mixture.classNames.length })),
