@@ -28,3 +28,10 @@ export {
   drawsToCertify,
   type SequentialOptionsError,
 } from './sequential-options.js';
+export {
+  DEFAULT_SELECTION,
+  firstSelectionLook,
+  selectionLooks,
+  selectionPick,
+  type SelectionRule,
+} from './selection.js';
