@@ -14,6 +14,8 @@ export {
   sequentialRule,
   sequentialLook,
   nextRoundSize,
+  replayLooks,
+  type ReplayedStop,
   DEFAULT_MIN_ROUND,
   DEFAULT_ROUND_GROWTH,
   type SequentialRule,

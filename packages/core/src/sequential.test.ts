@@ -4,6 +4,7 @@ import { certify, type DrawRequest, type Sampler } from './certify.js';
 import {
   certifySequential,
   nextRoundSize,
+  replayLooks,
   sequentialLook,
   sequentialRule,
   type SequentialCertifyOptions,
@@ -207,6 +208,28 @@ describe('certifySequential', () => {
     expect(capped.stop).toBe('draw-cap');
     expect(capped.draws.estimation).toBe(20_000);
     expect(r.draws.estimation).toBeLessThanOrEqual(capped.draws.estimation);
+  });
+
+  it('a larger futility level replays exactly from the looks of a run at the default level', async () => {
+    const opts = { ...BASE, capFutility: false };
+    const looks: number[] = [];
+    const rule = sequentialRule(opts);
+    let n = 0;
+    let nA = 0;
+    const sampler = addressedSampler(0.9, 8);
+    for (;;) {
+      const k = nextRoundSize(n, rule);
+      nA += (await right(sampler({ firstDraw: 100 + n, count: k })))[0]!;
+      n += k;
+      looks.push(nA);
+      if (sequentialLook(nA, n, rule).stop !== null) break;
+    }
+    for (const futilityAlpha of [0.001, 0.01, 0.2]) {
+      const real = await right(certifySequential(sampler, { ...opts, futilityAlpha, selection: { kind: 'fixed' } }));
+      const replayed = replayLooks(looks, sequentialRule({ ...opts, futilityAlpha }))!;
+      expect({ stop: replayed.stop, estimation: replayed.estimation, lower: replayed.lower }).toEqual({ stop: real.stop, estimation: real.draws.estimation, lower: real.pA });
+    }
+    expect(replayLooks(looks.slice(0, 1), rule)).toBeNull();
   });
 
   it('does not depend on how the rounds are split into sampler calls', async () => {

@@ -199,6 +199,28 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
   return look(null);
 }
 
+/** Where a replayed run stops: its look (0-based), estimation draws, bounds and stop reason. */
+export interface ReplayedStop extends SequentialLook {
+  readonly stop: SequentialStopReason;
+  readonly look: number;
+  readonly estimation: number;
+}
+
+/**
+ * Replays a recorded run's looks (the label's estimation count at each look, rounds by `nextRoundSize`) under
+ * `rule`: the first look at which `rule` stops, or null when the record ends first. Exact for any rule with the
+ * same rounds whose stops come no later than the recorded run's (a larger futility level, a smaller cap).
+ */
+export function replayLooks(looks: readonly number[], rule: SequentialRule): ReplayedStop | null {
+  let n = 0;
+  for (let i = 0; i < looks.length; i++) {
+    n += nextRoundSize(n, rule);
+    const look = sequentialLook(looks[i]!, n, rule);
+    if (look.stop !== null) return { ...look, stop: look.stop, look: i, estimation: n };
+  }
+  return null;
+}
+
 /**
  * Sequential CERTIFY: Cohen, Rosenfeld & Kolter (2019)'s CERTIFY with the fixed-N Clopper-Pearson bound
  * replaced by an anytime-valid lower confidence sequence (the beta-binomial mixture of

@@ -17,6 +17,12 @@ export interface RowCost {
   readonly rounds?: number;
   readonly stop?: string;
   readonly pA?: number;
+  /**
+   * Sequential mode: the label's estimation count at each look. The looks' draw counts follow from the round rule
+   * (core's `nextRoundSize`), so any other stop rule on the same draws (another futility level, a smaller cap) can be
+   * replayed from it exactly as far as this row drew.
+   */
+  readonly looks?: readonly number[];
   /** Sequential mode with a futility budget: what the budget spent on this row. */
   readonly futility?: FutilityCost;
   /** Cascade mode: which sigma answered, and what each stage run decided. */

@@ -84,6 +84,8 @@ export interface SequentialOutcome {
   readonly stop: SequentialStopReason;
   /** Selection draws used (n0, or fewer with adaptive selection). */
   readonly selection: number;
+  /** The label's estimation count at each look, in order (the looks' draw counts follow from the round rule). */
+  readonly looks: readonly number[];
   readonly estimation: number;
   readonly rounds: number;
   /** sigma Phi^{-1}(lower) when lower > 1/2 (certified), else null (abstain). */
@@ -164,6 +166,7 @@ export async function certifyImageSequential(
   watch?.({ kind: 'selection', counts: selection, labels });
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
+  const looks = wanted.map((): number[] => []);
   let active = wanted.map((_, w) => w);
   let n = 0;
   let rounds = 0;
@@ -177,10 +180,11 @@ export async function certifyImageSequential(
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
     const looks: { member: number; lower: number; stop: SequentialStopReason | null }[] = [];
     active = active.filter((w) => {
+      looks[w]!.push(estimation[w]![labels[w]!]!);
       const look = sequentialLook(estimation[w]![labels[w]!]!, n, rule);
       looks.push({ member: w, lower: look.lower, stop: look.stop });
       if (look.stop === null) return true;
-      outcomes[w] = { label: labels[w]!, lower: look.lower, upper: look.upper, stop: look.stop, selection: selectionDraws[w]!, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
+      outcomes[w] = { label: labels[w]!, lower: look.lower, upper: look.upper, stop: look.stop, selection: selectionDraws[w]!, looks: looks[w]!, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
       return false;
     });
     watch?.({ kind: 'round', n, rounds, counts: estimation, looks });
@@ -235,7 +239,7 @@ async function certifyOne(task: ImageTask, mode: SequentialMode): Promise<E.Eith
   const seconds = (performance.now() - started) / 1000;
   return E.right({
     rows: outcomes.right.map((o) => certifyRow(sample, idx, o.label, o.radius, seconds)),
-    costs: outcomes.right.map((o) => ({ idx, draws: { selection: o.selection, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower, ...(mode.futility === undefined ? {} : { futility: futilityCost(mode.futility, o) }) })),
+    costs: outcomes.right.map((o) => ({ idx, draws: { selection: o.selection, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower, looks: o.looks, ...(mode.futility === undefined ? {} : { futility: futilityCost(mode.futility, o) }) })),
   });
 }
 
