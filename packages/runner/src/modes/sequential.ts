@@ -166,7 +166,7 @@ export async function certifyImageSequential(
   watch?.({ kind: 'selection', counts: selection, labels });
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
-  const looks = wanted.map((): number[] => []);
+  const history = wanted.map((): number[] => []);
   let active = wanted.map((_, w) => w);
   let n = 0;
   let rounds = 0;
@@ -180,11 +180,11 @@ export async function certifyImageSequential(
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
     const looks: { member: number; lower: number; stop: SequentialStopReason | null }[] = [];
     active = active.filter((w) => {
-      looks[w]!.push(estimation[w]![labels[w]!]!);
+      history[w]!.push(estimation[w]![labels[w]!]!);
       const look = sequentialLook(estimation[w]![labels[w]!]!, n, rule);
       looks.push({ member: w, lower: look.lower, stop: look.stop });
       if (look.stop === null) return true;
-      outcomes[w] = { label: labels[w]!, lower: look.lower, upper: look.upper, stop: look.stop, selection: selectionDraws[w]!, looks: looks[w]!, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
+      outcomes[w] = { label: labels[w]!, lower: look.lower, upper: look.upper, stop: look.stop, selection: selectionDraws[w]!, looks: history[w]!, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
       return false;
     });
     watch?.({ kind: 'round', n, rounds, counts: estimation, looks });
