@@ -20,7 +20,7 @@ export interface CertifyFlags extends ModelFlags, MethodFlags, ModeFlags {
   readonly maxDrawsPerJob?: number;
 }
 
-export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<E.Either<Failure, RunResult & { description: string }>> {
+export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): Promise<E.Either<Failure, RunResult & { description: string; mode: CertifyMode }>> {
   const method = methodFromFlags(o);
   if (E.isLeft(method)) return method;
   const mode = modeFromFlags(o);
@@ -31,7 +31,7 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
   if (E.isLeft(sigma)) return sigma;
   const out = o.out ?? `results/certify-${methodSlug(method.right)}-${outSuffix(mode.right, sigma.right)}.tsv`;
   let progress: Progress | null = null;
-  const certifyWith = async (scheduler?: ImageScheduler<QueueError>): Promise<E.Either<Failure, RunResult & { description: string }>> => {
+  const certifyWith = async (scheduler?: ImageScheduler<QueueError>): Promise<E.Either<Failure, RunResult & { description: string; mode: CertifyMode }>> => {
     const results = await runCertify<QueueError>(
       {
         ...baseSpecFromFlags(o),
@@ -64,7 +64,7 @@ export async function certifyCommand(o: CertifyFlags, argv: readonly string[]): 
     )();
     if (E.isLeft(results)) return E.left(failureOf(results.left, flagOf));
     const [result] = results.right;
-    return E.right({ ...result!, description: describeMethod(method.right) });
+    return E.right({ ...result!, description: describeMethod(method.right), mode: mode.right });
   };
   try {
     if (o.queue === undefined) return await certifyWith();

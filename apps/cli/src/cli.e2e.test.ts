@@ -62,11 +62,14 @@ describe('densepure CLI (built binary, plain node)', () => {
     const out = join(work, 'sequential.tsv');
     const r = cli('certify', '--skip', '500', '--max', '1001', '--one-shot', '--N0', '20', '--N', '2000', '--radii', '0.25,0.5', '--batch', '100', '--progress', 'none', '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/mean per image \(3 images\): [\d.]+ draws \(20 selection \+ [\d.]+ estimation\), [\d.]+ denoiser and [\d.]+ classifier evaluations/);
+    expect(r.stdout).toMatch(/mean per image \(3 images\): [\d.]+ draws \([\d.]+ selection \+ [\d.]+ estimation\), [\d.]+ denoiser and [\d.]+ classifier evaluations/);
+    // One evaluation per draw (DDS): fixed N = 2000 would make 2,020 per image.
+    expect(r.stdout).toMatch(/against fixed N = 2,000 \(2,020 draws per image, 2,020 denoiser evaluations at this run's rate per draw\): [\d.]+x fewer, [\d,]+ evaluations saved per image/);
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('idx\tlabel\tpredict\tradius\tcorrect\ttime');
     const costs = readFileSync(`${out}.cost`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(costs.map((c) => c.idx)).toEqual(dataRows(out).map((row) => Number(row[0])));
     for (const c of costs) expect(c.draws.estimation).toBeLessThan(2000);
+    for (const c of costs) expect(c.draws.selection).toBeLessThanOrEqual(20);
     expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential.radii).toEqual([0.25, 0.5]);
   }, 240_000);
 
@@ -191,6 +194,8 @@ describe('densepure CLI (built binary, plain node)', () => {
       it('radii that are not numbers', () => expectNothingWritten(['--radii', '0.25,big'], /--radii must be a comma-separated list of numbers/));
       it('sequential flags with fixed N', () => expectNothingWritten(['--mode', 'fixed', '--radii', '0.25'], /--radii applies to sequential certification only/));
       it('--group without radii', () => expectNothingWritten(['--group', '4'], /--group applies to sequential certification only/));
+      it('--selection or --futility without radii', () => expectNothingWritten(['--selection', 'fixed', '--futility', '0.1'], /--selection and --futility apply to sequential certification only/));
+      it('--futility outside (0, 1)', () => expectNothingWritten(['--radii', '0.25', '--futility', '2'], /--futility: the futility level must be in \(0, 1\)/));
       it('--radii and --max-radius together', () => expectNothingWritten(['--radii', '0.25', '--max-radius', '1'], /--radii or --max-radius, not both/));
       it('--mode sequential without radii', () => expectNothingWritten(['--mode', 'sequential'], /needs the radii to certify/));
       it('--max-draws-per-job with sequential radii', () =>

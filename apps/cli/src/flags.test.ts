@@ -116,6 +116,13 @@ describe('mode flags', () => {
     expect(mode('--radii', '0.25', '--sigma', '0.25')).toEqual({ mode: { kind: 'sequential', radii: [0.25] }, sigma: 0.25 });
   });
 
+  it('--selection and --futility set the sequential mode, and are refused elsewhere', () => {
+    expect(mode('--radii', '0.25', '--selection', 'fixed', '--futility', '0.05')).toEqual({ mode: { kind: 'sequential', radii: [0.25], selection: 'fixed', futility: 0.05 }, sigma: 0.5 });
+    expect(mode('--selection', 'fixed')).toEqual({ refused: expect.stringMatching(/^--selection applies to sequential certification only/) });
+    expect(mode('--sigmas', '1,0.5', '--futility', '0.1')).toEqual({ refused: '--futility applies to sequential certification only, not to a cascade: drop --futility' });
+    expect(mode('--radii', '0.25', '--selection', 'sometimes')).toEqual({ refused: expect.stringContaining("'sometimes' is invalid") });
+  });
+
   it('refuses what does not fit a cascade, naming the flags (the runner checks the numbers themselves)', () => {
     expect(mode('--mode', 'cascade')).toEqual({ refused: '--mode cascade needs its noise levels, largest first: --sigmas 1,0.5,0.25' });
     expect(mode('--sigmas', '1,0.5', '--sigma', '0.5')).toEqual({ refused: "--sigma 0.5 is not the cascade's first sigma 1: a cascade runs at its --sigmas, largest first; drop --sigma" });

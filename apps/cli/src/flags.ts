@@ -132,6 +132,13 @@ export function addModeOptions(cmd: Command): Command {
     .option('--radii <list>', 'sequential: the radii to certify, increasing, e.g. 0.25,0.5,0.75,1 (--N is then the cap on estimation draws)', parseNumberList('--radii'))
     .option('--max-radius <r>', 'sequential: certify up to this radius (radii 0.25, 0.5, ... below it, then it)', parseNumber('--max-radius'))
     .option('--group <n>', 'sequential: images certified at once, their model calls merged into full batches (speed only; default 8)', parseWhole('--group', 1))
+    .addOption(
+      new Option(
+        '--selection <rule>',
+        "sequential: how the top class is picked within --N0 draws: 'adaptive' stops at the first look where the leading class is a clear majority (at level --alpha; --N0 is the cap), 'fixed' uses all --N0 (default adaptive; neither changes the certificate's level)",
+      ).choices(['adaptive', 'fixed']),
+    )
+    .option('--futility <level>', "sequential: a budget for images on a threshold: give up on the next radius once the level's upper confidence sequence is below it (default --alpha); per image, such a stop loses a radius its true pA reaches with probability at most <level> (recorded per row in the .cost file)", parseNumber('--futility'))
     .option('--sigmas <list>', "cascade: the noise levels, strictly decreasing, e.g. 1,0.5,0.25, each with its own t* (the run's sigma is the first; with --radii each stage is sequential)", parseNumberList('--sigmas'))
     .option('--p0 <p>', `cascade: a sigma answers when its top class's probability is above p0, in [0.5, 1) (default ${DEFAULT_P0})`, parseNumber('--p0'));
 }
@@ -141,6 +148,8 @@ export interface ModeFlags {
   readonly radii?: number[];
   readonly maxRadius?: number;
   readonly group?: number;
+  readonly selection?: 'adaptive' | 'fixed';
+  readonly futility?: number;
   readonly sigmas?: number[];
   readonly p0?: number;
 }
@@ -161,7 +170,13 @@ export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, 
     const these = `${cascadeFlags.join(' and ')} ${cascadeFlags.length > 1 ? 'apply' : 'applies'} to a cascade only`;
     return usage(flags.mode === undefined ? `${these}: give the cascade's --sigmas too, or drop --p0` : `${these}: drop ${cascadeFlags.length > 1 ? 'them' : 'it'}, or use --mode cascade`);
   }
-  const given = [flags.radii === undefined ? null : '--radii', flags.maxRadius === undefined ? null : '--max-radius', flags.group === undefined ? null : '--group'].filter((f) => f !== null);
+  const given = [
+    flags.radii === undefined ? null : '--radii',
+    flags.maxRadius === undefined ? null : '--max-radius',
+    flags.group === undefined ? null : '--group',
+    flags.selection === undefined ? null : '--selection',
+    flags.futility === undefined ? null : '--futility',
+  ].filter((f) => f !== null);
   if (flags.mode === 'fixed' || (flags.mode === undefined && flags.radii === undefined && flags.maxRadius === undefined)) {
     if (given.length > 0) return usage(`${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to sequential certification only: drop ${given.length > 1 ? 'them' : 'it'} for fixed N, or give --radii (or --max-radius) without --mode fixed`);
     return E.right({ kind: 'fixed' });
@@ -171,13 +186,21 @@ export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, 
   if (flags.maxRadius !== undefined && !(flags.maxRadius > 0)) return usage(`--max-radius must be a number > 0, got ${flags.maxRadius}`);
   const radii = flags.radii === undefined ? radiiUpTo(flags.maxRadius!, { sigma: flags.sigma, n0: flags.N0, n: flags.N, alpha: flags.alpha }) : E.right(flags.radii);
   if (E.isLeft(radii)) return usage(runErrorMessage(radii.left, flagOf));
-  return E.right({ kind: 'sequential', radii: radii.right, ...(flags.group === undefined ? {} : { group: flags.group }) });
+  return E.right({
+    kind: 'sequential',
+    radii: radii.right,
+    ...(flags.group === undefined ? {} : { group: flags.group }),
+    ...(flags.selection === undefined ? {} : { selection: flags.selection }),
+    ...(flags.futility === undefined ? {} : { futility: flags.futility }),
+  });
 }
 
 /** A cascade over --sigmas at --p0; with --radii (or --max-radius) each stage is sequential. The runner checks the numbers. */
 function cascadeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, CertifyMode> {
   if (flags.sigmas === undefined) return usage('--mode cascade needs its noise levels, largest first: --sigmas 1,0.5,0.25');
-  if (flags.group !== undefined) return usage('--group applies to sequential certification only, not to a cascade: drop --group');
+  for (const [flag, value] of [['--group', flags.group], ['--selection', flags.selection], ['--futility', flags.futility]] as const) {
+    if (value !== undefined) return usage(`${flag} applies to sequential certification only, not to a cascade: drop ${flag}`);
+  }
   if (flags.radii !== undefined && flags.maxRadius !== undefined) return usage('give --radii or --max-radius, not both');
   if (flags.maxRadius !== undefined && !(flags.maxRadius > 0)) return usage(`--max-radius must be a number > 0, got ${flags.maxRadius}`);
   let radii: readonly number[] | undefined = flags.radii;

@@ -28,6 +28,18 @@ export function formatCost(cost: CostSummary): string {
   return `mean per image (${cost.images} images): ${r(draws)} draws (${r(cost.meanDraws.selection)} selection + ${r(cost.meanDraws.estimation)} estimation), ${r(cost.meanEvaluations.denoiser)} denoiser and ${r(cost.meanEvaluations.classifier)} classifier evaluations`;
 }
 
+/**
+ * A sequential run against fixed N at its cap: what fixed-N CERTIFY with the same N0 and N would have made per
+ * image, at the evaluations per draw this run made (the decided-vote stop applies to both alike), and the saving.
+ */
+export function formatSaving(cost: CostSummary, n0: number, n: number): string | null {
+  const draws = cost.meanDraws.selection + cost.meanDraws.estimation;
+  if (cost.images === 0 || draws === 0 || cost.meanEvaluations.denoiser === 0) return null;
+  const fixed = (n0 + n) * (cost.meanEvaluations.denoiser / draws);
+  const r = (x: number): string => Math.round(x).toLocaleString('en-US');
+  return `against fixed N = ${r(n)} (${r(n0 + n)} draws per image, ${r(fixed)} denoiser evaluations at this run's rate per draw): ${(fixed / cost.meanEvaluations.denoiser).toFixed(1)}x fewer, ${r(fixed - cost.meanEvaluations.denoiser)} evaluations saved per image`;
+}
+
 export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Command {
   const program = new Command('densepure')
     .description('Certify the L2 robustness of image classifiers with diffusion-model purification (DensePure, DDS) and randomized smoothing.')
@@ -53,6 +65,8 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
       process.stdout.write(`${result.description}${result.tStar === undefined ? '' : `, t* = ${result.tStar}`}, ${methodReads(result.method).from === 'chains' ? `at most ${result.denoiserEvalsPerDraw} denoiser evaluations per draw (every vote run to the end; the decided-vote stop runs fewer: the mean is below)` : `${result.denoiserEvalsPerDraw} denoiser evaluations per draw`}\n`);
       printSummary(result.summary);
       process.stdout.write(`${formatCost(result.cost)}; per row: ${result.costFile}\n`);
+      const saving = result.mode.kind === 'sequential' ? formatSaving(result.cost, o.N0, o.N) : null;
+      if (saving !== null) process.stdout.write(`${saving}\n`);
       return E.right(undefined);
     }));
 

@@ -32,6 +32,8 @@ const EXPERIMENT_KEYS: Record<Setting, string> = {
   group: 'certify.sequential.group',
   sigmas: 'certify.cascade.sigmas',
   p0: 'certify.cascade.p0',
+  selection: 'certify.sequential.selection',
+  futility: 'certify.sequential.futility',
 };
 
 /** A cell whose files cannot be continued, said the way a grid's user fixes it. */

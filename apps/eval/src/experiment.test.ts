@@ -141,6 +141,8 @@ describe('sequential experiments', () => {
     expect(fail(`${base}certify: { sequential: { radii: [0.25], maxRadius: 1 } }\n`)).toMatch(/give radii or maxRadius \(exactly one/);
     expect(fail(`${base}certify: { sequential: { radii: { 0.25: [0.25] } } }\n`)).toMatch(/no entry for sigma 0\.5/);
     expect(fail(`${base}certify: { sequential: { radii: [0.25], every: 3 } }\n`)).toMatch(/unknown key 'every'/);
+    expect(expandGrid(ok(`${base}certify: { sequential: { radii: [0.25], selection: fixed, futility: 0.05 } }\n`))[0]!.mode).toMatchObject({ selection: 'fixed', futility: 0.05 });
+    expect(fail(`${base}certify: { sequential: { radii: [0.25], futility: 1 } }\n`)).toMatch(/futility/);
   });
 
   it('refuses a maxRadius out of reach before listing its radii (1e9: no crash), naming maxRadius', () => {

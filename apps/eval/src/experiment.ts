@@ -76,6 +76,10 @@ const sequentialSchema = strict({
   maxRadius: perSigma(positive, 'a radius > 0').optional(),
   /** Images certified at once, their model calls merged into full batches (speed only). */
   group: whole(1).optional(),
+  /** How the top class is picked within N0 draws: 'adaptive' (the default) or 'fixed' (all N0). */
+  selection: z.enum(['adaptive', 'fixed']).optional(),
+  /** The futility budget: level of the give-up stops, in (0, 1) (default: alpha). */
+  futility: z.number().gt(0).lt(1).optional(),
 });
 
 /**
@@ -149,7 +153,13 @@ export function modeAt(x: Experiment, sigma: number): CertifyMode {
     v === undefined || Array.isArray(v) || typeof v !== 'object' || v === null ? (v as T | undefined) : Object.entries(v as Record<string, T>).find(([k]) => Number(k) === sigma)?.[1];
   const radii = at(seq.radii);
   const max = at(seq.maxRadius);
-  return { kind: 'sequential', radii: radii ?? (max === undefined ? [] : maxRadiusRadii(x, sigma, max)), group: seq.group ?? DEFAULT_GROUP };
+  return {
+    kind: 'sequential',
+    radii: radii ?? (max === undefined ? [] : maxRadiusRadii(x, sigma, max)),
+    group: seq.group ?? DEFAULT_GROUP,
+    ...(seq.selection === undefined ? {} : { selection: seq.selection }),
+    ...(seq.futility === undefined ? {} : { futility: seq.futility }),
+  };
 }
 
 /** The radii a checked experiment's maxRadius stands for at one sigma (validateExperiment refused any out of reach). */

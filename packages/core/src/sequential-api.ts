@@ -14,6 +14,8 @@ export {
   sequentialRule,
   sequentialLook,
   nextRoundSize,
+  replayLooks,
+  type ReplayedStop,
   DEFAULT_MIN_ROUND,
   DEFAULT_ROUND_GROWTH,
   type SequentialRule,
@@ -28,3 +30,10 @@ export {
   drawsToCertify,
   type SequentialOptionsError,
 } from './sequential-options.js';
+export {
+  DEFAULT_SELECTION,
+  firstSelectionLook,
+  selectionLooks,
+  selectionPick,
+  type SelectionRule,
+} from './selection.js';

@@ -10,8 +10,8 @@ const MAX_DRAWS = 2 ** 32;
 /**
  * A bad option of sequential CERTIFY (the house's tagged union `{ kind, message, ... }`; messages name
  * quantities, never command-line flags).
- * - `invalid-option`: sigma, n0, nMax, numClasses, batchSize, minRound, roundGrowth or prior is malformed.
- * - `alpha-out-of-range`: alpha (or futilityAlpha) is not in (0, 1).
+ * - `invalid-option`: sigma, n0, nMax, numClasses, batchSize, minRound, roundGrowth, prior or selection is malformed.
+ * - `alpha-out-of-range`: alpha (or futilityAlpha, or the adaptive selection's level) is not in (0, 1).
  * - `radii-empty`, `radius-not-positive`, `radii-not-increasing`: the requested radii.
  * - `radius-unreachable`: even if every estimation draw voted for the top class, nMax draws cannot
  *   certify `radius` (the smallest such requested radius) at this alpha; `neededNMax` is the cap that
@@ -22,13 +22,13 @@ export type SequentialOptionsError =
   | {
       readonly kind: 'invalid-option';
       readonly message: string;
-      readonly option: 'sigma' | 'n0' | 'nMax' | 'numClasses' | 'batchSize' | 'minRound' | 'roundGrowth' | 'prior';
+      readonly option: 'sigma' | 'n0' | 'nMax' | 'numClasses' | 'batchSize' | 'minRound' | 'roundGrowth' | 'prior' | 'selection';
       readonly value: unknown;
     }
   | {
       readonly kind: 'alpha-out-of-range';
       readonly message: string;
-      readonly option: 'alpha' | 'futilityAlpha';
+      readonly option: 'alpha' | 'futilityAlpha' | 'selectionLevel';
       readonly value: unknown;
     }
   | { readonly kind: 'radii-empty'; readonly message: string }
@@ -110,16 +110,17 @@ function checkShape(o: SequentialCertifyOptions): SequentialOptionsError | null 
       o.prior.every((c) => [c.weight, c.a, c.b].every((v) => typeof v === 'number' && v > 0 && Number.isFinite(v)));
     if (!ok) return bad('prior', JSON.stringify(o.prior), 'the mixing prior must be a non-empty list of Beta components with weight, a, b > 0');
   }
-  for (const option of ['alpha', 'futilityAlpha'] as const) {
-    const v = o[option];
-    if (option === 'futilityAlpha' && v === undefined) continue;
+  const sel = o.selection;
+  if (sel !== undefined && !(typeof sel === 'object' && sel !== null && (sel.kind === 'fixed' || sel.kind === 'adaptive'))) {
+    return bad('selection', JSON.stringify(sel), "the selection rule must be { kind: 'fixed' } or { kind: 'adaptive', level? }");
+  }
+  const levels = { alpha: o.alpha, futilityAlpha: o.futilityAlpha, selectionLevel: sel?.kind === 'adaptive' ? sel.level : undefined };
+  const names = { alpha: 'alpha', futilityAlpha: 'the futility level', selectionLevel: 'the adaptive selection level' };
+  for (const option of ['alpha', 'futilityAlpha', 'selectionLevel'] as const) {
+    const v = levels[option];
+    if (option !== 'alpha' && v === undefined) continue;
     if (typeof v !== 'number' || !(v > 0 && v < 1)) {
-      return {
-        kind: 'alpha-out-of-range',
-        option,
-        value: v,
-        message: `${option === 'alpha' ? 'alpha' : 'the futility level'} must be in (0, 1) (e.g. 0.001), got ${String(v)}`,
-      };
+      return { kind: 'alpha-out-of-range', option, value: v, message: `${names[option]} must be in (0, 1) (e.g. 0.001), got ${String(v)}` };
     }
   }
   if (o.n0 + o.nMax > MAX_DRAWS) {

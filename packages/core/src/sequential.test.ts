@@ -4,11 +4,13 @@ import { certify, type DrawRequest, type Sampler } from './certify.js';
 import {
   certifySequential,
   nextRoundSize,
+  replayLooks,
   sequentialLook,
   sequentialRule,
   type SequentialCertifyOptions,
 } from './sequential.js';
 import { drawsToCertify, validateSequentialOptions, type SequentialOptionsError } from './sequential-options.js';
+import { firstSelectionLook } from './selection.js';
 import { betaMixtureBounds } from './confidence-sequence.js';
 import { normalCdf, normalQuantile } from './stats.js';
 import { isDensePureMathError } from './errors.js';
@@ -61,6 +63,8 @@ describe('validateSequentialOptions', () => {
     expect(leftOf({ minRound: 0 })).toMatchObject({ kind: 'invalid-option', option: 'minRound' });
     expect(leftOf({ roundGrowth: -1 })).toMatchObject({ kind: 'invalid-option', option: 'roundGrowth' });
     expect(leftOf({ prior: [] })).toMatchObject({ kind: 'invalid-option', option: 'prior' });
+    expect(leftOf({ selection: { kind: 'adaptive', level: 1 } })).toMatchObject({ kind: 'alpha-out-of-range', option: 'selectionLevel' });
+    expect(leftOf({ selection: { kind: 'sometimes' } as never })).toMatchObject({ kind: 'invalid-option', option: 'selection' });
     expect(leftOf({ n0: 2 ** 31, nMax: 2 ** 31 + 1 }).kind).toBe('too-many-draws');
   });
 
@@ -121,17 +125,33 @@ describe('certifySequential', () => {
     const needed = drawsToCertify(1, 0.5, 0.001)!;
     expect(r.draws.estimation).toBeGreaterThanOrEqual(needed);
     expect(r.draws.estimation).toBeLessThan(needed * 1.1 + 50); // overshoot of one round at most
-    expect(r.draws.selection).toBe(100);
-    expect(r.counts.selection).toEqual([100, 0]);
+    // Adaptive selection stops at its first look: every draw so far agrees.
+    const s = firstSelectionLook(0.001);
+    expect(r.draws.selection).toBe(s);
+    expect(r.counts.selection).toEqual([s, 0]);
     expect(r.counts.estimation).toEqual([r.draws.estimation, 0]);
-    // Draws are contiguous, selection [0, n0) first, estimation from n0 on, never reused.
+    // Draws are contiguous within each phase, selection [0, s) first, estimation from n0 on, never reused.
     let next = 0;
     for (const q of seen) {
+      if (next === s) next = 100;
       expect(q.firstDraw).toBe(next);
       expect(q.count).toBeLessThanOrEqual(1000);
       next += q.count;
     }
     expect(next).toBe(100 + r.draws.estimation);
+  });
+
+  it('with fixed selection uses all n0 selection draws, and the same estimation draws', async () => {
+    const adaptive = await right(certifySequential(addressedSampler(0.97, 4), BASE));
+    const fixed = await right(certifySequential(addressedSampler(0.97, 4), { ...BASE, selection: { kind: 'fixed' } }));
+    expect(fixed.draws.selection).toBe(100);
+    expect(fixed.counts.selection.reduce((a, b) => a + b)).toBe(100);
+    expect(adaptive.draws.selection).toBeLessThan(100);
+    expect(adaptive.label).toBe(fixed.label);
+    const { counts: _a, draws: da, ...restA } = adaptive;
+    const { counts: _f, draws: df, ...restF } = fixed;
+    expect(restA).toEqual(restF);
+    expect(da.estimation).toBe(df.estimation);
   });
 
   it('abstains quickly when pA <= 1/2 is clear (selection draws never enter the bound)', async () => {
@@ -190,6 +210,28 @@ describe('certifySequential', () => {
     expect(r.draws.estimation).toBeLessThanOrEqual(capped.draws.estimation);
   });
 
+  it('a larger futility level replays exactly from the looks of a run at the default level', async () => {
+    const opts = { ...BASE, capFutility: false };
+    const looks: number[] = [];
+    const rule = sequentialRule(opts);
+    let n = 0;
+    let nA = 0;
+    const sampler = addressedSampler(0.9, 8);
+    for (;;) {
+      const k = nextRoundSize(n, rule);
+      nA += (await right(sampler({ firstDraw: 100 + n, count: k })))[0]!;
+      n += k;
+      looks.push(nA);
+      if (sequentialLook(nA, n, rule).stop !== null) break;
+    }
+    for (const futilityAlpha of [0.001, 0.01, 0.2]) {
+      const real = await right(certifySequential(sampler, { ...opts, futilityAlpha, selection: { kind: 'fixed' } }));
+      const replayed = replayLooks(looks, sequentialRule({ ...opts, futilityAlpha }))!;
+      expect({ stop: replayed.stop, estimation: replayed.estimation, lower: replayed.lower }).toEqual({ stop: real.stop, estimation: real.draws.estimation, lower: real.pA });
+    }
+    expect(replayLooks(looks.slice(0, 1), rule)).toBeNull();
+  });
+
   it('does not depend on how the rounds are split into sampler calls', async () => {
     const sampler = addressedSampler(0.95, 5);
     const a = await right(certifySequential(sampler, { ...BASE, batchSize: 7 }));
@@ -222,9 +264,13 @@ describe('certifySequential', () => {
       n0: 30,
       batchSize: 20,
       radii: [0.25],
+      selection: { kind: 'fixed' },
       onBatch: (p) => events.push(`${p.phase}:${p.firstDraw}+${p.count}=${p.doneInPhase}/${p.totalInPhase}`),
     });
     expect(events.slice(0, 3)).toEqual(['selection:0+20=20/30', 'selection:20+10=30/30', 'estimation:30+20=20/100000']);
+    const adaptive: string[] = [];
+    await certifySequential(allCorrect, { ...BASE, n0: 30, batchSize: 20, radii: [0.25], onBatch: (p) => adaptive.push(`${p.phase}:${p.firstDraw}+${p.count}=${p.doneInPhase}/${p.totalInPhase}`) });
+    expect(adaptive.slice(0, 2)).toEqual(['selection:0+11=11/30', 'estimation:30+20=20/100000']);
   });
 
   it("returns the sampler's first failure and asks for no more draws", async () => {

@@ -1,15 +1,21 @@
 import { either as E } from 'fp-ts';
 import { normalQuantile } from './stats.js';
-import { type BatchProgress, type Sampler, argmax, sampleInto } from './certify.js';
+import { type BatchProgress, type Sampler, sampleInto } from './certify.js';
 import { DEFAULT_MIXTURE_PRIOR, betaMixtureBounds, type BetaMixturePrior } from './confidence-sequence.js';
 import { assertSequentialOptions } from './sequential-options.js';
+import { DEFAULT_SELECTION, type SelectionRule, selectionLooks, selectionPick } from './selection.js';
 
 /** Options of {@link certifySequential}. Check them first with `validateSequentialOptions` for tagged errors. */
 export interface SequentialCertifyOptions {
   /** Smoothing noise std in [0, 1] pixel units (> 0). */
   readonly sigma: number;
-  /** Selection draws (>= 1), draws [0, n0), used only to pick the top class, never in the bound. */
+  /**
+   * Selection draws (>= 1): draws [0, n0) are the most the selection phase may use to pick the top class; they
+   * never enter the bound, and estimation starts at draw n0 whatever selection used.
+   */
   readonly n0: number;
+  /** How selection picks the top class within its n0 draws; default {@link DEFAULT_SELECTION} (adaptive, level alpha). */
+  readonly selection?: SelectionRule;
   /** Cap on estimation draws (>= 1): estimation uses at most draws [n0, n0 + nMax). */
   readonly nMax: number;
   /** Failure probability of the certificate, 0 < alpha < 1. */
@@ -73,7 +79,7 @@ export const DEFAULT_ROUND_GROWTH = 0.1;
 
 /** Draws used, for accounting (multiply by evaluations per draw for model cost). */
 export interface SequentialDraws {
-  /** n0. */
+  /** Selection draws used: n0, or fewer when adaptive selection stopped early. */
   readonly selection: number;
   /** Estimation draws used, <= nMax. */
   readonly estimation: number;
@@ -125,6 +131,7 @@ export interface SequentialRule {
   readonly roundGrowth: number;
   readonly capFutility: boolean;
   readonly prior: BetaMixturePrior;
+  readonly selection: SelectionRule;
 }
 
 /** Fills in the defaults of {@link SequentialCertifyOptions} (validates first; throws `invalid-argument`). */
@@ -140,6 +147,7 @@ export function sequentialRule(options: SequentialCertifyOptions): SequentialRul
     roundGrowth: options.roundGrowth ?? DEFAULT_ROUND_GROWTH,
     capFutility: options.capFutility ?? true,
     prior: options.prior ?? DEFAULT_MIXTURE_PRIOR,
+    selection: options.selection ?? DEFAULT_SELECTION,
   };
 }
 
@@ -191,12 +199,36 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
   return look(null);
 }
 
+/** Where a replayed run stops: its look (0-based), estimation draws, bounds and stop reason. */
+export interface ReplayedStop extends SequentialLook {
+  readonly stop: SequentialStopReason;
+  readonly look: number;
+  readonly estimation: number;
+}
+
+/**
+ * Replays a recorded run's looks (the label's estimation count at each look, rounds by `nextRoundSize`) under
+ * `rule`: the first look at which `rule` stops, or null when the record ends first. Exact for any rule with the
+ * same rounds whose stops come no later than the recorded run's (a larger futility level, a smaller cap).
+ */
+export function replayLooks(looks: readonly number[], rule: SequentialRule): ReplayedStop | null {
+  let n = 0;
+  for (let i = 0; i < looks.length; i++) {
+    n += nextRoundSize(n, rule);
+    const look = sequentialLook(looks[i]!, n, rule);
+    if (look.stop !== null) return { ...look, stop: look.stop, look: i, estimation: n };
+  }
+  return null;
+}
+
 /**
  * Sequential CERTIFY: Cohen, Rosenfeld & Kolter (2019)'s CERTIFY with the fixed-N Clopper-Pearson bound
  * replaced by an anytime-valid lower confidence sequence (the beta-binomial mixture of
  * `betaMixtureBounds`), so estimation can stop as soon as the answer is clear.
  *
- * Selection: draws [0, n0) -> label = argmax of the counts (ties: smallest label), exactly as `certify`.
+ * Selection: draws [0, S) -> label = argmax of their counts (ties: smallest label), S <= n0: with the `fixed`
+ * rule S = n0, exactly as `certify`; with the `adaptive` rule (the default, `selectionPick`) S is the first look
+ * at which the leading class's lower bound on its share is above 1/2, or n0. Draws [S, n0) are never drawn.
  * Estimation: draws n0, n0 + 1, ... in rounds (contiguous absolute draw ranges, so with a counter-based
  * RNG the votes do not depend on rounds or batching; the selection draws are never reused). After each
  * round, with nA = count of label and n = estimation draws so far: lower = the (1 - alpha) mixture lower
@@ -212,8 +244,11 @@ export function sequentialLook(nA: number, n: number, rule: SequentialRule): Seq
  * Rounds: max(minRound, ceil(roundGrowth * n)) draws, capped at nMax - n (`nextRoundSize`).
  * Result: radius sigma Phi^{-1}(lower) if lower > 1/2 (it may lie between requested radii), else abstain.
  *
- * Validity. Let p = P(base classifier returns label) given the selection draws (which are independent of
- * the estimation draws, as in Cohen's split). The mixture lower sequence satisfies
+ * Validity. Let p = P(base classifier returns label) given the selection draws. The label is a function of
+ * draws [0, n0) alone (whatever rule stopped selection, it looked at no draw from n0 on), and estimation draws
+ * start at n0: the draws are i.i.d. given the input, so given the label the estimation votes are i.i.d.
+ * Bernoulli(p), the split of Cohen et al. How many selection draws were used changes which class is picked,
+ * never this independence, so the selection rule takes no share of alpha. The mixture lower sequence satisfies
  * P(exists n: p <= lower_n) <= alpha (Ville's inequality; see `betaMixtureBounds`), a statement about all
  * n at once, so it holds at the stopping draw count T whatever rule chose T: the stop rules above, the round
  * schedule and the cap are all just ways of choosing T (T need not even be a stopping time). Hence
@@ -237,13 +272,20 @@ export async function certifySequential<Err>(
   options: SequentialCertifyOptions,
 ): Promise<E.Either<Err, SequentialCertifyResult>> {
   const rule = sequentialRule(options);
-  const { n0, numClasses, batchSize, onBatch } = options;
+  const { n0, numClasses, batchSize, onBatch, alpha } = options;
   const { sigma, nMax } = rule;
 
   const selection = new Array<number>(numClasses).fill(0);
-  const selected = await sampleInto(sampler, selection, 'selection', 0, n0, batchSize, onBatch);
-  if (E.isLeft(selected)) return selected;
-  const label = argmax(selection);
+  let s = 0;
+  let label: number | null = null;
+  for (const look of selectionLooks(n0, rule.selection, alpha, rule.prior)) {
+    const selected = await sampleInto(sampler, selection, 'selection', s, look - s, batchSize, onBatch, { doneBefore: s, totalInPhase: n0 });
+    if (E.isLeft(selected)) return selected;
+    s = look;
+    label = selectionPick(selection, s, n0, rule.selection, alpha, rule.prior);
+    if (label !== null) break;
+  }
+  if (label === null) throw new Error('unreachable: selection picks at its last look, n0');
 
   const estimation = new Array<number>(numClasses).fill(0);
   let n = 0;
@@ -264,7 +306,7 @@ export async function certifySequential<Err>(
     pAUpper: upper,
     nA: estimation[label]!,
     stop,
-    draws: { selection: n0, estimation: n, rounds },
+    draws: { selection: s, estimation: n, rounds },
     counts: { selection, estimation },
   };
   if (!(lower > 0.5)) return E.right({ ...common, kind: 'abstain', reason: 'pA<=0.5' });

@@ -1,16 +1,26 @@
 // Summarises the runs an `adaptive.bench.mjs --dir DIR` left behind as one markdown table per method and sigma,
 // with the images on which the sequential table and the fixed-N table disagree (the issue asks for every entry
-// within 1 point). Reads only DIR/*.result.json; runs nothing.
-// Usage: node bench/adaptive-summary.mjs --dir DIR [--N0 100]
-import { readdirSync, readFileSync } from 'node:fs';
+// within 1 point); then, per sequential run, its mean draws against the floor and the futility budget's trade-off
+// curve, replayed exactly from the looks its cost file records (no model is run: a larger futility level stops
+// each image at the first recorded look where it gives up, on the same draws). Reads only DIR; runs nothing.
+// Usage: node bench/adaptive-summary.mjs --dir DIR [--N0 100] [--alpha 0.001] [--futility 0.001,0.01,0.05,0.2,0.5]
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { drawsToCertify, firstSelectionLook, normalCdf, normalQuantile, replayLooks, sequentialRule } from '@densepure/core';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, N0: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    N0: { type: 'string', default: '100' },
+    alpha: { type: 'string', default: '0.001' },
+    futility: { type: 'string', default: '0.001,0.01,0.05,0.2,0.5' },
+  },
+});
 if (values.dir === undefined) throw new Error('give --dir, the folder adaptive.bench.mjs --dir wrote');
 const N0 = Number(values.N0);
 const RADII = { 0.25: [0.25, 0.5], 0.5: [0.25, 0.5, 0.75, 1.0] };
-const NAME = /^(\w+)-sigma([\d.]+)-images(\d+)-(fixed|sequential)-(\d+)\.result\.json$/;
+const NAME = /^(\w+)-sigma([\d.]+)-images(\d+)-(fixed|sequential|sequential-fixedsel)-(\d+)\.result\.json$/;
 
 const cells = new Map();
 for (const file of readdirSync(values.dir)) {
@@ -18,8 +28,9 @@ for (const file of readdirSync(values.dir)) {
   if (m === null) continue;
   const [, method, sigma, images, kind, n] = m;
   const key = `${method} sigma ${sigma} images ${images}`;
-  const cell = cells.get(key) ?? { method, sigma: Number(sigma), images: Number(images), fixed: new Map(), sequential: new Map() };
+  const cell = cells.get(key) ?? { method, sigma: Number(sigma), images: Number(images), fixed: new Map(), sequential: new Map(), 'sequential-fixedsel': new Map(), files: new Map() };
   cell[kind].set(Number(n), JSON.parse(readFileSync(join(values.dir, file), 'utf8')));
+  cell.files.set(`${kind}-${n}`, join(values.dir, file.replace(/\.result\.json$/, '.tsv')));
   cells.set(key, cell);
 }
 
@@ -44,6 +55,9 @@ function disagreements(a, b, radius) {
 for (const cell of [...cells.values()].sort((a, b) => a.method.localeCompare(b.method) || a.sigma - b.sigma)) {
   const radii = [0, ...(RADII[cell.sigma] ?? [])];
   const [n, fixed] = [...cell.fixed.entries()][0] ?? [];
+  for (const kind of ['sequential', 'sequential-fixedsel']) {
+    for (const [cap, seq] of cell[kind]) futilityCurve(cell, kind, cap, seq);
+  }
   if (fixed === undefined) continue;
   const perDraw = fixed.cost.meanEvaluations.denoiser / (N0 + n);
   const fixedWall = fixed.seconds / fixed.rows.length;
@@ -64,6 +78,66 @@ for (const cell of [...cells.values()].sort((a, b) => a.method.localeCompare(b.m
     console.log(
       `\nsequential cap ${int(cap)} vs fixed N = ${int(n)}: largest table difference ${pct(worst)} points` +
         (diffs.length === 0 ? '; the same images certified at every radius' : `; ${diffs.map((d) => `r = ${d.r}: only sequential idx [${d.onlyA.join(', ')}], only fixed idx [${d.onlyB.join(', ')}]`).join('; ')}`),
+    );
+  }
+}
+
+/**
+ * Mean draws against the floor, and the futility trade-off curve of one sequential run, replayed from its cost
+ * file's looks. Evaluations per image scale with the draws of each row (exact for one evaluation per draw).
+ */
+function futilityCurve(cell, kind, cap, seq) {
+  const tsv = cell.files.get(`${kind}-${cap}`);
+  const costFile = `${tsv}.cost`;
+  if (!existsSync(costFile)) return;
+  const costs = new Map(readFileSync(costFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((c) => [c.idx, c]));
+  if ([...costs.values()].some((c) => c.looks === undefined)) return;
+  const alpha = Number(values.alpha);
+  const radii = RADII[cell.sigma];
+  const rMax = radii[radii.length - 1];
+  const floor = Math.log(alpha) / Math.log(normalCdf(rMax / cell.sigma));
+  const mixture = drawsToCertify(rMax, cell.sigma, alpha);
+  const meanDraws = draws(seq);
+  const rate = seq.cost.meanEvaluations.denoiser / meanDraws;
+  console.log(`\n### ${cell.method}, sigma ${cell.sigma}, ${cell.images} images, ${kind.replace('-fixedsel', ' (fixed selection)')}, cap ${int(cap)}\n`);
+  console.log(
+    `mean draws per image ${meanDraws.toFixed(1)} (selection ${seq.cost.meanDraws.selection.toFixed(1)}, estimation ${seq.cost.meanDraws.estimation.toFixed(1)}) against the floor ` +
+      `n >= ln alpha / ln Phi(${rMax} / ${cell.sigma}) = ${floor.toFixed(1)} (${Math.ceil(floor)} draws; the mixture sequence with every draw right needs ${mixture}, adaptive selection at least ${firstSelectionLook(alpha)}): ` +
+      `${(meanDraws / Math.ceil(floor)).toFixed(2)}x the floor; ${((N0 + cap) * rate / seq.cost.meanEvaluations.denoiser).toFixed(1)}x fewer evaluations than fixed N = ${int(cap)}`,
+  );
+  const heavy = [...costs.values()].sort((a, b) => b.draws.estimation - a.draws.estimation).slice(0, 3);
+  console.log(`most draws: ${heavy.map((c) => `idx ${c.idx} ${int(c.draws.selection + c.draws.estimation)} (${c.stop}, pA >= ${c.pA.toFixed(4)})`).join('; ')}`);
+  const columns = [0, ...radii];
+  const base = (row) => ({ certified: row.correct === 1 ? row.radius : -1 });
+  console.log(`\n| futility level | draws / image | evals / image | vs fixed N = ${int(cap)} | ${columns.map((r) => `r = ${r}`).join(' | ')} | entries lost vs default | budget spent (sum of level over give-ups) |`);
+  console.log(`| --- | --- | --- | --- | ${columns.map(() => '---').join(' | ')} | --- | --- |`);
+  for (const level of values.futility.split(',').map(Number)) {
+    const rule = sequentialRule({ sigma: cell.sigma, radii, alpha, n0: N0, nMax: cap, numClasses: 10, batchSize: 1, futilityAlpha: level });
+    let drawsSum = 0;
+    let evalsSum = 0;
+    let spent = 0;
+    let lost = 0;
+    let unknown = 0;
+    const hits = columns.map(() => 0);
+    for (const row of seq.rows) {
+      const c = costs.get(row.idx);
+      const replay = replayLooks(c.looks, rule) ?? { stop: c.stop, estimation: c.draws.estimation, lower: c.pA };
+      const rowDraws = c.draws.selection + replay.estimation;
+      drawsSum += rowDraws;
+      evalsSum += c.evaluations.denoiser * (rowDraws / (c.draws.selection + c.draws.estimation));
+      if (['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'].includes(replay.stop)) spent += level;
+      // A replayed certificate on a row the recorded run abstained on has no recorded label: counted as not certified.
+      if (replay.lower > 0.5 && row.predict === -1) unknown++;
+      const radius = replay.lower > 0.5 && row.predict !== -1 ? cell.sigma * normalQuantile(replay.lower) : -1;
+      columns.forEach((r, i) => {
+        const now = row.correct === 1 && radius >= r;
+        if (now) hits[i]++;
+        if (!now && base(row).certified >= r) lost++;
+      });
+    }
+    const k = seq.rows.length;
+    console.log(
+      `| ${level}${level === alpha ? ' (default)' : ''} | ${int(drawsSum / k)} | ${int(evalsSum / k)} | ${((N0 + cap) * rate / (evalsSum / k)).toFixed(1)}x | ${hits.map((h) => pct(h / k)).join(' | ')} | ${lost}${unknown > 0 ? ` (${unknown} unlabelled)` : ''} | ${spent.toFixed(3)} |`,
     );
   }
 }

@@ -34,6 +34,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '0' },
     batch: { type: 'string', default: '100' },
     group: { type: 'string', default: '8' },
+    selection: { type: 'string', default: 'adaptive' },
     json: { type: 'string' },
     dir: { type: 'string' },
   },
@@ -104,11 +105,25 @@ for (const key of values.methods.split(',')) {
   for (const sigma of values.sigmas.split(',').map(Number)) {
     const radii = RADII[sigma];
     if (radii === undefined) throw new Error(`no radii for sigma ${sigma}; known: ${Object.keys(RADII).join(', ')}`);
-    const sequential = { kind: 'sequential', radii, group: Number(values.group) };
+    const sequential = { kind: 'sequential', radii, group: Number(values.group), selection: values.selection };
     const tag = `${key}-sigma${sigma}-images${m.images}`;
-    const fixed = await run(`${tag}-fixed-${m.N}`, m.method, sigma, m.images, m.N);
-    const adaptive = await run(`${tag}-sequential-${m.N}`, m.method, sigma, m.images, m.N, sequential);
-    const paper = cap > 0 ? await run(`${tag}-sequential-${cap}`, m.method, sigma, m.images, cap, sequential) : null;
+    const seqTag = values.selection === 'fixed' ? 'sequential-fixedsel' : 'sequential';
+    // --N 0: only the sequential run at the cap (its table is compared with a recorded fixed-N table by hand).
+    const fixed = m.N > 0 ? await run(`${tag}-fixed-${m.N}`, m.method, sigma, m.images, m.N) : null;
+    const adaptive = m.N > 0 ? await run(`${tag}-${seqTag}-${m.N}`, m.method, sigma, m.images, m.N, sequential) : null;
+    const paper = cap > 0 ? await run(`${tag}-${seqTag}-${cap}`, m.method, sigma, m.images, cap, sequential) : null;
+    if (fixed === null) {
+      if (paper === null) continue;
+      // Evaluations per draw as the sequential run made them (the decided-vote stop applies to both modes alike).
+      const rate = paper.cost.meanEvaluations.denoiser / (paper.cost.meanDraws.selection + paper.cost.meanDraws.estimation);
+      const columns = [0, ...radii];
+      console.log(`\n${m.label}, sigma ${sigma}, ${paper.rows.length} images (radii ${radii.join(', ')}), sequential cap ${cap}, selection ${values.selection}: ` +
+        `table ${columns.map((c) => `r=${c} ${pct(accuracy(paper.rows, c)).trim()}`).join(' ')}; draws/img ${int(paper.cost.meanDraws.selection + paper.cost.meanDraws.estimation)} ` +
+        `(selection ${paper.cost.meanDraws.selection.toFixed(1)}); den.evals/img ${int(paper.cost.meanEvaluations.denoiser)}; ` +
+        `${((N0 + cap) * rate / paper.cost.meanEvaluations.denoiser).toFixed(1)}x fewer than fixed N = ${cap}; wall ${paper.seconds.toFixed(1)} s`);
+      report.push({ method: key, sigma, images: paper.rows.length, cap, selection: values.selection, accuracy: Object.fromEntries(columns.map((c) => [c, accuracy(paper.rows, c)])), cost: paper.cost, seconds: paper.seconds, fixedAtCapEvaluations: (N0 + cap) * rate });
+      continue;
+    }
     const perDraw = fixed.cost.meanEvaluations.denoiser / (N0 + m.N);
     const paperFixed = (N0 + cap) * perDraw;
     const columns = [0, ...radii];

@@ -17,8 +17,28 @@ export interface RowCost {
   readonly rounds?: number;
   readonly stop?: string;
   readonly pA?: number;
+  /**
+   * Sequential mode: the label's estimation count at each look. The looks' draw counts follow from the round rule
+   * (core's `nextRoundSize`), so any other stop rule on the same draws (another futility level, a smaller cap) can be
+   * replayed from it exactly as far as this row drew.
+   */
+  readonly looks?: readonly number[];
+  /** Sequential mode with a futility budget: what the budget spent on this row. */
+  readonly futility?: FutilityCost;
   /** Cascade mode: which sigma answered, and what each stage run decided. */
   readonly cascade?: CascadeCost;
+}
+
+/**
+ * A sequential row's futility budget: the level its give-up stops were decided at, the upper bound at the stop,
+ * and `spent`: the level when the row gave up on its next radius (the most probability with which that stop cost
+ * it a radius its true pA reaches), else 0. Summed over rows: the expected number of table entries the budget
+ * may have cost, at most.
+ */
+export interface FutilityCost {
+  readonly level: number;
+  readonly upper: number;
+  readonly spent: number;
 }
 
 /**

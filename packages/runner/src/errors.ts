@@ -8,7 +8,7 @@ import type { ConfigError } from '@densepure/voting';
 import type { MethodSlugError } from './method.js';
 
 /** A setting of a run spec, as the apps' users can name it. */
-export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'maxRadius' | 'group' | 'sigmas' | 'p0';
+export type Setting = 'sigma' | 'N0' | 'N' | 'alpha' | 'batch' | 'skip' | 'max' | 'K' | 'seed' | 'workers' | 'threads' | 'out' | 'backend' | 'radii' | 'maxRadius' | 'group' | 'sigmas' | 'p0' | 'selection' | 'futility';
 
 export interface IdentityDifference {
   readonly key: string;
@@ -112,6 +112,8 @@ function describeSequentialError(error: SequentialOptionsError, name: (setting: 
     case 'radius-not-positive':
     case 'radii-not-increasing':
       return `${name(setting)}: ${error.message}`;
+    case 'alpha-out-of-range':
+      return error.option === 'futilityAlpha' ? `${name('futility')}: ${error.message}` : error.message;
     default:
       return error.message;
   }

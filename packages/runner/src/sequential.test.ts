@@ -50,18 +50,18 @@ describe('sequential runCertify', () => {
         });
         if (E.isLeft(sequential)) throw new Error(sequential.left.message);
         const r = sequential.right;
-        expected.push({ predict: r.kind === 'certified' ? r.label : -1, radius: r.kind === 'certified' ? r.radius : 0, estimation: r.draws.estimation, stop: r.stop });
+        expected.push({ predict: r.kind === 'certified' ? r.label : -1, radius: r.kind === 'certified' ? r.radius : 0, selection: r.draws.selection, estimation: r.draws.estimation, stop: r.stop });
       }
       expect(result!.rows.map((r) => ({ predict: r.predict, radius: r.radius }))).toEqual(expected.map((e) => ({ predict: e.predict, radius: e.radius })));
       const c = costs(out);
       expect(c.map((x) => x.idx)).toEqual([0, 1, 2, 3, 4]);
-      expect(c.map((x) => ({ estimation: x.draws.estimation, stop: x.stop }))).toEqual(expected.map((e) => ({ estimation: e.estimation, stop: e.stop })));
-      // DDS: one denoiser and one classifier evaluation per draw.
-      for (const x of c) expect(x.evaluations).toEqual({ denoiser: 10 + x.draws.estimation, classifier: 10 + x.draws.estimation });
+      expect(c.map((x) => ({ selection: x.draws.selection, estimation: x.draws.estimation, stop: x.stop }))).toEqual(expected.map((e) => ({ selection: e.selection, estimation: e.estimation, stop: e.stop })));
+      // DDS: one denoiser and one classifier evaluation per draw (adaptive selection's draws counted as made).
+      for (const x of c) expect(x.evaluations).toEqual({ denoiser: x.draws.selection + x.draws.estimation, classifier: x.draws.selection + x.draws.estimation });
       expect(result!.cost.images).toBe(images);
       const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
-      expect(sidecar.identity.sequential).toMatchObject({ radii: [0.25, 0.5] });
-      expect(sidecar.cost.meanDraws.selection).toBe(10);
+      expect(sidecar.identity.sequential).toMatchObject({ radii: [0.25, 0.5], selection: expect.stringMatching(/^adaptive/) });
+      expect(sidecar.cost.meanDraws.selection).toBe(c.reduce((sum, x) => sum + x.draws.selection, 0) / images);
     } finally {
       await pipeline.dispose();
     }
@@ -134,6 +134,36 @@ describe('sequential runCertify', () => {
     expect(error.kind).toBe('identity-mismatch');
   }, 60_000);
 
+  it('fixed selection: all N0 draws, the identity runs had before adaptive selection; neither resumes the other', async () => {
+    const out = join(work, 'selection', 'fixed.tsv');
+    const n0 = 40;
+    await certified({ ...common, n0, mode: { kind: 'sequential', radii: [0.25, 0.5], selection: 'fixed' }, runs: [{ method: dds, out }] });
+    expect(costs(out).every((x) => x.draws.selection === n0)).toBe(true);
+    const identity = JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential;
+    expect(Object.keys(identity).sort()).toEqual(['bound', 'minRound', 'radii', 'roundGrowth']);
+    expect((await failure({ ...common, n0, runs: [{ method: dds, out }] })).kind).toBe('identity-mismatch');
+    // Estimation starts at draw N0 either way: where both rules pick the same class, the rows are the same.
+    const other = join(work, 'selection', 'adaptive.tsv');
+    await certified({ ...common, n0, runs: [{ method: dds, out: other }] });
+    expect(costs(other).filter((x) => x.draws.selection < n0).length).toBeGreaterThan(0);
+    const [fixed, adaptive] = [rows(out), rows(other)];
+    const samePick = fixed.map((_, i) => i).filter((i) => fixed[i]![2] === adaptive[i]![2]);
+    expect(samePick.length).toBeGreaterThan(0);
+    for (const i of samePick) expect(fixed[i]).toEqual(adaptive[i]);
+  }, 60_000);
+
+  it('futility budget: recorded in the identity and, per row, what it spent', async () => {
+    const out = join(work, 'futility', 'dds.tsv');
+    await certified({ ...common, mode: { kind: 'sequential', radii: [0.25, 0.5], futility: 0.2 }, runs: [{ method: dds, out }] });
+    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).identity.sequential.futility).toBe(0.2);
+    for (const x of costs(out)) {
+      const gaveUp = ['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'].includes(x.stop!);
+      expect(x.futility).toMatchObject({ level: 0.2, spent: gaveUp ? 0.2 : 0 });
+      expect(x.futility!.upper).toBeGreaterThanOrEqual(x.pA!);
+    }
+    expect((await failure({ ...common, runs: [{ method: dds, out }] })).kind).toBe('identity-mismatch');
+  }, 60_000);
+
   it('refuses bad radii and radii the cap cannot reach, writing nothing', async () => {
     const dir = join(work, 'bad');
     const out = join(dir, 'x.tsv');
@@ -151,5 +181,7 @@ describe('sequential runCertify', () => {
     const error = await check({ kind: 'sequential', radii: [0.5, 1] }, 100, new RegExp(`radius 1 cannot be certified .* --N = 100 .* needs --N >= ${needed}`));
     expect(error).toMatchObject({ kind: 'sequential-setting', error: { kind: 'radius-unreachable', neededNMax: needed } });
     await check({ kind: 'sequential', radii: [0.25], group: 0 }, 2000, /--group must be a whole number >= 1/);
+    await check({ kind: 'sequential', radii: [0.25], futility: 1 }, 2000, /--futility: the futility level must be in \(0, 1\)/);
+    await check({ kind: 'sequential', radii: [0.25], selection: 'sometimes' as never }, 2000, /--selection must be 'adaptive' or 'fixed'/);
   });
 });

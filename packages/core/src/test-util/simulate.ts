@@ -58,7 +58,7 @@ export function addressedSampler(p: number, seed: number): Sampler {
   };
 }
 
-function hashUniform(seed: number, i: number): number {
+export function hashUniform(seed: number, i: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 0x632be5ab, 0xc2b2ae35);
   const mix = (x: number): number => {
     x ^= x >>> 16;

@@ -4,13 +4,15 @@
 import { either as E } from 'fp-ts';
 import { z } from 'zod';
 import {
+  type SelectionRule,
   type SequentialRule,
   type SequentialStopReason,
   DEFAULT_MIN_ROUND,
   DEFAULT_ROUND_GROWTH,
-  argmax,
   nextRoundSize,
   normalQuantile,
+  selectionLooks,
+  selectionPick,
   sequentialLook,
   sequentialRule,
   validateSequentialOptions,
@@ -28,6 +30,7 @@ import { drawsPerBatch } from '../batch.js';
 import type { RunSpec } from '../spec.js';
 import { countInto } from './counting.js';
 import type { Mode, ModeEntry } from './types.js';
+import type { FutilityCost } from '../accounting.js';
 
 /**
  * Sequential CERTIFY: draws in rounds with an anytime-valid confidence sequence, stopping once the largest of
@@ -38,17 +41,37 @@ export interface SequentialMode {
   readonly kind: 'sequential';
   readonly radii: readonly number[];
   readonly group?: number;
+  /**
+   * How the top class is picked within the N0 selection draws: 'adaptive' (default: stop at the first look where
+   * the leading class is a clear majority at level alpha, N0 the cap) or 'fixed' (all N0 draws, Cohen et al.).
+   */
+  readonly selection?: 'adaptive' | 'fixed';
+  /**
+   * The futility budget: level of the upper confidence sequence that decides when to give up on the next radius
+   * (default alpha). Each image loses a radius its true pA reaches through such a stop with probability at most
+   * this level; the certificate's own level stays alpha.
+   */
+  readonly futility?: number;
 }
 
 /** Images certified at once in sequential mode (their model calls are merged into full batches). */
 export const DEFAULT_GROUP = 8;
 
-/** The fixed sequential rule a run records in its identity (core's defaults; the bound's level is alpha). */
+/** The selection rule of a sequential mode, in core's terms (adaptive at level alpha unless 'fixed'). */
+export const selectionRule = (mode: Pick<SequentialMode, 'selection'>): SelectionRule => ({ kind: mode.selection ?? 'adaptive' });
+
+/**
+ * The fixed sequential rule a run records in its identity (core's defaults; the bound's level is alpha). Adaptive
+ * selection and a futility budget change which draws are used and when images stop, so they enter it; fixed
+ * selection and the default futility level leave it as runs made before they existed recorded it.
+ */
 export const sequentialIdentity = (mode: SequentialMode) => ({
   radii: [...mode.radii],
   bound: 'beta-binomial mixture confidence sequence',
   minRound: DEFAULT_MIN_ROUND,
   roundGrowth: DEFAULT_ROUND_GROWTH,
+  ...(selectionRule(mode).kind === 'adaptive' ? { selection: 'adaptive: stop at a clear majority (mixture lower bound > 1/2 at level alpha), N0 the cap' } : {}),
+  ...(mode.futility === undefined ? {} : { futility: mode.futility }),
 });
 
 /** One method's outcome on one image, as `certifySequential` would return it. */
@@ -56,7 +79,13 @@ export interface SequentialOutcome {
   readonly label: number;
   /** The (1 - alpha) anytime-valid lower bound on pA at the stop. */
   readonly lower: number;
+  /** The upper bound at the stop, at the futility level (it only decided when to stop). */
+  readonly upper: number;
   readonly stop: SequentialStopReason;
+  /** Selection draws used (n0, or fewer with adaptive selection). */
+  readonly selection: number;
+  /** The label's estimation count at each look, in order (the looks' draw counts follow from the round rule). */
+  readonly looks: readonly number[];
   readonly estimation: number;
   readonly rounds: number;
   /** sigma Phi^{-1}(lower) when lower > 1/2 (certified), else null (abstain). */
@@ -72,6 +101,9 @@ export interface SequentialImageSettings {
   readonly radii: readonly number[];
   /** Most draws per sampler call. */
   readonly chunk: number;
+  readonly selection?: SelectionRule;
+  /** Level of the upper sequence that decides the stops that give up (default alpha). */
+  readonly futilityAlpha?: number;
 }
 
 /** What a watcher of {@link certifyImageSequential} sees, in order: the selection counts, then each round's looks. */
@@ -89,11 +121,12 @@ export type SequentialEvent =
     };
 
 /**
- * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0),
- * then rounds of estimation draws n0, n0 + 1, ... that every member still running counts; a member leaves at its
- * first look that stops. Each member's outcome is exactly `certifySequential`'s on its own sampler (same draws,
- * same rounds, same looks). `tally` receives the model evaluations made; `watch`, if given, each step as it is
- * decided (it changes nothing). A model call that fails stops the image and its BackendError comes back.
+ * Sequential CERTIFY of one image for the group members `wanted`, on shared draws: selection on draws [0, n0) in
+ * core's selection looks (a member leaves selection at its first look that picks), then rounds of estimation draws
+ * n0, n0 + 1, ... that every member still running counts; a member leaves at its first look that stops. Each
+ * member's outcome is exactly `certifySequential`'s on its own sampler (same draws, same rounds, same looks).
+ * `tally` receives the model evaluations made; `watch`, if given, each step as it is decided (it changes nothing).
+ * A model call that fails stops the image and its BackendError comes back.
  */
 export async function certifyImageSequential(
   group: MethodGroup,
@@ -105,17 +138,35 @@ export async function certifyImageSequential(
   watch?: (event: SequentialEvent) => void,
 ): Promise<E.Either<BackendError, SequentialOutcome[]>> {
   const numClasses = group.members[0]!.numClasses;
-  const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0: settings.n0, nMax: settings.n, alpha: settings.alpha, radii: settings.radii, numClasses, batchSize: settings.chunk });
+  const { n0, alpha } = settings;
+  const rule: SequentialRule = sequentialRule({ sigma: settings.sigma, n0, nMax: settings.n, alpha, radii: settings.radii, numClasses, batchSize: settings.chunk, ...(settings.selection === undefined ? {} : { selection: settings.selection }), ...(settings.futilityAlpha === undefined ? {} : { futilityAlpha: settings.futilityAlpha }) });
   const site = { group, image, idx, chunk: settings.chunk, tally };
   const count = (members: readonly number[], first: number, draws: number, into: number[][]) => countInto(site, members, first, draws, into);
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
   const selection = wanted.map(zeros);
-  const selected = await count(wanted, 0, settings.n0, selection);
-  if (E.isLeft(selected)) return selected;
-  const labels = selection.map(argmax);
+  const labels = new Array<number>(wanted.length);
+  const selectionDraws = new Array<number>(wanted.length);
+  let selecting = wanted.map((_, w) => w);
+  let s = 0;
+  for (const look of selectionLooks(n0, rule.selection, alpha, rule.prior)) {
+    const counts = selecting.map(zeros);
+    const counted = await count(selecting.map((w) => wanted[w]!), s, look - s, counts);
+    if (E.isLeft(counted)) return counted;
+    s = look;
+    selecting.forEach((w, i) => counts[i]!.forEach((c, k) => (selection[w]![k]! += c)));
+    selecting = selecting.filter((w) => {
+      const picked = selectionPick(selection[w]!, s, n0, rule.selection, alpha, rule.prior);
+      if (picked === null) return true;
+      labels[w] = picked;
+      selectionDraws[w] = s;
+      return false;
+    });
+    if (selecting.length === 0) break;
+  }
   watch?.({ kind: 'selection', counts: selection, labels });
   const estimation = wanted.map(zeros);
   const outcomes = new Array<SequentialOutcome | undefined>(wanted.length);
+  const history = wanted.map((): number[] => []);
   let active = wanted.map((_, w) => w);
   let n = 0;
   let rounds = 0;
@@ -129,10 +180,11 @@ export async function certifyImageSequential(
     active.forEach((w, i) => counts[i]!.forEach((c, k) => (estimation[w]![k]! += c)));
     const looks: { member: number; lower: number; stop: SequentialStopReason | null }[] = [];
     active = active.filter((w) => {
+      history[w]!.push(estimation[w]![labels[w]!]!);
       const look = sequentialLook(estimation[w]![labels[w]!]!, n, rule);
       looks.push({ member: w, lower: look.lower, stop: look.stop });
       if (look.stop === null) return true;
-      outcomes[w] = { label: labels[w]!, lower: look.lower, stop: look.stop, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
+      outcomes[w] = { label: labels[w]!, lower: look.lower, upper: look.upper, stop: look.stop, selection: selectionDraws[w]!, looks: history[w]!, estimation: n, rounds, radius: look.lower > 0.5 ? settings.sigma * normalQuantile(look.lower) : null };
       return false;
     });
     watch?.({ kind: 'round', n, rounds, counts: estimation, looks });
@@ -158,8 +210,23 @@ function validate(spec: RunSpec, mode: SequentialMode): RunError | null {
   if (mode.group !== undefined && !(Number.isInteger(mode.group) && mode.group >= 1)) {
     return { kind: 'invalid-setting', setting: 'group', requirement: 'must be a whole number >= 1', value: mode.group, message: `group must be a whole number >= 1, got ${mode.group}` };
   }
-  const checked = validateSequentialOptions({ sigma: spec.sigma, n0: spec.n0, nMax: spec.n, alpha: spec.alpha, radii: mode.radii, numClasses: 2, batchSize: spec.batch });
+  if (mode.selection !== undefined && mode.selection !== 'adaptive' && mode.selection !== 'fixed') {
+    return { kind: 'invalid-setting', setting: 'selection', requirement: "must be 'adaptive' or 'fixed'", value: mode.selection, message: `selection must be 'adaptive' or 'fixed', got ${String(mode.selection)}` };
+  }
+  const checked = validateSequentialOptions({ sigma: spec.sigma, n0: spec.n0, nMax: spec.n, alpha: spec.alpha, radii: mode.radii, numClasses: 2, batchSize: spec.batch, ...(mode.futility === undefined ? {} : { futilityAlpha: mode.futility }) });
   return checked._tag === 'Left' ? { kind: 'sequential-setting', error: checked.left, message: checked.left.message } : null;
+}
+
+/** Stops that give up on the next radius: the only ones a futility budget moves. */
+const GIVE_UP: readonly SequentialStopReason[] = ['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'];
+
+/**
+ * What the futility budget spent on a row: its level, the upper bound at the stop, and `spent`: the level when the
+ * row gave up on its next radius (the most probability with which that stop lost a radius the image's pA reaches),
+ * else 0.
+ */
+function futilityCost(level: number, o: SequentialOutcome): FutilityCost {
+  return { level, upper: o.upper, spent: GIVE_UP.includes(o.stop) ? level : 0 };
 }
 
 async function certifyOne(task: ImageTask, mode: SequentialMode): Promise<E.Either<RunError, ImageResult>> {
@@ -167,12 +234,12 @@ async function certifyOne(task: ImageTask, mode: SequentialMode): Promise<E.Eith
   const started = performance.now();
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
   const chunk = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
-  const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk }, sample.image, idx, wanted, tally);
+  const outcomes = await certifyImageSequential(group, { sigma: settings.sigma, n0: settings.n0, n: settings.n, alpha: settings.alpha, radii: mode.radii, chunk, selection: selectionRule(mode), ...(mode.futility === undefined ? {} : { futilityAlpha: mode.futility }) }, sample.image, idx, wanted, tally);
   if (E.isLeft(outcomes)) return E.left(modelRunError(outcomes.left));
   const seconds = (performance.now() - started) / 1000;
   return E.right({
     rows: outcomes.right.map((o) => certifyRow(sample, idx, o.label, o.radius, seconds)),
-    costs: outcomes.right.map((o) => ({ idx, draws: { selection: settings.n0, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower })),
+    costs: outcomes.right.map((o) => ({ idx, draws: { selection: o.selection, estimation: o.estimation }, evaluations: { ...tally }, rounds: o.rounds, stop: o.stop, pA: o.lower, looks: o.looks, ...(mode.futility === undefined ? {} : { futility: futilityCost(mode.futility, o) }) })),
   });
 }
 
@@ -185,7 +252,11 @@ const bind = (mode: SequentialMode): Mode => ({
       radii: mode.radii,
       cap: spec.n,
       bound: 'anytime-valid beta-binomial mixture confidence sequence (Howard et al. 2021): valid at any stopping time',
-      selection: 'N0 separate draws pick the class; they never enter the bound',
+      selection:
+        selectionRule(mode).kind === 'adaptive'
+          ? 'adaptive: the first look (draw counts ' + selectionLooks(spec.n0, selectionRule(mode), spec.alpha).join(', ') + ') at which the leading class is a clear majority (mixture lower bound > 1/2 at level alpha) picks it, else the most voted of N0; selection draws never enter the bound, estimation starts at draw N0'
+          : 'N0 separate draws pick the class; they never enter the bound',
+      ...(mode.futility === undefined ? {} : { futility: `give-up stops decided at level ${mode.futility} (per image, the chance of losing a radius its true pA reaches through such a stop); the certificate's level stays alpha` }),
       time: "the image's share of the wall time: while n images are certified at once, each is charged 1/n of it, so the times add up to the run's wall time",
       costFile,
     },
@@ -210,6 +281,8 @@ const bind = (mode: SequentialMode): Mode => ({
 });
 
 export const sequentialEntry: ModeEntry<SequentialMode> = {
-  identityFields: { sequential: z.object({ radii: z.array(z.number()), bound: z.string(), minRound: z.number(), roundGrowth: z.number() }).optional() },
+  identityFields: {
+    sequential: z.object({ radii: z.array(z.number()), bound: z.string(), minRound: z.number(), roundGrowth: z.number(), selection: z.string().optional(), futility: z.number().optional() }).optional(),
+  },
   bind,
 };
