@@ -1,8 +1,8 @@
 // The engine against the CPU's peak: the shipped UNet on onnxruntime-node under each session setting, in GFLOP/s
 // (0.381 GFLOP per image), beside this CPU's sgemm peak measured in the same run (numpy's matmul on OpenBLAS through
-// /usr/bin/python3, the same threads). Measurements are interleaved (sgemm, then every setting, round after round)
+// the PATH's python3, the same threads; Debian's /usr/bin/python3 numpy runs on reference BLAS, ~40x below the peak). Measurements are interleaved (sgemm, then every setting, round after round)
 // so a loaded machine weighs on all of them alike; the load is printed with each round. Best and median per setting.
-// Usage: node bench/engine.bench.mjs [--batch 100] [--threads 2] [--rounds 3] [--reps 3] [--sgemm-n 2048] [--python /usr/bin/python3]
+// Usage: node bench/engine.bench.mjs [--batch 100] [--threads 2] [--rounds 3] [--reps 3] [--sgemm-n 2048] [--python python3]
 // Prints tables; no assertions.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     reps: { type: 'string', default: '3' },
     'sgemm-n': { type: 'string', default: '2048' },
-    python: { type: 'string', default: '/usr/bin/python3' },
+    python: { type: 'string', default: 'python3' },
   },
 });
 const batch = Number(values.batch);
