@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { encodeDpds, openDataset, parseDpds, parseIdx, readCifar10, readDpds, readIdx, readImageFolder, selectIndices } from './index.js';
+import { encodeDpds, openDataset, parseDpds, parseIdx, readCifar10, readDpds, readIdx, readImageFolder, selectIndices, zooCatalog } from './index.js';
 import * as portable from './portable.js';
 
 let dir = '';
@@ -218,6 +218,24 @@ describe('image folder', () => {
   it('reports a missing path', async () => {
     const r = await openDataset(join(dir, 'nope'));
     expect(E.isLeft(r) && r.left.kind).toBe('not-found');
+  });
+});
+
+describe('zooCatalog', () => {
+  it("maps 'default' to the zoo's files (test split with its class names) and passes every other spec through", async () => {
+    const testSetPath = join(dir, 'zoo-test.bin');
+    await writeFile(testSetPath, encodeDpds(Float32Array.from({ length: 8 }, (_, i) => i / 7), Uint8Array.from([1, 0]), [1, 2, 2], 2));
+    const other = join(dir, 'other.bin');
+    await writeFile(other, encodeDpds(new Float32Array(4), Uint8Array.from([0]), [1, 2, 2], 2));
+    const catalog = zooCatalog({ denoiserPath: '/zoo/d.onnx', classifierPath: '/zoo/c.onnx', testSetPath, classNames: ['cat', 'dog'] });
+    expect(catalog.model('denoiser', 'default')).toBe('/zoo/d.onnx');
+    expect(catalog.model('classifier', 'default')).toBe('/zoo/c.onnx');
+    expect(catalog.model('classifier', '/elsewhere/c.onnx')).toBe('/elsewhere/c.onnx');
+    const shipped = must(await catalog.dataset('default')());
+    expect([shipped.size, shipped.classNames]).toEqual([2, ['cat', 'dog']]);
+    expect(must(await catalog.dataset(other)()).size).toBe(1);
+    const missing = await catalog.dataset(join(dir, 'absent.bin'))();
+    expect(E.isLeft(missing) && missing.left.kind).toBe('not-found');
   });
 });
 

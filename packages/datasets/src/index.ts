@@ -5,6 +5,7 @@ import { readDpds } from './read-file.js';
 import { readImageFolder } from './folder.js';
 import { readIdx } from './idx.js';
 import { type Dataset, type DatasetError, badSlice, notFound } from './types.js';
+import { type ZooCatalog, type ZooFiles, catalogOf } from './zoo.js';
 
 export * from './types.js';
 export { DPDS_MAGIC, encodeDpds, parseDpds } from './dpds.js';
@@ -12,6 +13,12 @@ export { readDatasetFile, readDpds } from './read-file.js';
 export { CIFAR10_CLASSES, readCifar10 } from './cifar.js';
 export { readImageFolder } from './folder.js';
 export { idxLabelsPath, parseIdx, readIdx } from './idx.js';
+export type { ZooCatalog, ZooFiles } from './zoo.js';
+
+/** What a model zoo's 'default' names (its diffusion model, classifier and test split), as a runner catalog. */
+export function zooCatalog(files: ZooFiles): ZooCatalog {
+  return catalogOf(files, openDataset);
+}
 
 /**
  * Opens a dataset from a spec: `cifar10:<file or folder>`, `folder:<dir>`, `dpds:<file>`, `idx:<images file or

@@ -1,5 +1,4 @@
-import { type Dataset, type DatasetError, openDataset } from '@densepure/datasets';
-import type { either as E } from 'fp-ts';
+import { type ZooCatalog, zooCatalog } from '@densepure/datasets';
 import { fileURLToPath } from 'node:url';
 
 const here = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
@@ -18,14 +17,5 @@ export const testSetPath = here('../data/fashion-test.bin');
 export const testSetInfoPath = here('../data/fashion-test.json');
 export const classNames: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/**
- * What 'default' names, as a catalog for @densepure/runner (its `Catalog`): this zoo's diffusion model,
- * classifier and test split; every other spec is a path.
- */
-export const catalog: {
-  readonly model: (role: 'denoiser' | 'classifier', spec: string) => string;
-  readonly dataset: (spec: string) => () => Promise<E.Either<DatasetError, Dataset>>;
-} = {
-  model: (role, spec) => (spec === 'default' ? (role === 'denoiser' ? denoiserPath : classifierPath) : spec),
-  dataset: (spec) => () => (spec === 'default' ? openDataset(testSetPath, classNames) : openDataset(spec)),
-};
+/** What 'default' names, as a catalog for @densepure/runner; every other spec is a path. */
+export const catalog: ZooCatalog = zooCatalog({ denoiserPath, classifierPath, testSetPath, classNames });
