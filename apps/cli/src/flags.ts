@@ -1,7 +1,7 @@
 // Commander flags -> a typed run spec. The only place that knows how the command line spells things.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { either as E } from 'fp-ts';
-import { type Failure, usageFailure } from '@densepure/app-kit';
+import { type Failure, shippedZoos, usageFailure } from '@densepure/app-kit';
 import {
   type CertifyMode,
   DEFAULT_P0,
@@ -45,12 +45,15 @@ export const parseNumberList = (name: string) => (value: string): number[] => {
 /** How a run spec's settings are spelled here, for the runner's error messages (`maxRadius` is `--max-radius`). */
 export const flagOf = (setting: Setting): string => settingFlag(setting);
 
-/** Model, backend and dataset flags shared by certify, predict and denoise. 'default' means the shipped MNIST zoo. */
+/** The shipped zoos' names as help text lists them ('default' is the shipped MNIST zoo). */
+const zooNames = Object.keys(shippedZoos).map((name) => `'${name}'`).join(', ');
+
+/** Model, backend and dataset flags shared by certify, predict and denoise. A zoo's name means that zoo's file. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--denoiser <spec>', "diffusion model: path to .onnx/manifest, 'backend:path', 'default' (shipped MNIST DDPM) or 'none' (plain smoothing)", 'default')
-    .option('--classifier <spec>', "classifier: path to .onnx/manifest, 'backend:path' or 'default' (shipped MNIST CNN)", 'default')
-    .option('--dataset <spec>', "dataset: DPDS .bin, 'cifar10:<file|dir>', 'folder:<dir>' (one sub-folder per class) or 'default' (shipped MNIST test split)", 'default')
+    .option('--denoiser <spec>', `diffusion model: path to .onnx/manifest, 'backend:path', a shipped zoo (${zooNames}; 'default' is MNIST) or 'none' (plain smoothing)`, 'default')
+    .option('--classifier <spec>', `classifier: path to .onnx/manifest, 'backend:path' or a shipped zoo (${zooNames})`, 'default')
+    .option('--dataset <spec>', `dataset: DPDS .bin, IDX ('idx:<file|dir>'), 'cifar10:<file|dir>', 'folder:<dir>' (one sub-folder per class) or a shipped zoo's test split (${zooNames})`, 'default')
     .option('--backend <name>', 'backend for both models (onnx, tfjs); default: the highest-priority backend that loads them')
     .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu | webgpu[:vulkan|opengles|...]')
     .option('--workers <n>', 'worker threads with one model session each (0 = run in the main thread)', parseWhole('--workers', 0), 0)

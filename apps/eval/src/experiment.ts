@@ -99,12 +99,12 @@ export const experimentSchema = strict({
   name: z.string({ error: 'must be a name made of letters, digits, . _ -' }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'must be a name made of letters, digits, . _ - (it names the results folder)' }),
   description: z.string({ error: 'must be a string' }).optional(),
   models: strict({
-    denoiser: z.string({ error: "must be a model spec (path, 'backend:path' or 'default')" }).default('default'),
-    classifier: z.string({ error: "must be a model spec (path, 'backend:path' or 'default')" }).default('default'),
+    denoiser: z.string({ error: "must be a model spec (path, 'backend:path' or a shipped zoo: 'default', 'mnist', 'fashion', …)" }).default('default'),
+    classifier: z.string({ error: "must be a model spec (path, 'backend:path' or a shipped zoo: 'default', 'mnist', 'fashion', …)" }).default('default'),
     device: z.string({ error: 'must be a device name (onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu)' }).optional(),
   }).default({ denoiser: 'default', classifier: 'default' }),
   dataset: strict({
-    spec: z.string({ error: "must be a dataset spec (DPDS .bin, 'cifar10:…', 'folder:…' or 'default')" }).default('default'),
+    spec: z.string({ error: "must be a dataset spec (DPDS .bin, 'idx:…', 'cifar10:…', 'folder:…' or a shipped zoo: 'default', 'mnist', 'fashion', …)" }).default('default'),
     skip: whole(1).default(1),
     max: whole(1).optional(),
   }).default({ spec: 'default', skip: 1 }),

@@ -31,7 +31,7 @@ export function cascadeRadiiUpTo(maxRadius: number, sigmas: readonly number[], r
   return radiiUpTo(maxRadius, { ...reach, sigma: Math.max(...sigmas) });
 }
 
-/** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or 'default' (the shipped MNIST zoo). */
+/** Where the models, the data and the compute come from. Model and dataset specs: a path, 'backend:path' or a name the app's catalog knows (the apps: 'default', 'mnist', 'fashion', …). */
 export interface ModelsSpec {
   /** The diffusion model; used by every method but smoothing. */
   readonly denoiser: string;
