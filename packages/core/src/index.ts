@@ -83,6 +83,7 @@ export {
   type ScheduleForRule,
 } from './timestep-rules.js';
 export * from './sequential-api.js';
+export { bernoulliKl, oracleFixedDraws, waldDrawsBound } from './draw-floors.js';
 export {
   CASCADE_ALPHA_SPLIT,
   cascadeLevels,

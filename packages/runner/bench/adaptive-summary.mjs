@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { drawsToCertify, firstSelectionLook, normalCdf, normalQuantile, replayLooks, sequentialRule } from '@densepure/core';
+import { drawsToCertify, firstSelectionLook, normalCdf, normalQuantile, oracleFixedDraws, replayLooks, sequentialRule, waldDrawsBound } from '@densepure/core';
 
 const { values } = parseArgs({
   options: {
@@ -107,6 +107,7 @@ function futilityCurve(cell, kind, cap, seq) {
   );
   const heavy = [...costs.values()].sort((a, b) => b.draws.estimation - a.draws.estimation).slice(0, 3);
   console.log(`most draws: ${heavy.map((c) => `idx ${c.idx} ${int(c.draws.selection + c.draws.estimation)} (${c.stop}, pA >= ${c.pA.toFixed(4)})`).join('; ')}`);
+  perImageFloors(cell, cap, seq, costs, rate, alpha);
   const columns = [0, ...radii];
   const base = (row) => ({ certified: row.correct === 1 ? row.radius : -1 });
   console.log(`\n| futility level | draws / image | evals / image | vs fixed N = ${int(cap)} | ${columns.map((r) => `r = ${r}`).join(' | ')} | entries lost vs default | budget spent (sum of level over give-ups) |`);
@@ -140,4 +141,43 @@ function futilityCurve(cell, kind, cap, seq) {
       `| ${level}${level === alpha ? ' (default)' : ''} | ${int(drawsSum / k)} | ${int(evalsSum / k)} | ${((N0 + cap) * rate / (evalsSum / k)).toFixed(1)}x | ${hits.map((h) => pct(h / k)).join(' | ')} | ${lost}${unknown > 0 ? ` (${unknown} unlabelled)` : ''} | ${spent.toFixed(3)} |`,
     );
   }
+}
+
+/**
+ * What any procedure reaching the same certificates would spend, image by image, at the vote rate each image
+ * showed (its estimation votes / draws; a point estimate): the oracle fixed-n Clopper-Pearson count (N chosen
+ * knowing pA) and Wald's bound at power 1/2 (no valid sequential test that certifies the image at least half
+ * the time spends fewer draws on average). An image certified at radius r needs pA > Phi(r' / sigma) for the
+ * largest requested r' <= r (r < the first radius: pA > 1/2); an abstention needs nothing. Selection is free.
+ * The ratios say how far below fixed N = cap any table-equal procedure could go on these images.
+ */
+function perImageFloors(cell, cap, seq, costs, rate, alpha) {
+  const radii = RADII[cell.sigma];
+  let oracle = 0;
+  let wald = 0;
+  const worst = [];
+  for (const row of seq.rows) {
+    const c = costs.get(row.idx);
+    const votes = c.looks.at(-1) ?? 0;
+    const pHat = c.draws.estimation > 0 ? votes / c.draws.estimation : 0;
+    if (!(c.pA > 0.5) || row.predict === -1) continue;
+    const reached = radii.filter((r) => row.radius >= r);
+    const threshold = reached.length === 0 ? 0.5 : normalCdf(reached.at(-1) / cell.sigma);
+    const o = oracleFixedDraws(pHat, threshold, alpha) ?? 0;
+    const w = waldDrawsBound(pHat, threshold, alpha, 0.5);
+    oracle += o;
+    wald += w;
+    worst.push({ idx: row.idx, pHat, threshold, o, w, spent: c.draws.selection + c.draws.estimation });
+  }
+  const k = seq.rows.length;
+  const fixedEvals = (N0 + cap) * rate;
+  console.log(
+    `floors at each image's own vote rate (${k} images): oracle fixed-n ${int(oracle / k)} draws / image ` +
+      `(${(fixedEvals / ((oracle / k) * rate)).toFixed(1)}x fewer than fixed N = ${int(cap)} at best), Wald at power 1/2 ${int(wald / k)} draws / image ` +
+      `(${(fixedEvals / ((wald / k) * rate)).toFixed(1)}x at best); this run ${int(draws(seq))} draws / image`,
+  );
+  worst.sort((a, b) => b.o - a.o);
+  console.log(
+    `largest floors: ${worst.slice(0, 3).map((x) => `idx ${x.idx} pA ~ ${x.pHat.toFixed(4)} vs threshold ${x.threshold.toFixed(4)}: oracle ${int(x.o)}, Wald ${int(x.w)}, spent ${int(x.spent)}`).join('; ')}`,
+  );
 }
