@@ -2,12 +2,14 @@
 // with the images on which the sequential table and the fixed-N table disagree (the issue asks for every entry
 // within 1 point); then, per sequential run, its mean draws against the floor and the futility budget's trade-off
 // curve, replayed exactly from the looks its cost file records (no model is run: a larger futility level stops
-// each image at the first recorded look where it gives up, on the same draws). Reads only DIR; runs nothing.
+// each image at the first recorded look where it gives up, on the same draws), and the same for smaller caps (a
+// declared per-image budget; each cap is moved down to a look of the round schedule, where the replay is exact).
 // Usage: node bench/adaptive-summary.mjs --dir DIR [--N0 100] [--alpha 0.001] [--futility 0.001,0.01,0.05,0.2,0.5]
+//        [--caps 20000,10000,5000,2000]
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { drawsToCertify, firstSelectionLook, normalCdf, normalQuantile, oracleFixedDraws, replayLooks, sequentialRule, waldDrawsBound } from '@densepure/core';
+import { drawsToCertify, firstSelectionLook, nextRoundSize, normalCdf, normalQuantile, oracleFixedDraws, replayLooks, sequentialRule, waldDrawsBound } from '@densepure/core';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     N0: { type: 'string', default: '100' },
     alpha: { type: 'string', default: '0.001' },
     futility: { type: 'string', default: '0.001,0.01,0.05,0.2,0.5' },
+    caps: { type: 'string', default: '20000,10000,5000,2000' },
   },
 });
 if (values.dir === undefined) throw new Error('give --dir, the folder adaptive.bench.mjs --dir wrote');
@@ -56,7 +59,7 @@ for (const cell of [...cells.values()].sort((a, b) => a.method.localeCompare(b.m
   const radii = [0, ...(RADII[cell.sigma] ?? [])];
   const [n, fixed] = [...cell.fixed.entries()][0] ?? [];
   for (const kind of ['sequential', 'sequential-fixedsel']) {
-    for (const [cap, seq] of cell[kind]) futilityCurve(cell, kind, cap, seq);
+    for (const [cap, seq] of cell[kind]) budgetCurves(cell, kind, cap, seq);
   }
   if (fixed === undefined) continue;
   const perDraw = fixed.cost.meanEvaluations.denoiser / (N0 + n);
@@ -83,10 +86,10 @@ for (const cell of [...cells.values()].sort((a, b) => a.method.localeCompare(b.m
 }
 
 /**
- * Mean draws against the floor, and the futility trade-off curve of one sequential run, replayed from its cost
- * file's looks. Evaluations per image scale with the draws of each row (exact for one evaluation per draw).
+ * Mean draws against the floors, and the trade-off curves of the two declared budgets (futility level, a smaller
+ * cap) of one sequential run, replayed from its cost file's looks.
  */
-function futilityCurve(cell, kind, cap, seq) {
+function budgetCurves(cell, kind, cap, seq) {
   const tsv = cell.files.get(`${kind}-${cap}`);
   const costFile = `${tsv}.cost`;
   if (!existsSync(costFile)) return;
@@ -109,38 +112,62 @@ function futilityCurve(cell, kind, cap, seq) {
   console.log(`most draws: ${heavy.map((c) => `idx ${c.idx} ${int(c.draws.selection + c.draws.estimation)} (${c.stop}, pA >= ${c.pA.toFixed(4)})`).join('; ')}`);
   perImageFloors(cell, cap, seq, costs, rate, alpha);
   const columns = [0, ...radii];
-  const base = (row) => ({ certified: row.correct === 1 ? row.radius : -1 });
-  console.log(`\n| futility level | draws / image | evals / image | vs fixed N = ${int(cap)} | ${columns.map((r) => `r = ${r}`).join(' | ')} | entries lost vs default | budget spent (sum of level over give-ups) |`);
-  console.log(`| --- | --- | --- | --- | ${columns.map(() => '---').join(' | ')} | --- | --- |`);
-  for (const level of values.futility.split(',').map(Number)) {
-    const rule = sequentialRule({ sigma: cell.sigma, radii, alpha, n0: N0, nMax: cap, numClasses: 10, batchSize: 1, futilityAlpha: level });
-    let drawsSum = 0;
-    let evalsSum = 0;
-    let spent = 0;
-    let lost = 0;
-    let unknown = 0;
-    const hits = columns.map(() => 0);
-    for (const row of seq.rows) {
-      const c = costs.get(row.idx);
-      const replay = replayLooks(c.looks, rule) ?? { stop: c.stop, estimation: c.draws.estimation, lower: c.pA };
-      const rowDraws = c.draws.selection + replay.estimation;
-      drawsSum += rowDraws;
-      evalsSum += c.evaluations.denoiser * (rowDraws / (c.draws.selection + c.draws.estimation));
-      if (['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'].includes(replay.stop)) spent += level;
-      // A replayed certificate on a row the recorded run abstained on has no recorded label: counted as not certified.
-      if (replay.lower > 0.5 && row.predict === -1) unknown++;
-      const radius = replay.lower > 0.5 && row.predict !== -1 ? cell.sigma * normalQuantile(replay.lower) : -1;
-      columns.forEach((r, i) => {
-        const now = row.correct === 1 && radius >= r;
-        if (now) hits[i]++;
-        if (!now && base(row).certified >= r) lost++;
-      });
-    }
+  const header = (what) => {
+    console.log(`\n| ${what} | draws / image | evals / image | vs fixed N = ${int(cap)} | ${columns.map((r) => `r = ${r}`).join(' | ')} | entries lost vs default | budget spent (sum of level over give-ups) |`);
+    console.log(`| --- | --- | --- | --- | ${columns.map(() => '---').join(' | ')} | --- | --- |`);
+  };
+  const line = (label, rule, level) => {
+    const r = replayTable(cell, seq, costs, rule, columns, level);
     const k = seq.rows.length;
     console.log(
-      `| ${level}${level === alpha ? ' (default)' : ''} | ${int(drawsSum / k)} | ${int(evalsSum / k)} | ${((N0 + cap) * rate / (evalsSum / k)).toFixed(1)}x | ${hits.map((h) => pct(h / k)).join(' | ')} | ${lost}${unknown > 0 ? ` (${unknown} unlabelled)` : ''} | ${spent.toFixed(3)} |`,
+      `| ${label} | ${int(r.draws / k)} | ${int(r.evals / k)} | ${((N0 + cap) * rate / (r.evals / k)).toFixed(1)}x | ${r.hits.map((h) => pct(h / k)).join(' | ')} | ${r.lost}${r.unknown > 0 ? ` (${r.unknown} unlabelled)` : ''} | ${r.spent.toFixed(3)} |`,
     );
+  };
+  const ruleWith = (extra) => sequentialRule({ sigma: cell.sigma, radii, alpha, n0: N0, nMax: cap, numClasses: 10, batchSize: 1, ...extra });
+  header('futility level');
+  for (const level of values.futility.split(',').map(Number)) {
+    line(`${level}${level === alpha ? ' (default)' : ''}`, ruleWith({ futilityAlpha: level }), level);
   }
+  header('cap (per-image draw budget)');
+  line(`${int(cap)} (the run)`, ruleWith({}), 0);
+  for (const wanted of values.caps.split(',').map(Number).filter((c) => c < cap)) {
+    // The largest look of the round schedule at or below the wanted cap: rounds up to it are the run's own.
+    let n = 0;
+    while (n + nextRoundSize(n, ruleWith({})) <= wanted) n += nextRoundSize(n, ruleWith({}));
+    line(`${int(n)}`, ruleWith({ nMax: n }), 0);
+  }
+}
+
+/**
+ * One sequential run's rows replayed under `rule` from their recorded looks: total draws and evaluations, hits
+ * per radius column, table entries lost against the recorded rows, and the futility budget spent.
+ * Evaluations per image scale with the draws of each row (exact for one evaluation per draw).
+ */
+function replayTable(cell, seq, costs, rule, columns, level) {
+  let draws = 0;
+  let evals = 0;
+  let spent = 0;
+  let lost = 0;
+  let unknown = 0;
+  const hits = columns.map(() => 0);
+  for (const row of seq.rows) {
+    const c = costs.get(row.idx);
+    const replay = replayLooks(c.looks, rule) ?? { stop: c.stop, estimation: c.draws.estimation, lower: c.pA };
+    const rowDraws = c.draws.selection + replay.estimation;
+    draws += rowDraws;
+    evals += c.evaluations.denoiser * (rowDraws / (c.draws.selection + c.draws.estimation));
+    if (['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'].includes(replay.stop)) spent += level;
+    // A replayed certificate on a row the recorded run abstained on has no recorded label: counted as not certified.
+    if (replay.lower > 0.5 && row.predict === -1) unknown++;
+    const radius = replay.lower > 0.5 && row.predict !== -1 ? cell.sigma * normalQuantile(replay.lower) : -1;
+    const recorded = row.correct === 1 ? row.radius : -1;
+    columns.forEach((r, i) => {
+      const now = row.correct === 1 && radius >= r;
+      if (now) hits[i]++;
+      if (!now && recorded >= r) lost++;
+    });
+  }
+  return { draws, evals, hits, lost, unknown, spent };
 }
 
 /**
