@@ -56,6 +56,8 @@ export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
   const say = (line: string): void => {
     if (o.progress !== 'none') process.stderr.write(`${line}\n`);
   };
+  // Certificate servers' runs (their jobs are draws of served requests, not images).
+  const servers = new Set<string>();
   const { result: served } = await stopOnSignals(
     (stop) =>
       q.certifyWorker({
@@ -73,9 +75,11 @@ export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
         tuning: { stopGraceMs: o.stopGrace * 1000 },
         onEvent: (e) => {
           if (e.kind === 'refused') process.stderr.write(`warning: ${e.message}\n`);
-          else if (e.kind === 'serving') say(`serving run ${e.runId} (${e.jobs} jobs)`);
-          else if (e.kind === 'job-done') say(`image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
-          else if (e.kind === 'job-failed') process.stderr.write(`image ${e.idx} failed: ${e.message}\n`);
+          else if (e.kind === 'serving') {
+            if (e.standing) servers.add(e.runId);
+            say(e.standing ? `serving the draws of certificate server run ${e.runId}` : `serving run ${e.runId} (${e.jobs} jobs)`);
+          } else if (e.kind === 'job-done') say(`${servers.has(e.runId) ? 'draws job' : 'image'} ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} done in ${e.seconds.toFixed(2)} s`);
+          else if (e.kind === 'job-failed') process.stderr.write(`${servers.has(e.runId) ? 'draws job' : 'image'} ${e.idx} failed: ${e.message}\n`);
           else if (e.kind === 'run-closed') say(`run ${e.runId} finished`);
           else if (e.kind === 'job-abandoned') process.stderr.write(`gave up image ${e.idx}${e.part > 0 ? ` part ${e.part}` : ''} after ${e.seconds.toFixed(1)} s: its lock lapses and another worker takes it over\n`);
           else if (e.kind === 'run-orphaned') say(`run ${e.runId} has had no coordinator for ${e.seconds} s: leaving it until one collects it again`);

@@ -36,7 +36,8 @@ export interface WorkHandler<P, R> {
 }
 
 export type WorkerEvent =
-  | { readonly kind: 'serving'; readonly runId: string; readonly jobs: number }
+  /** `standing`: a certificate server's run, whose jobs are draws of served requests. */
+  | { readonly kind: 'serving'; readonly runId: string; readonly jobs: number; readonly standing: boolean }
   | { readonly kind: 'refused'; readonly runId: string; readonly message: string }
   | { readonly kind: 'job-started'; readonly runId: string; readonly idx: number; readonly part: number }
   | { readonly kind: 'job-done'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
@@ -178,7 +179,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
         if (job !== undefined) o.onEvent?.({ kind: 'job-failed', runId: run.runId, idx: job.data.idx, part: job.data.part, message: error.message });
       });
       runs += 1;
-      o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs });
+      o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs, standing: run.standing === true });
       let coordinatorSeen = Date.now();
       try {
         while (!isAborted()) {
