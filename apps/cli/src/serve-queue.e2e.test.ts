@@ -90,12 +90,12 @@ describe('densepure serve --queue with densepure workers (built binaries)', () =
     await until(() => workers.every((w) => /serving the draws of certificate server run/.test(w.output())), 'both workers to join');
     const requests = [
       ...[0, 500, 1000].map((index) => ({ ...image(index), parameters: { max_radius: 0.5, index } })),
-      { ...image(700), parameters: { mode: 'fixed', n0: 20, n: 100, index: 700 } },
+      { ...image(700), parameters: { mode: 'fixed' as const, n0: 20, n: 100, index: 700 } },
       { ...image(900), parameters: { n: 60, index: 900 } },
     ];
     // All at once on each server: merged model calls (local) and jobs spread over two workers (queued).
     const [fromWorkers, fromLocal] = await Promise.all([q, createClient({ url: local.url })].map((c) => Promise.all(requests.map((r) => c.certify('default', r)))));
-    const certificate = (r: (typeof fromWorkers)[number]) => {
+    const certificate = (r: Awaited<ReturnType<typeof q.certify>>) => {
       if (E.isLeft(r)) throw new Error(r.left.error);
       const c = r.right;
       return { label: c.label, radius: c.radius, draws: [c.draws_selection, c.draws_estimation], evaluations: [c.evaluations_denoiser, c.evaluations_classifier], stop: c.stop, pA: c.p_a_lower, p: c.p_value };
