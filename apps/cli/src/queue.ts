@@ -40,6 +40,7 @@ export interface WorkerFlags {
   readonly models?: readonly string[];
   readonly data?: readonly string[];
   readonly stopGrace: number;
+  readonly jobsAtOnce: number;
   readonly progress: 'auto' | 'none';
 }
 
@@ -64,6 +65,7 @@ export async function workerCommand(o: WorkerFlags): Promise<Outcome> {
         connection: connection.right,
         signal: stop,
         workers: o.workers,
+        jobsAtOnce: o.jobsAtOnce,
         catalog: shippedCatalog,
         ...(o.name === undefined ? {} : { name: o.name }),
         ...(o.backend === undefined ? {} : { backend: o.backend }),
