@@ -194,7 +194,8 @@ function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOpt
       remote === null
         ? withSamplers(built.right.group, countingSampler(onDraws))
         : remoteGroup(built.right.group, remote, { image: job.image, method: methodSlug(job.method), sigma: job.sigma, seed: job.seed, index: job.index }, signal, state, onDraws);
-    // Workers take a whole round of draws at once (split into jobs there); here, model calls of the server's batch.
+    // Through workers, each look or phase is one sampler call (one round trip, split into jobs by remoteGroup);
+    // here, model calls of the server's batch.
     const batch = remote === null ? spec.batch : votesOf(job.method) * (job.n0 + job.n);
     const callWorkers = remote === null ? workers : 0;
     const tally: EvaluationTally = { denoiser: 0, classifier: 0 };

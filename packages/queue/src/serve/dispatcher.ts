@@ -42,7 +42,7 @@ export interface DrawsDispatcher {
   readonly runId: string;
   /** Hands draws [first, first + count) of one request to a worker; resolves with its counts, or why not. */
   count(part: DrawsPart, signal: AbortSignal): Promise<E.Either<DrawsFailure, DrawsAnswer>>;
-  /** The refusals workers recorded for this run, newest view (worker -> message). */
+  /** The refusals of this run that still hold, as last read (their messages). */
   refusals(): readonly string[];
   /** Withdraws what is still queued, closes the run and the connections. */
   close(): Promise<void>;
@@ -169,10 +169,13 @@ export function openDrawsDispatcher(o: DrawsDispatcherOptions): TE.TaskEither<Qu
             w.taken = true;
           }
         }
-        for (const [worker, message] of Object.entries(await readRefusals(redis, runId))) {
+        // Refusals that still hold (a worker that serves the run now has withdrawn its own).
+        const current = await readRefusals(redis, runId);
+        for (const [worker, message] of Object.entries(current)) {
           if (seenRefusals.get(worker) !== message) o.onRefusal?.(worker, message);
           seenRefusals.set(worker, message);
         }
+        for (const worker of [...seenRefusals.keys()]) if (!(worker in current)) seenRefusals.delete(worker);
       } catch {
         // Redis trouble: the connection events tell; the next sweep tries again.
       } finally {
