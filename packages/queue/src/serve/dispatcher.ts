@@ -210,7 +210,11 @@ export function openDrawsDispatcher(o: DrawsDispatcherOptions): TE.TaskEither<Qu
           },
         });
         signal.addEventListener('abort', onAbort, { once: true });
-        queue.add('draws', data, jobOptions(id)).catch((cause: unknown) => finish(id, E.left({ kind: 'draws-unreachable', taken: false, message: `handing the draws to the queue at ${url} failed: ${describeCause(cause)}` })));
+        queue.add('draws', data, jobOptions(id)).then(
+          // Stopped while it was being added: withdraw it now that it exists.
+          () => (waiting.has(id) ? undefined : void queue.remove(id).catch(noop)),
+          (cause: unknown) => finish(id, E.left({ kind: 'draws-unreachable', taken: false, message: `handing the draws to the queue at ${url} failed: ${describeCause(cause)}` })),
+        );
       });
 
     return E.right({
