@@ -88,7 +88,7 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
 
   program
     .command('worker')
-    .description('take certify jobs from a queue (densepure certify --queue) with this machine\'s backend and device, until stopped')
+    .description('take certify jobs (densepure certify --queue) and certificate servers\' draws (densepure serve --queue) from a queue with this machine\'s backend and device, until stopped')
     .requiredOption('--queue <url>', 'redis://HOST:PORT/DB, as given to certify --queue')
     .option('--backend <name>', "backend for the models (default: the run's; another one changes the results, so the run is refused)")
     .option('--device <device>', 'device for the backend: onnx: cpu | cuda; tfjs: wasm | cpu | tfjs-node | tfjs-node-gpu | webgpu[:vulkan|opengles|...]')
@@ -98,6 +98,7 @@ export function buildProgram(outcomes: OutcomeRecorder = outcomeRecorder()): Com
     .option('--idle-exit <s>', 'exit once no run has been open for this many seconds (default: serve until stopped)', parseWhole('--idle-exit', 1))
     .option('--models <paths...>', "models this worker may load: manifests, model files or folders of manifests; a run's models are found among them by sha256, its paths are never opened (the shipped 'default' models always)")
     .option('--data <paths...>', "datasets this worker may read: files or folders (and what lies below them); a run naming another is refused (the shipped 'default' dataset always)")
+    .option('--jobs-at-once <n>', "a certificate server's draws jobs taken at once, their model calls merged", parseWhole('--jobs-at-once', 1), 8)
     .option('--stop-grace <s>', 'on SIGINT/SIGTERM, give up the job in progress after this many seconds (another worker takes it over)', parseWhole('--stop-grace', 0), 10)
     .addOption(new Option('--progress <mode>', 'log lines on stderr').choices(['auto', 'none']).default('auto'))
     .action(outcomes.action(workerCommand));

@@ -29,6 +29,8 @@ export interface ServeFlags extends ModelFlags, MethodFlags {
   readonly grace: number;
   readonly tokenEnv: string;
   readonly logLevel: string;
+  readonly queue?: string;
+  readonly drawsPerJob: number;
 }
 
 export function addServeCommand(program: Command, action: (o: ServeFlags) => Promise<void>): void {
@@ -58,6 +60,8 @@ export function addServeCommand(program: Command, action: (o: ServeFlags) => Pro
     .option('--max-body <bytes>', 'largest request body', parseWhole('--max-body', 1024), DEFAULT_MAX_BODY_BYTES)
     .option('--grace <s>', 'on SIGINT/SIGTERM: seconds the requests in flight get to finish (then 503)', parseNumber('--grace'), 30)
     .option('--token-env <name>', 'environment variable holding the bearer token; when it is set, /v2/models/* and /metrics need Authorization: Bearer <token>', 'DENSEPURE_SERVE_TOKEN')
+    .option('--queue <url>', 'hand the draws to `densepure worker`s through this Redis (redis://HOST:6379/0) instead of computing them here')
+    .option('--draws-per-job <n>', 'with --queue: most draws in one worker job (a larger round is split over workers)', parseWhole('--draws-per-job', 1), 256)
     .addOption(new Option('--log-level <level>', 'JSON log lines on stdout').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .action(action);
 }
@@ -119,11 +123,19 @@ export async function serveCommand(o: ServeFlags, argv: readonly string[]): Prom
   const options = serverOptionsFromFlags(o, argv, process.env);
   if (E.isLeft(options)) return options;
   const log = pino({ level: o.logLevel, base: { app: 'densepure-serve' } });
+  let served = options.right;
+  if (o.queue !== undefined) {
+    // Redis is checked before any model loads: a wrong address fails in seconds.
+    const { remoteDrawsFromFlags } = await import('./queue.js');
+    const remote = await remoteDrawsFromFlags({ queue: o.queue, drawsPerJob: o.drawsPerJob, warn: (line) => log.warn(line), info: (line) => log.info(line) });
+    if (E.isLeft(remote)) return remote;
+    served = { ...served, models: served.models.map((m) => ({ ...m, remote: remote.right })) };
+  }
   const { result } = await stopOnSignals(
     async (stop): Promise<Outcome> => {
       let server;
       try {
-        server = await startServer({ ...options.right, log });
+        server = await startServer({ ...served, log });
       } catch (cause) {
         return E.left(runtimeFailure(`cannot listen on ${o.host}:${o.port}: ${cause instanceof Error ? cause.message : String(cause)}; choose another --port or --host`));
       }
@@ -131,7 +143,7 @@ export async function serveCommand(o: ServeFlags, argv: readonly string[]): Prom
       const ready = await Promise.race([server.ready, stopped.then(() => null)]);
       if (ready !== null && E.isLeft(ready)) {
         await server.close(0);
-        return E.left(failureOf(ready.left, flagOf));
+        return E.left(ready.left.kind === 'remote-draws' ? runtimeFailure(ready.left.message) : failureOf(ready.left, flagOf));
       }
       await stopped;
       await server.close(o.grace * 1000);

@@ -7,3 +7,4 @@ export { type RunRecord } from './registry.js';
 export { type CollectOptions, type CollectSummary, type QueueItem, collect } from './coordinator.js';
 export { type ServeOptions, type ServeSummary, type WorkFailure, type WorkHandler, type WorkRefusal, type WorkerEvent, serve } from './worker.js';
 export * from './certify/index.js';
+export * from './serve/index.js';

@@ -25,6 +25,11 @@ export interface RunRecord {
   /** Jobs of the run as first enqueued (for progress on the worker side). */
   readonly jobs: number;
   readonly createdAt: string;
+  /**
+   * A standing run (a certificate server's): its jobs arrive over time, so a worker stays with it while its
+   * coordinator holds it and no other run has jobs waiting, instead of leaving it whenever it is momentarily empty.
+   */
+  readonly standing?: boolean;
 }
 
 /** Opens the run (idempotent: a restarted coordinator or one re-registering after a Redis restart is harmless). */

@@ -29,12 +29,15 @@ export interface WorkRefusal {
 export interface WorkHandler<P, R> {
   /** The run identity as this worker sees it, from its own models, data and configuration. */
   readonly identity: Readonly<Record<string, unknown>>;
+  /** Jobs computed at once (default 1); a handler that merges their model calls takes several. */
+  readonly concurrency?: number;
   compute(idx: number, payload: P): Promise<E.Either<WorkFailure, R>>;
   dispose(): Promise<void>;
 }
 
 export type WorkerEvent =
-  | { readonly kind: 'serving'; readonly runId: string; readonly jobs: number }
+  /** `standing`: a certificate server's run, whose jobs are draws of served requests. */
+  | { readonly kind: 'serving'; readonly runId: string; readonly jobs: number; readonly standing: boolean }
   | { readonly kind: 'refused'; readonly runId: string; readonly message: string }
   | { readonly kind: 'job-started'; readonly runId: string; readonly idx: number; readonly part: number }
   | { readonly kind: 'job-done'; readonly runId: string; readonly idx: number; readonly part: number; readonly seconds: number }
@@ -132,6 +135,12 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
       }
     };
 
+    /** Whether another open run has jobs waiting (a worker then leaves a momentarily empty standing run for it). */
+    const otherRunWaiting = async (runId: string): Promise<boolean> => {
+      for (const other of await openRuns(redis)) if (other !== runId && (await pendingJobs(other)) > 0) return true;
+      return false;
+    };
+
     /** Takes the run's jobs until the run closes or has nothing left to do (or this worker stops). */
     const serveRun = async (run: RunRecord, handler: WorkHandler<P, R>): Promise<void> => {
       const processor = async (job: Job<JobData<P>>): Promise<PartResult<R>> => {
@@ -141,20 +150,21 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
         if (rejected !== null) throw new UnrecoverableError(`rejected: job ${String(job.id)} ${rejected}; it was not computed`);
         const d = job.data;
         const started = performance.now();
-        current = { idx: d.idx, part: d.part, started };
+        const key = String(job.id);
+        inFlight.set(key, { idx: d.idx, part: d.part, started });
         try {
           const value = await handler.compute(d.idx, d.payload);
           if (E.isLeft(value)) throw value.left.kind === 'work-rejected' ? new UnrecoverableError(`rejected: ${value.left.message}; it was not computed`) : new Error(value.left.message);
           return { value: value.right, worker: name, seconds: (performance.now() - started) / 1000 };
         } finally {
-          current = null;
+          inFlight.delete(key);
         }
       };
-      let current: { readonly idx: number; readonly part: number; readonly started: number } | null = null;
+      const inFlight = new Map<string, { readonly idx: number; readonly part: number; readonly started: number }>();
       const worker = new Worker<JobData<P>, PartResult<R>>(queueNameOf(run.runId), processor, {
         connection: redisOptions(o.connection),
         prefix: KEY_PREFIX,
-        concurrency: 1,
+        concurrency: handler.concurrency ?? 1,
         lockDuration: t.lockMs,
         stalledInterval: t.stalledCheckMs,
         maxStalledCount: t.maxStalled,
@@ -169,7 +179,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
         if (job !== undefined) o.onEvent?.({ kind: 'job-failed', runId: run.runId, idx: job.data.idx, part: job.data.part, message: error.message });
       });
       runs += 1;
-      o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs });
+      o.onEvent?.({ kind: 'serving', runId: run.runId, jobs: run.jobs, standing: run.standing === true });
       let coordinatorSeen = Date.now();
       try {
         while (!isAborted()) {
@@ -187,7 +197,7 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
             o.onEvent?.({ kind: 'run-orphaned', runId: run.runId, seconds: Math.round((Date.now() - coordinatorSeen) / 1000) });
             break;
           }
-          if ((await orAbort(pendingJobs(run.runId))) === 0) break;
+          if ((await orAbort(pendingJobs(run.runId))) === 0 && !(run.standing === true && !(await orAbort(otherRunWaiting(run.runId))))) break;
         }
       } finally {
         // Lets the job in progress finish and deliver its result; once stopped, for at most the stop grace: then
@@ -197,10 +207,11 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
           () => true,
         );
         const graceOver = aborted.then(() => sleep(t.stopGraceMs)).then(() => false);
-        if (!(await Promise.race([closing, graceOver])) && current !== null) {
-          const job = current as { readonly idx: number; readonly part: number; readonly started: number };
-          abandoned += 1;
-          o.onEvent?.({ kind: 'job-abandoned', runId: run.runId, idx: job.idx, part: job.part, seconds: (performance.now() - job.started) / 1000 });
+        if (!(await Promise.race([closing, graceOver])) && inFlight.size > 0) {
+          for (const job of inFlight.values()) {
+            abandoned += 1;
+            o.onEvent?.({ kind: 'job-abandoned', runId: run.runId, idx: job.idx, part: job.part, seconds: (performance.now() - job.started) / 1000 });
+          }
           void worker.close(true).catch(noop);
         }
       }
@@ -230,17 +241,24 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
         if (found === IDLE) return idleTooLong();
         const ids = found ?? [];
         let served = false;
+        // Runs with jobs waiting, oldest first; then standing runs (a server's) that are momentarily empty.
+        const waiting: RunRecord[] = [];
+        const standing: RunRecord[] = [];
         for (const runId of ids) {
           if (isAborted()) break;
           const run = await whileIdle(readRun(redis, runId));
           if (run === IDLE) return idleTooLong();
           if (run === null || run === undefined) continue;
+          const pending = await whileIdle(pendingJobs(run.runId));
+          if (pending === IDLE) return idleTooLong();
+          if ((pending ?? 0) > 0) waiting.push(run);
+          else if (run.standing === true) standing.push(run);
+        }
+        for (const run of [...waiting, ...standing]) {
+          if (isAborted()) break;
           const key = `${run.runId}:${run.identitySha}:${identitySha({ spec: run.spec ?? null })}`;
           const refusedAt = refused.get(key);
           if (refusedAt !== undefined && Date.now() - refusedAt < t.refusalRetryMs) continue;
-          const pending = await whileIdle(pendingJobs(run.runId));
-          if (pending === IDLE) return idleTooLong();
-          if ((pending ?? 0) === 0) continue;
           // A run no coordinator collects waits (its results would only pile up) until one takes it again.
           const held = await whileIdle(hasCoordinator(redis, run.runId));
           if (held === IDLE) return idleTooLong();

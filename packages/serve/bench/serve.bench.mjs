@@ -3,13 +3,17 @@
 // sequential, N0 100): `densepure certify` on a slice of images gives the CLI's images/s; then `densepure serve`
 // (the same binary) answers the same images at concurrency 1, 4, 16, 64 (autocannon, loopback), each answer checked
 // against the CLI's row for that image. `--soak S` then keeps 16 requests (`--soak-concurrency`) in flight for S seconds and reports the
-// server's memory over time and every failed request.
+// server's memory over time and every failed request. `--queue URL` (or `--queue auto`: a private redis-server on a
+// free port) serves with `densepure serve --queue`, its draws computed by `--queue-workers` `densepure worker`s
+// started here (`--worker-threads` intra-op threads each); the same table, the same answer checks.
 //
 //   pnpm --filter @densepure/serve bench                      # 16 images, cap N 10000
 //   node bench/serve.bench.mjs --images 32 --N 10000 --soak 600
+//   node bench/serve.bench.mjs --queue auto --queue-workers 2 --worker-threads 1
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +29,10 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '1' },
     soak: { type: 'string', default: '0' },
     'soak-concurrency': { type: 'string', default: '16' },
+    queue: { type: 'string' },
+    'queue-workers': { type: 'string', default: '2' },
+    'worker-threads': { type: 'string' },
+    'draws-per-job': { type: 'string', default: '256' },
   },
 });
 const images = Number(flags.images);
@@ -59,8 +67,33 @@ const expected = new Map(rows.map((r) => [Number(r[0]), { predict: Number(r[2]),
 const cliRate = images / certifySeconds;
 say(`cli: ${images} images in ${certifySeconds.toFixed(1)} s of certification (${wall.toFixed(1)} s with start-up): ${cliRate.toFixed(3)} images/s`);
 
-// 2. The server, started as users start it.
-const server = spawn(process.execPath, [bin, 'serve', '--port', '0', ...shared, '--max-in-flight', '64', '--max-queue', '1024', '--max-deadline', '3600', '--deadline', '3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+// 2. With --queue: Redis (given, or a private one) and the workers that compute the server's draws.
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+let redisServer = null;
+let queueUrl = flags.queue;
+if (queueUrl === 'auto') {
+  const port = await freePort();
+  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' });
+  queueUrl = `redis://127.0.0.1:${port}/0`;
+  await new Promise((r) => setTimeout(r, 500));
+}
+const workers =
+  queueUrl === undefined
+    ? []
+    : Array.from({ length: Number(flags['queue-workers']) }, (_, w) =>
+        spawn(process.execPath, [bin, 'worker', '--queue', queueUrl, '--name', `bench${w}`, '--progress', 'none', ...(flags['worker-threads'] === undefined ? [] : ['--threads', flags['worker-threads']])], { stdio: ['ignore', 'ignore', 'inherit'] }),
+      );
+if (queueUrl !== undefined) say(`queue: ${queueUrl}, ${workers.length} densepure worker processes${flags['worker-threads'] === undefined ? '' : ` (${flags['worker-threads']} threads each)`}, ${flags['draws-per-job']} draws per job`);
+
+// 3. The server, started as users start it.
+const queueFlags = queueUrl === undefined ? [] : ['--queue', queueUrl, '--draws-per-job', flags['draws-per-job']];
+const server = spawn(process.execPath, [bin, 'serve', '--port', '0', ...shared, ...queueFlags, '--max-in-flight', '64', '--max-queue', '1024', '--max-deadline', '3600', '--deadline', '3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise((resolve, reject) => {
   let buffered = '';
   let at = '';
@@ -78,7 +111,9 @@ const url = await new Promise((resolve, reject) => {
 });
 const bodies = indices.map((index) => JSON.stringify({ parameters: { max_radius: 1, index }, inputs: [{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: Array.from(dataset.get(index).image) }] }));
 
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rss = () => rssOf(server.pid);
+const workersRss = () => workers.reduce((sum, w) => sum + rssOf(w.pid), 0);
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 /** Runs autocannon at `connections` for `amount` requests (or `duration` seconds): answer times and failures. */
@@ -147,12 +182,18 @@ try {
     say('');
     say(`soak: ${soakConcurrency} in flight for ${soakSeconds} s; server RSS (MiB) every ${Math.max(10, Math.round(soakSeconds / 10))} s`);
     const samples = [rss()];
-    const timer = setInterval(() => samples.push(rss()), Math.max(10, Math.round(soakSeconds / 10)) * 1000);
+    const workerSamples = [workersRss()];
+    const timer = setInterval(() => {
+      samples.push(rss());
+      workerSamples.push(workersRss());
+    }, Math.max(10, Math.round(soakSeconds / 10)) * 1000);
     const { latencies, failed } = await fire(soakConcurrency, { duration: soakSeconds });
     clearInterval(timer);
     samples.push(rss());
+    workerSamples.push(workersRss());
     const settled = samples.slice(1);
     say(`rss: ${samples.map((s) => s.toFixed(0)).join(' ')}`);
+    if (workers.length > 0) say(`workers' rss (all ${workers.length} together): ${workerSamples.map((s) => s.toFixed(0)).join(' ')}`);
     say(`answers: ${latencies.length}, failed: ${failed}, rss growth after the first sample: ${(settled.at(-1) - settled[0]).toFixed(0)} MiB (max ${Math.max(...settled).toFixed(0)})`);
     say(`answers still equal to the CLI rows after the soak: ${(await checkAnswers()) === 0 ? 'yes' : 'NO'}`);
   }
@@ -160,5 +201,8 @@ try {
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r() : w.once('exit', r)))));
+  redisServer?.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }

@@ -21,13 +21,15 @@ import {
   modelRunError,
   needsDenoiser,
   parseMethodSettings,
+  votesOf,
   openPipeline,
   runErrorMessage,
 } from '@densepure/runner';
 import { type EvaluationTally, type MethodGroup, type MethodGroupConfig, makeMethodGroup } from '@densepure/voting';
 import { Admission, type AdmissionLimits } from './admission.js';
 import type { ServeError } from './errors.js';
-import type { CertifyJob, ModelInput, RequestDefaults } from './request.js';
+import { type DrawsWhere, type OpenRemoteDraws, type RemoteDraws, type RemoteOpenError, type RemoteState, countingSampler, remoteGroup, withSamplers } from './remote.js';
+import { type CertifyJob, DEFAULT_LIMITS, type ModelInput, type RequestDefaults, type ServeLimits } from './request.js';
 
 /** What one served model is: its name, models, the dataset that gives its input shape and classes, and defaults. */
 export interface ServedModelSpec {
@@ -40,6 +42,8 @@ export interface ServedModelSpec {
   readonly variance?: MethodGroupConfig['variance'];
   readonly timestepRule?: MethodGroupConfig['timestepRule'];
   readonly defaults: RequestDefaults;
+  /** Hands the requests' draws to workers elsewhere (a queue) instead of computing them here. */
+  readonly remote?: OpenRemoteDraws;
 }
 
 /** A certificate (or PREDICT's answer) and what it cost. */
@@ -76,6 +80,10 @@ export interface OpenOptions {
   readonly catalog?: Catalog;
   readonly admission: AdmissionLimits;
   readonly onQueue?: (queued: number, inFlight: number) => void;
+  /** Draws answered for requests, here or by workers (for the metrics). */
+  readonly onDraws?: (where: DrawsWhere, count: number) => void;
+  /** The caps the remote source is opened with (the workers reject jobs beyond them). */
+  readonly limits?: Pick<ServeLimits, 'maxDraws' | 'maxVotes' | 'maxSigma'>;
 }
 
 const STOPPED = runtimeFailure('request stopped');
@@ -99,7 +107,7 @@ type StopReason = 'deadline' | 'shutdown';
  * Opens the models once (through the catalog and the registered backends), checks them with one warm-up call of a
  * full batch, and returns the served model; a failure says what to fix.
  */
-export function openServedModel(spec: ServedModelSpec, options: OpenOptions): TE.TaskEither<RunError, ServedModel> {
+export function openServedModel(spec: ServedModelSpec, options: OpenOptions): TE.TaskEither<RunError | RemoteOpenError, ServedModel> {
   return async () => {
     const hasDenoiser = spec.models.denoiser !== 'none';
     const methods: Method[] = [spec.defaults.method];
@@ -120,17 +128,40 @@ export function openServedModel(spec: ServedModelSpec, options: OpenOptions): TE
       options.catalog === undefined ? {} : { catalog: options.catalog },
     )();
     if (E.isLeft(opened)) return opened;
-    const served = servedModel(spec, opened.right, options);
+    const pipeline = opened.right;
+    let remote: RemoteDraws | null = null;
+    if (spec.remote !== undefined) {
+      const limits = options.limits ?? DEFAULT_LIMITS;
+      const classifier = pipeline.imageClassifier.metadata;
+      const connected = await spec.remote({
+        shape: pipeline.dataset.shape,
+        numClasses: classifier.numClasses,
+        batch: spec.batch,
+        ...(spec.variance === undefined ? {} : { variance: spec.variance }),
+        ...(spec.timestepRule === undefined ? {} : { timestepRule: spec.timestepRule }),
+        maxDraws: limits.maxDraws,
+        maxVotes: limits.maxVotes,
+        maxSigma: limits.maxSigma,
+        denoiser: pipeline.denoiser?.metadata ?? null,
+        classifier: pipeline.classifier.metadata,
+      })();
+      if (E.isLeft(connected)) {
+        await pipeline.dispose();
+        return connected;
+      }
+      remote = connected.right;
+    }
+    const served = servedModel(spec, pipeline, options, remote);
     const warm = await served.warmUp();
     if (E.isLeft(warm)) {
-      await opened.right.dispose();
+      await served.model.dispose();
       return warm;
     }
     return E.right(served.model);
   };
 }
 
-function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOptions) {
+function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOptions, remote: RemoteDraws | null) {
   const workers = spec.models.workers;
   const merging = { batchSize: spec.batch, concurrency: Math.max(1, workers) };
   // Every request's model calls go through these: calls pending at the same moment leave as one.
@@ -152,21 +183,31 @@ function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOpt
     return E.right({ group: group.right, config, denoiser: d, classifier: c.right });
   };
 
-  const run = async (job: CertifyJob, signal: AbortSignal): Promise<E.Either<RunError, Certificate>> => {
+  const run = async (job: CertifyJob, signal: AbortSignal, state: RemoteState): Promise<E.Either<RunError, Certificate>> => {
     const started = performance.now();
     const built = groupFor(job.method, job.sigma, job.seed, signal);
     if (E.isLeft(built)) return built;
-    const { group, config } = built.right;
+    const { config } = built.right;
+    const where: DrawsWhere = remote === null ? 'local' : 'workers';
+    const onDraws = (count: number): void => options.onDraws?.(where, count);
+    const group =
+      remote === null
+        ? withSamplers(built.right.group, countingSampler(onDraws))
+        : remoteGroup(built.right.group, remote, { image: job.image, method: methodSlug(job.method), sigma: job.sigma, seed: job.seed, index: job.index }, signal, state, onDraws);
+    // Through workers, each look or phase is one sampler call (one round trip, split into jobs by remoteGroup);
+    // here, model calls of the server's batch.
+    const batch = remote === null ? spec.batch : votesOf(job.method) * (job.n0 + job.n);
+    const callWorkers = remote === null ? workers : 0;
     const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
     if (job.mode.kind === 'predict') {
       const sampler = group.samplers(job.image, job.index, [0], tally)[0]!;
-      const predicted = await predict(sampler, { n: job.n, alpha: job.alpha, batchSize: drawsPerBatch(spec.batch, [job.method], workers), numClasses });
+      const predicted = await predict(sampler, { n: job.n, alpha: job.alpha, batchSize: drawsPerBatch(batch, [job.method], callWorkers), numClasses });
       if (E.isLeft(predicted)) return E.left(modelRunError(predicted.left));
       const p = predicted.right;
       return E.right({ label: p.kind === 'predicted' ? p.label : -1, pValue: p.pValue, draws: { selection: 0, estimation: job.n }, evaluations: tally, seconds: (performance.now() - started) / 1000 });
     }
     const view: Pipeline = { ...pipeline, methods: [job.method], group, groupConfig: config, denoiser: built.right.denoiser, imageClassifier: built.right.classifier };
-    const settings: ImageSettings = { sigma: job.sigma, n0: job.n0, n: job.n, alpha: job.alpha, batch: spec.batch, models: { workers }, mode: job.mode };
+    const settings: ImageSettings = { sigma: job.sigma, n0: job.n0, n: job.n, alpha: job.alpha, batch, models: { workers: callWorkers }, mode: job.mode };
     const certified = await certifyImageCosted(view, settings, { image: job.image, label: -1 }, job.index, [0], undefined, group)();
     if (E.isLeft(certified)) return certified;
     const row = certified.right.rows[0]!;
@@ -187,6 +228,14 @@ function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOpt
       ? { kind: 'deadline', message: `the deadline of ${job.deadlineMs} ms passed before the certificate was done: give a larger deadline_ms, or ask fewer draws or a smaller radius` }
       : { kind: 'unavailable', message: 'the server is shutting down: send the request again (to another replica)' };
 
+  const noWorker = (job: CertifyJob, r: RemoteDraws): ServeError => {
+    const refusals = r.refusals();
+    return {
+      kind: 'unavailable',
+      message: `no worker took the draws within the deadline of ${job.deadlineMs} ms: ${r.noWorkerHint}${refusals.length === 0 ? '' : `; workers that refuse this server's models: ${refusals.join('; ')}`}`,
+    };
+  };
+
   const certify = async (job: CertifyJob, arrived: number): Promise<E.Either<ServeError, Certificate>> => {
     const controller = new AbortController();
     let reason: StopReason = 'deadline';
@@ -199,9 +248,14 @@ function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOpt
       const slot = await admission.acquire(controller.signal, () => stopped(reason, job));
       if (E.isLeft(slot)) return slot;
       running.set(controller, () => stop('shutdown'));
+      const state: RemoteState = { failure: null, taken: false };
       try {
-        const result = await run(job, controller.signal);
+        const result = await run(job, controller.signal, state);
         if (E.isRight(result)) return result;
+        const lost = state.failure;
+        if (lost !== null && lost.kind === 'draws-unreachable') return E.left({ kind: 'unavailable', message: lost.message });
+        if (lost !== null && lost.kind === 'draws-failed') return E.left({ kind: 'model-failure', message: `model failure on a worker: ${lost.message}` });
+        if (controller.signal.aborted && remote !== null && reason === 'deadline' && !state.taken) return E.left(noWorker(job, remote));
         if (controller.signal.aborted) return E.left(stopped(reason, job));
         const error = result.left;
         return E.left(error.kind === 'model-run' || error.kind === 'model-load' ? { kind: 'model-failure', message: `model failure: ${runErrorMessage(error)}` } : { kind: 'bad-input', message: runErrorMessage(error) });
@@ -232,7 +286,10 @@ function servedModel(spec: ServedModelSpec, pipeline: Pipeline, options: OpenOpt
       for (const stopOne of running.values()) stopOne();
       while (admission.running > 0) await new Promise((r) => setTimeout(r, 5));
     },
-    dispose: () => pipeline.dispose(),
+    dispose: async () => {
+      await remote?.close();
+      await pipeline.dispose();
+    },
   };
 
   /** One sampler call of a full batch on a mid-grey image with the default method: the models answer before ready. */

@@ -8,3 +8,4 @@ export { type ServeMetrics, createMetrics } from './metrics.js';
 export * from './protocol.js';
 export { type CertifyJob, DEFAULT_LIMITS, type ModelInput, type RequestDefaults, type ServeLimits, checkImage, checkParameters, checkRequest } from './request.js';
 export { DEFAULT_ADMISSION, DEFAULT_MAX_BODY_BYTES, type RunningServer, type ServerOptions, startServer } from './server.js';
+export { type DrawsWhere, type OpenRemoteDraws, type RemoteDrawRequest, type RemoteDraws, type RemoteDrawsContext, type RemoteDrawsFailure, type RemoteOpenError } from './remote.js';

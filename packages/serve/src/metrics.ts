@@ -6,6 +6,7 @@ export interface ServeMetrics {
   readonly requests: Counter<'model' | 'code'>;
   readonly latency: Histogram<'model' | 'mode'>;
   readonly draws: Counter<'model' | 'phase'>;
+  readonly drawsWhere: Counter<'model' | 'where'>;
   readonly evaluations: Counter<'model' | 'network'>;
   readonly queued: Gauge<'model'>;
   readonly inFlight: Gauge<'model'>;
@@ -26,6 +27,12 @@ export function createMetrics(options: { readonly processMetrics?: boolean } = {
       registers,
     }),
     draws: new Counter({ name: 'densepure_draws_total', help: 'Noise draws spent on answered requests, by phase (selection, estimation)', labelNames: ['model', 'phase'], registers }),
+    drawsWhere: new Counter({
+      name: 'densepure_draws_computed_total',
+      help: "Noise draws counted for requests, by where: 'local' (this process's models) or 'workers' (handed to queue workers)",
+      labelNames: ['model', 'where'],
+      registers,
+    }),
     evaluations: new Counter({ name: 'densepure_evaluations_total', help: 'Model evaluations (rows) spent on answered requests, by network', labelNames: ['model', 'network'], registers }),
     queued: new Gauge({ name: 'densepure_queue_depth', help: 'Requests waiting for a certification slot', labelNames: ['model'], registers }),
     inFlight: new Gauge({ name: 'densepure_in_flight', help: 'Requests being certified (their model calls are merged)', labelNames: ['model'], registers }),

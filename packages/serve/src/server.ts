@@ -9,6 +9,7 @@ import { type ServedModel, type ServedModelSpec, openServedModel } from './certi
 import { type ServeMetrics, createMetrics } from './metrics.js';
 import { DEFAULT_LIMITS, type ServeLimits } from './request.js';
 import type { AdmissionLimits } from './admission.js';
+import type { RemoteOpenError } from './remote.js';
 
 export interface ServerOptions {
   readonly models: readonly ServedModelSpec[];
@@ -34,7 +35,7 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export interface RunningServer {
   readonly url: string;
   /** Resolves once every model is loaded and warmed up (ready), or with why not. */
-  readonly ready: Promise<E.Either<RunError, void>>;
+  readonly ready: Promise<E.Either<RunError | RemoteOpenError, void>>;
   /** Graceful stop: not ready, new and waiting requests 503, those in flight get `graceMs`, then everything closes. */
   close(graceMs: number): Promise<void>;
 }
@@ -69,12 +70,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   log.info({ url }, 'listening; loading models');
 
   const opened: ServedModel[] = [];
-  const ready = (async (): Promise<E.Either<RunError, void>> => {
+  const ready = (async (): Promise<E.Either<RunError | RemoteOpenError, void>> => {
     for (const spec of options.models) {
       const started = performance.now();
       const model = await openServedModel(spec, {
         ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
         admission,
+        limits,
+        onDraws: (where, count) => metrics.drawsWhere.inc({ model: spec.name, where }, count),
         onQueue: (queued, inFlight) => {
           metrics.queued.set({ model: spec.name }, queued);
           metrics.inFlight.set({ model: spec.name }, inFlight);

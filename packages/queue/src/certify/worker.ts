@@ -8,6 +8,8 @@ import type { RunRecord } from '../registry.js';
 import { type ServeSummary, type WorkHandler, type WorkRefusal, type WorkerEvent, serve } from '../worker.js';
 import { type WorkerAllowance, allowanceOf, datasetRefusal, localModels } from './allowed.js';
 import { type CertifyAnswer, type CertifyPart, type WorkerSpec, partProblem, queueIdentity } from './protocol.js';
+import { isServeRunSpec } from '../serve/protocol.js';
+import { prepareServeRun } from '../serve/worker.js';
 
 export interface CertifyWorkerOptions {
   readonly connection: QueueConnection;
@@ -33,6 +35,8 @@ export interface CertifyWorkerOptions {
   readonly models?: readonly string[];
   /** The dataset files and folders this worker may read; a run naming another dataset is refused unopened. Default: the catalog's alone. */
   readonly data?: readonly string[];
+  /** Jobs of a certificate server's run taken at once, their model calls merged (default 8). */
+  readonly jobsAtOnce?: number;
 }
 
 /** The backend the run was computed with, read from its identity (one method, or several under `<slug>.`). */
@@ -56,11 +60,14 @@ const specShapeProblem = (spec: unknown): string | null => {
  * this worker was started to allow and checks its dataset is one this worker may read (a run's paths are never
  * opened), opens them with this machine's backend options, compares the resulting identity (model and manifest
  * hashes, dataset, configuration) with the run's and refuses on any difference; then certifies its jobs, each
- * checked against the run first (images of its slice, draw ranges within N0 + N, methods of the run).
+ * checked against the run first (images of its slice, draw ranges within N0 + N, methods of the run). A
+ * certificate server's standing run is served the same way (serve/worker.ts): its jobs are draws of served images.
  */
 export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError, ServeSummary> {
   const workers = o.workers ?? 0;
-  const prepareWith = (cache: ModelCache, allowance: WorkerAllowance) => (run: RunRecord): TE.TaskEither<WorkRefusal, WorkHandler<CertifyPart, CertifyAnswer>> => async () => {
+  const prepareWith = (cache: ModelCache, allowance: WorkerAllowance) => (run: RunRecord): TE.TaskEither<WorkRefusal, WorkHandler<unknown, unknown>> => async () => {
+    // A certificate server's standing run: draws of served requests, their images inline.
+    if (isServeRunSpec(run.spec)) return prepareServeRun(run, run.spec, cache, allowance, { ...o, workers })();
     const refuse = (message: string): E.Either<WorkRefusal, never> => E.left({ kind: 'work-refused', message });
     const shape = specShapeProblem(run.spec);
     if (shape !== null) return refuse(shape);
@@ -97,7 +104,8 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
     return E.right({
       identity,
       dispose: () => pipeline.dispose(),
-      compute: async (idx, part) => {
+      compute: async (idx, payload) => {
+        const part = payload as CertifyPart;
         const problem = partProblem(idx, part, limits);
         if (problem !== null) return E.left({ kind: 'work-rejected', message: `the job for image ${idx} of run ${run.runId} does not fit the run: ${problem}` });
         const result: E.Either<RunError, CertifyAnswer> =
@@ -115,7 +123,7 @@ export function certifyWorker(o: CertifyWorkerOptions): TE.TaskEither<QueueError
     const cache = createModelCache();
     let abandoned = false;
     try {
-      const served = await serve<CertifyPart, CertifyAnswer>({
+      const served = await serve<unknown, unknown>({
         connection: o.connection,
         prepare: prepareWith(cache, allowance.right),
         ...(o.name === undefined ? {} : { name: o.name }),
