@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { drawsToCertify, firstSelectionLook, nextRoundSize, normalCdf, normalQuantile, oracleFixedDraws, replayLooks, sequentialRule, waldDrawsBound } from '@densepure/core';
+import { betaMixtureBounds, clopperPearsonUpper, drawsToCertify, firstSelectionLook, nextRoundSize, normalCdf, normalQuantile, oracleFixedDraws, replayLooks, sequentialLook, sequentialRule, waldDrawsBound } from '@densepure/core';
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     alpha: { type: 'string', default: '0.001' },
     futility: { type: 'string', default: '0.001,0.01,0.05,0.2,0.5' },
     caps: { type: 'string', default: '20000,10000,5000,2000' },
+    'pointwise-futility': { type: 'string', default: '0.01,0.05,0.2' },
   },
 });
 if (values.dir === undefined) throw new Error('give --dir, the folder adaptive.bench.mjs --dir wrote');
@@ -116,8 +117,8 @@ function budgetCurves(cell, kind, cap, seq) {
     console.log(`\n| ${what} | draws / image | evals / image | vs fixed N = ${int(cap)} | ${columns.map((r) => `r = ${r}`).join(' | ')} | entries lost vs default | budget spent (sum of level over give-ups) |`);
     console.log(`| --- | --- | --- | --- | ${columns.map(() => '---').join(' | ')} | --- | --- |`);
   };
-  const line = (label, rule, level) => {
-    const r = replayTable(cell, seq, costs, rule, columns, level);
+  const line = (label, rule, level, replay = (looks) => replayLooks(looks, rule)) => {
+    const r = replayTable(cell, seq, costs, replay, columns, level);
     const k = seq.rows.length;
     console.log(
       `| ${label} | ${int(r.draws / k)} | ${int(r.evals / k)} | ${((N0 + cap) * rate / (r.evals / k)).toFixed(1)}x | ${r.hits.map((h) => pct(h / k)).join(' | ')} | ${r.lost}${r.unknown > 0 ? ` (${r.unknown} unlabelled)` : ''} | ${r.spent.toFixed(3)} |`,
@@ -136,14 +137,60 @@ function budgetCurves(cell, kind, cap, seq) {
     while (n + nextRoundSize(n, ruleWith({})) <= wanted) n += nextRoundSize(n, ruleWith({}));
     line(`${int(n)}`, ruleWith({ nMax: n }), 0);
   }
+  header('pointwise futility β (not built: a replayed rule)');
+  for (const beta of values['pointwise-futility'].split(',').map(Number)) {
+    line(`${beta}`, ruleWith({}), beta, pointwiseFutility(ruleWith({}), beta));
+  }
 }
 
 /**
- * One sequential run's rows replayed under `rule` from their recorded looks: total draws and evaluations, hits
+ * A futility rule not in the product yet, replayed to see what it would save: besides the run's own stops, give
+ * up on the next target when a pointwise Clopper-Pearson upper bound on pA at level beta / L (L = the number of
+ * looks up to the cap: Bonferroni over looks) is below the smallest rate at which the sequence's bound at the cap
+ * would reach that target. An input whose pA is at least that rate is given up on with probability <= beta; the
+ * anytime upper bound the product uses carries the mixture's regret (~ ln n / 2 nats) even at a large futility
+ * level, which is why raising that level barely helps inputs that sit on a threshold.
+ */
+function pointwiseFutility(rule, beta) {
+  let looks = 0;
+  for (let n = 0; n < rule.nMax; looks++) n += nextRoundSize(n, rule);
+  const level = beta / looks;
+  const need = new Map();
+  const rateNeeded = (threshold) => {
+    if (!need.has(threshold)) {
+      let lo = threshold;
+      let hi = 1;
+      for (let i = 0; i < 60; i++) {
+        const mid = (lo + hi) / 2;
+        if (betaMixtureBounds(Math.round(mid * rule.nMax), rule.nMax, rule.alpha, rule.prior).lower > threshold) hi = mid;
+        else lo = mid;
+      }
+      need.set(threshold, hi);
+    }
+    return need.get(threshold);
+  };
+  return (recorded) => {
+    let n = 0;
+    for (let i = 0; i < recorded.length; i++) {
+      n += nextRoundSize(n, rule);
+      const nA = recorded[i];
+      const look = sequentialLook(nA, n, rule);
+      if (look.stop !== null) return { ...look, estimation: n };
+      const certified = rule.sigma * normalQuantile(look.lower);
+      const target = look.lower > 0.5 ? rule.radii.find((r) => !(certified >= r)) : 0;
+      const threshold = target === 0 ? 0.5 : normalCdf(target / rule.sigma);
+      if (clopperPearsonUpper(nA, n, level) < rateNeeded(threshold)) return { ...look, stop: 'pointwise-futility', estimation: n };
+    }
+    return null;
+  };
+}
+
+/**
+ * One sequential run's rows replayed from their recorded looks (`replayOf`: looks -> where the rule stops): total draws and evaluations, hits
  * per radius column, table entries lost against the recorded rows, and the futility budget spent.
  * Evaluations per image scale with the draws of each row (exact for one evaluation per draw).
  */
-function replayTable(cell, seq, costs, rule, columns, level) {
+function replayTable(cell, seq, costs, replayOf, columns, level) {
   let draws = 0;
   let evals = 0;
   let spent = 0;
@@ -152,11 +199,11 @@ function replayTable(cell, seq, costs, rule, columns, level) {
   const hits = columns.map(() => 0);
   for (const row of seq.rows) {
     const c = costs.get(row.idx);
-    const replay = replayLooks(c.looks, rule) ?? { stop: c.stop, estimation: c.draws.estimation, lower: c.pA };
+    const replay = replayOf(c.looks) ?? { stop: c.stop, estimation: c.draws.estimation, lower: c.pA };
     const rowDraws = c.draws.selection + replay.estimation;
     draws += rowDraws;
     evals += c.evaluations.denoiser * (rowDraws / (c.draws.selection + c.draws.estimation));
-    if (['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap'].includes(replay.stop)) spent += level;
+    if (['pA-below-half', 'next-radius-out-of-reach', 'next-radius-beyond-cap', 'pointwise-futility'].includes(replay.stop)) spent += level;
     // A replayed certificate on a row the recorded run abstained on has no recorded label: counted as not certified.
     if (replay.lower > 0.5 && row.predict === -1) unknown++;
     const radius = replay.lower > 0.5 && row.predict !== -1 ? cell.sigma * normalQuantile(replay.lower) : -1;
