@@ -1,6 +1,7 @@
 // How few draws certifying an input could possibly take: yardsticks for what sequential certification spends.
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import { DensePureMathError } from './errors.js';
+import { firstCountWhere } from './search.js';
 
 const MAX_DRAWS = 2 ** 32;
 
@@ -29,20 +30,7 @@ export function oracleFixedDraws(pA: number, threshold: number, alpha: number): 
   assertOpen('threshold', threshold);
   assertOpen('alpha', alpha);
   if (!(pA > threshold)) return null;
-  const certifies = (n: number): boolean => betaQuantile(alpha, n * pA, n - n * pA + 1) > threshold;
-  let hi = 1;
-  while (!certifies(hi)) {
-    if (hi >= MAX_DRAWS) return null;
-    hi = Math.min(MAX_DRAWS, hi * 2);
-  }
-  let lo = Math.floor(hi / 2);
-  if (lo < 1) return hi;
-  while (hi - lo > 1) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (certifies(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return firstCountWhere((n) => betaQuantile(alpha, n * pA, n - n * pA + 1) > threshold, MAX_DRAWS);
 }
 
 /** Kullback-Leibler divergence between Bernoulli(p) and Bernoulli(q) in nats (0 ln 0 = 0). */

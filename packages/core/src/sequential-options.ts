@@ -1,4 +1,5 @@
 import { either as E } from 'fp-ts';
+import { firstCountWhere } from './search.js';
 import { DensePureMathError } from './errors.js';
 import { normalQuantile } from './stats.js';
 import { DEFAULT_MIXTURE_PRIOR, betaMixtureBounds, type BetaMixturePrior } from './confidence-sequence.js';
@@ -69,20 +70,7 @@ export function drawsToCertify(
   prior: BetaMixturePrior = DEFAULT_MIXTURE_PRIOR,
   limit = MAX_DRAWS,
 ): number | null {
-  const reaches = (n: number): boolean => sigma * normalQuantile(betaMixtureBounds(n, n, alpha, prior).lower) >= radius;
-  let hi = 1;
-  while (!reaches(hi)) {
-    if (hi >= limit) return null;
-    hi = Math.min(limit, hi * 2);
-  }
-  let lo = Math.floor(hi / 2);
-  if (lo < 1) return hi;
-  while (hi - lo > 1) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (reaches(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return firstCountWhere((n) => sigma * normalQuantile(betaMixtureBounds(n, n, alpha, prior).lower) >= radius, limit);
 }
 
 function checkShape(o: SequentialCertifyOptions): SequentialOptionsError | null {
