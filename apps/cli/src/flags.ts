@@ -138,7 +138,7 @@ export function addModeOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--selection <rule>',
-        "sequential: how the top class is picked within --N0 draws: 'adaptive' stops at the first look where the leading class is a clear majority (at level --alpha; --N0 is the cap), 'fixed' uses all --N0 (default adaptive; neither changes the certificate's level)",
+        "sequential (and a sequential cascade's stages): how the top class is picked within --N0 draws: 'adaptive' stops at the first look where the leading class is a clear majority (at level --alpha; --N0 is the cap), 'fixed' uses all --N0 (default adaptive; neither changes the certificate's level)",
       ).choices(['adaptive', 'fixed']),
     )
     .option('--futility <level>', "sequential: a budget for images on a threshold: give up on the next radius once the level's upper confidence sequence is below it (default --alpha); per image, such a stop loses a radius its true pA reaches with probability at most <level> (recorded per row in the .cost file)", parseNumber('--futility'))
@@ -201,7 +201,7 @@ export function modeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, 
 /** A cascade over --sigmas at --p0; with --radii (or --max-radius) each stage is sequential. The runner checks the numbers. */
 function cascadeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, CertifyMode> {
   if (flags.sigmas === undefined) return usage('--mode cascade needs its noise levels, largest first: --sigmas 1,0.5,0.25');
-  for (const [flag, value] of [['--group', flags.group], ['--selection', flags.selection], ['--futility', flags.futility]] as const) {
+  for (const [flag, value] of [['--group', flags.group], ['--futility', flags.futility]] as const) {
     if (value !== undefined) return usage(`${flag} applies to sequential certification only, not to a cascade: drop ${flag}`);
   }
   if (flags.radii !== undefined && flags.maxRadius !== undefined) return usage('give --radii or --max-radius, not both');
@@ -212,7 +212,8 @@ function cascadeFromFlags(flags: ModeFlags & ReachFlags): E.Either<Failure, Cert
     if (E.isLeft(listed)) return usage(runErrorMessage(listed.left, flagOf));
     radii = listed.right;
   }
-  return E.right({ kind: 'cascade', sigmas: flags.sigmas, p0: flags.p0 ?? DEFAULT_P0, ...(radii === undefined ? {} : { radii }) });
+  if (flags.selection !== undefined && radii === undefined) return usage('--selection applies to a sequential cascade only: give --radii or --max-radius, or drop --selection');
+  return E.right({ kind: 'cascade', sigmas: flags.sigmas, p0: flags.p0 ?? DEFAULT_P0, ...(radii === undefined ? {} : { radii }), ...(flags.selection === undefined ? {} : { selection: flags.selection }) });
 }
 
 /**

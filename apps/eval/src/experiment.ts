@@ -92,6 +92,8 @@ const cascadeSchema = strict({
   p0: z.number({ error: 'must be a number in [0.5, 1)' }).default(DEFAULT_P0),
   radii: radiiList.optional(),
   maxRadius: positive.optional(),
+  /** With radii or maxRadius: how each stage picks its top class within N0 (as certify.sequential.selection). */
+  selection: z.enum(['adaptive', 'fixed'], { error: "must be 'adaptive' or 'fixed'" }).optional(),
 });
 
 export const experimentSchema = strict({
@@ -206,7 +208,7 @@ function sequentialProblems(x: Experiment): string[] {
 }
 
 /** How the runner's cascade settings are written in an experiment file. */
-const CASCADE_KEYS = { sigmas: 'certify.cascade.sigmas', p0: 'certify.cascade.p0', radii: 'certify.cascade.radii', maxRadius: 'certify.cascade.maxRadius', N: 'certify.N', alpha: 'certify.alpha' } as Record<string, string>;
+const CASCADE_KEYS = { sigmas: 'certify.cascade.sigmas', p0: 'certify.cascade.p0', radii: 'certify.cascade.radii', maxRadius: 'certify.cascade.maxRadius', selection: 'certify.cascade.selection', N: 'certify.N', alpha: 'certify.alpha' } as Record<string, string>;
 
 /** The radii a cascade's maxRadius stands for (checked against what its largest sigma can reach before they are listed). */
 const cascadeMaxRadii = (x: Experiment, max: number, sigmas: readonly number[]) => cascadeRadiiUpTo(max, sigmas, { n0: x.certify.N0, n: x.certify.N, alpha: x.certify.alpha });
@@ -219,13 +221,14 @@ export function cascadeMode(x: Experiment): CascadeMode | null {
   // validateExperiment refused a maxRadius out of reach.
   if (listed !== undefined && E.isLeft(listed)) throw new Error(`a checked experiment's cascade maxRadius was refused: ${listed.left.message}`);
   const radii = c.radii ?? listed?.right;
-  return { kind: 'cascade', sigmas: c.sigmas, p0: c.p0, ...(radii === undefined ? {} : { radii }) };
+  return { kind: 'cascade', sigmas: c.sigmas, p0: c.p0, ...(radii === undefined ? {} : { radii }), ...(c.selection === undefined ? {} : { selection: c.selection }) };
 }
 
 function cascadeProblems(x: Experiment): string[] {
   const c = x.certify.cascade;
   if (c === undefined) return [];
   if (c.radii !== undefined && c.maxRadius !== undefined) return ['  certify.cascade: give radii or maxRadius, not both'];
+  if (c.selection !== undefined && c.radii === undefined && c.maxRadius === undefined) return ['  certify.cascade.selection: applies to a sequential cascade only (give radii or maxRadius, or drop it)'];
   const checked = validateCascadeSettings({ sigmas: c.sigmas, p0: c.p0, alpha: x.certify.alpha });
   const radii = c.radii === undefined ? null : checkCascadeRadii(c.radii);
   const error = E.isLeft(checked) ? checked.left : radii;

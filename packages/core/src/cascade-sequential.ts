@@ -14,6 +14,7 @@ import {
 } from './cascade.js';
 import { type BetaMixturePrior, type ConfidenceBounds, DEFAULT_MIXTURE_PRIOR, betaMixtureBounds } from './confidence-sequence.js';
 import { DensePureMathError, assertInteger } from './errors.js';
+import { DEFAULT_SELECTION, type SelectionRule, selectionLooks, selectionPick } from './selection.js';
 import { DEFAULT_MIN_ROUND, DEFAULT_ROUND_GROWTH, nextRoundSize } from './sequential.js';
 import { normalQuantile } from './stats.js';
 
@@ -58,8 +59,14 @@ import { normalQuantile } from './stats.js';
 
 /** Options of {@link certifyCascadeSequential}. */
 export interface CascadeSequentialOptions extends CascadeSettings {
-  /** Selection draws per stage (>= 1), never in a bound. */
+  /** Selection draws per stage (>= 1, the most selection may use), never in a bound. */
   readonly n0: number;
+  /**
+   * How each stage picks its top class within its n0 draws; default {@link DEFAULT_SELECTION} (adaptive: stop at
+   * a clear majority). As in sequential CERTIFY the label reads only draws [0, n0) and estimation starts at n0
+   * whatever selection used, so the rule takes no share of alpha.
+   */
+  readonly selection?: SelectionRule;
   /** Cap on estimation draws per stage (>= 1). */
   readonly nMax: number;
   /** Cascade radii to certify: positive and strictly increasing; the last is the target. */
@@ -81,6 +88,8 @@ export interface CascadeSequentialOptions extends CascadeSettings {
 /** The stop rule and round schedule of a sequential cascade. */
 export interface CascadeSequentialRule extends CascadeRule {
   readonly radii: readonly number[];
+  readonly selection: SelectionRule;
+  readonly prior: BetaMixturePrior;
   readonly nMax: number;
   readonly minRound: number;
   readonly roundGrowth: number;
@@ -117,7 +126,16 @@ export function cascadeSequentialRule(options: CascadeSequentialOptions): Cascad
   const roundGrowth = options.roundGrowth ?? DEFAULT_ROUND_GROWTH;
   if (!(roundGrowth >= 0 && Number.isFinite(roundGrowth))) throw new DensePureMathError('invalid-argument', `roundGrowth must be a finite number >= 0, got ${roundGrowth}`);
   const prior = options.prior ?? DEFAULT_MIXTURE_PRIOR;
-  return { ...rule, radii: [...options.radii], nMax: options.nMax, minRound, roundGrowth, bounds: options.bounds ?? ((s, n, a) => betaMixtureBounds(s, n, a, prior)) };
+  return {
+    ...rule,
+    radii: [...options.radii],
+    selection: options.selection ?? DEFAULT_SELECTION,
+    prior,
+    nMax: options.nMax,
+    minRound,
+    roundGrowth,
+    bounds: options.bounds ?? ((s, n, a) => betaMixtureBounds(s, n, a, prior)),
+  };
 }
 
 /** The bounds of a stage's look and the stop they call for (null: draw another round). */
@@ -189,12 +207,24 @@ export function closeSequentialStage(
   };
 }
 
+/**
+ * The draw counts at which a stage's selection looks (core's `selectionLooks` for the rule's selection, at the
+ * stage's lower level: the level its certificate spends).
+ */
+export const stageSelectionLooks = (rule: CascadeSequentialRule, stage: number, n0: number): number[] =>
+  selectionLooks(n0, rule.selection, rule.levels[stage]!.lower, rule.prior);
+
+/** The class a stage's selection picks after s of its n0 draws, or null to draw on (core's `selectionPick`). */
+export const stageSelectionPick = (rule: CascadeSequentialRule, stage: number, counts: readonly number[], s: number, n0: number): number | null =>
+  selectionPick(counts, s, n0, rule.selection, rule.levels[stage]!.lower, rule.prior);
+
 /** The cap the skipped stages put on an answer `label` at the next stage. */
 export const stageCap = (rule: CascadeRule, stages: readonly CascadeStage[], label: number): number => offClassCap(stages, label, rule.p0);
 
 /**
  * Sequential cascaded CERTIFY: `samplers[k]` is the base classifier at `sigmas[k]`. Each stage selects on draws
- * [0, n0) and estimates on draws n0, n0 + 1, ... in rounds (`nextRoundSize`), stopping by {@link cascadeLook};
+ * [0, n0) (at the selection rule's looks, {@link stageSelectionLooks}) and estimates on draws n0, n0 + 1, ... in
+ * rounds (`nextRoundSize`), stopping by {@link cascadeLook};
  * stages run until one answers or abstains (or the last is skipped). Throws `invalid-argument` for bad options
  * and `sampler-contract` for malformed sampler output; a sampler's failure comes back as its Left.
  */
@@ -208,9 +238,17 @@ export async function certifyCascadeSequential<Err>(samplers: readonly Sampler<E
   for (let k = 0; k < samplers.length; k++) {
     const onBatch = options.onBatch === undefined ? undefined : (p: BatchProgress) => options.onBatch!(k, p);
     const selection = new Array<number>(numClasses).fill(0);
-    const selected = await sampleInto(samplers[k]!, selection, 'selection', 0, n0, batchSize, onBatch);
-    if (E.isLeft(selected)) return selected;
-    const cap = stageCap(rule, stages, argmax(selection));
+    let s = 0;
+    let label: number | null = null;
+    for (const look of stageSelectionLooks(rule, k, n0)) {
+      const selected = await sampleInto(samplers[k]!, selection, 'selection', s, look - s, batchSize, onBatch, { doneBefore: s, totalInPhase: n0 });
+      if (E.isLeft(selected)) return selected;
+      s = look;
+      label = stageSelectionPick(rule, k, selection, s, n0);
+      if (label !== null) break;
+    }
+    if (label === null) throw new Error('unreachable: selection picks at its last look, n0');
+    const cap = stageCap(rule, stages, label);
     const estimation = new Array<number>(numClasses).fill(0);
     let n = 0;
     let rounds = 0;
@@ -221,7 +259,7 @@ export async function certifyCascadeSequential<Err>(samplers: readonly Sampler<E
       if (E.isLeft(sampled)) return sampled;
       n += round;
       rounds++;
-      look = cascadeLook(rule, k, cap, argmax(selection), estimation, n);
+      look = cascadeLook(rule, k, cap, label, estimation, n);
     } while (look.stop === null);
     const stage = closeSequentialStage(rule, k, selection, estimation, n, rounds, { ...look, stop: look.stop });
     stages.push(stage);

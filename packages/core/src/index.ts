@@ -115,6 +115,8 @@ export {
   checkCascadeRadii,
   closeSequentialStage,
   stageCap,
+  stageSelectionLooks,
+  stageSelectionPick,
   type CascadeLook,
   type CascadeRadiiError,
   type CascadeSequentialOptions,

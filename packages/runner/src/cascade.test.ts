@@ -118,6 +118,36 @@ describe('cascade runCertify', () => {
     expect(JSON.parse(readFileSync(`${runs[0]!.out}.json`, 'utf8')).identity.cascade).toMatchObject({ radii: [0.1, 0.2], bound: 'beta-binomial mixture confidence sequence' });
   }, 180_000);
 
+  it('adaptive selection (the default) picks on fewer draws than fixed, alone or grouped, as core does; the rule is in the identity', async () => {
+    const selectionDraws = (out: string) => costs(out).map((c) => c.draws.selection);
+    const spec = { ...common, n0: 60, n: 1000 };
+    const byRule = new Map<string, number[]>();
+    for (const selection of ['adaptive', 'fixed'] as const) {
+      const mode: CascadeMode = { kind: 'cascade', sigmas, p0: 0.6, radii: [0.1, 0.2], selection };
+      const runs: RunTarget[] = [
+        { method: k3, out: join(work, `sel-${selection}`, 'k3.tsv') },
+        { method: dds, out: join(work, `sel-${selection}`, 'dds.tsv') },
+      ];
+      const results = await certified({ ...spec, mode, runs });
+      const options = { sigmas, p0: 0.6, alpha: 0.01, n0: 60, nMax: 1000, radii: [0.1, 0.2], batchSize: 12, numClasses: TINY_CLASSES, selection: { kind: selection } } as const;
+      for (const [i, method] of [k3, dds].entries()) {
+        const expected = await coreCascade(method, mode, (samplers) => certifyCascadeSequential(samplers, options));
+        expect(results[i]!.rows.map((r) => ({ predict: r.predict, radius: r.radius }))).toEqual(asRows(expected));
+        const spent = expected.map((r) => r.stages.reduce((sum, st) => sum + st.counts.selection.reduce((a, b) => a + b, 0), 0));
+        expect(selectionDraws(runs[i]!.out)).toEqual(spent);
+      }
+      byRule.set(selection, selectionDraws(runs[0]!.out));
+      const identity = JSON.parse(readFileSync(`${runs[0]!.out}.json`, 'utf8')).identity.cascade;
+      expect('selection' in identity).toBe(selection === 'adaptive');
+    }
+    const fixed = byRule.get('fixed')!;
+    const adaptive = byRule.get('adaptive')!;
+    expect(fixed.every((d, i) => d % 60 === 0 && adaptive[i]! <= d)).toBe(true);
+    expect(adaptive.some((d, i) => d < fixed[i]!)).toBe(true);
+    const refused = await failure({ ...common, mode: { kind: 'cascade', sigmas, p0: 0.6, selection: 'fixed' }, runs: [{ method: dds, out: join(work, 'sel-bad', 'x.tsv') }] });
+    expect(runErrorMessage(refused, (s) => s)).toMatch(/selection applies to a sequential cascade only/);
+  }, 180_000);
+
   it('is a different identity from fixed N and from another cascade: none resumes another', async () => {
     const out = join(work, 'identity', 'dds.tsv');
     await certified({ ...common, n: 50, runs: [{ method: dds, out }] });

@@ -11,7 +11,6 @@ import {
   CASCADE_ALPHA_SPLIT,
   DEFAULT_MIN_ROUND,
   DEFAULT_ROUND_GROWTH,
-  argmax,
   cascadeLook,
   cascadeResult,
   cascadeRule,
@@ -21,6 +20,8 @@ import {
   closeSequentialStage,
   nextRoundSize,
   stageCap,
+  stageSelectionLooks,
+  stageSelectionPick,
   validateCascadeSettings,
 } from '@densepure/core';
 import { type EvaluationTally, type MethodGroup, makeMethodGroup } from '@densepure/voting';
@@ -34,6 +35,7 @@ import type { RunSpec } from '../spec.js';
 import { certifyRow } from '../tsv.js';
 import type { Mode, ModeEntry } from './types.js';
 import { countInto } from './counting.js';
+import { selectionRule } from './sequential.js';
 
 /**
  * Cascaded CERTIFY over `sigmas` (strictly decreasing, largest first) with confidence threshold `p0` in
@@ -49,6 +51,8 @@ export interface CascadeMode {
   readonly p0: number;
   /** Present: each stage stops as soon as its decision and radius are settled (cascade radii, increasing). */
   readonly radii?: readonly number[];
+  /** With radii: how each stage picks its top class within N0, as a sequential mode's (default 'adaptive'). */
+  readonly selection?: 'adaptive' | 'fixed';
 }
 
 /** The confidence threshold when none is given (the reference's `--skip_p` default). */
@@ -61,12 +65,15 @@ export const cascadeIdentity = (mode: CascadeMode) => ({
   alphaSplit: CASCADE_ALPHA_SPLIT,
   bound: mode.radii === undefined ? 'clopper-pearson' : 'beta-binomial mixture confidence sequence',
   ...(mode.radii === undefined ? {} : { radii: [...mode.radii], minRound: DEFAULT_MIN_ROUND, roundGrowth: DEFAULT_ROUND_GROWTH }),
+  // As for a sequential mode: fixed selection leaves the identity as runs made before adaptive selection recorded it.
+  ...(mode.radii !== undefined && selectionRule(mode).kind === 'adaptive' ? { selection: "adaptive: stop at a clear majority (mixture lower bound > 1/2 at the stage's lower level), N0 the cap" } : {}),
 });
 
 function validate(spec: RunSpec, mode: CascadeMode): RunError | null {
   const checked = validateCascadeSettings({ sigmas: mode.sigmas, p0: mode.p0, alpha: spec.alpha });
   if (E.isLeft(checked)) return { kind: 'cascade-setting', error: checked.left, message: checked.left.message };
   if (spec.sigma !== mode.sigmas[0]) return invalidSetting('sigma', `must be the cascade's first (largest) sigma, ${mode.sigmas[0]}`, spec.sigma);
+  if (mode.selection !== undefined && mode.radii === undefined) return invalidSetting('selection', 'applies to a sequential cascade only (give radii, or drop it)', mode.selection);
   const radii = mode.radii === undefined ? null : checkCascadeRadii(mode.radii);
   return radii === null ? null : { kind: 'cascade-setting', error: radii, message: radii.message };
 }
@@ -119,7 +126,7 @@ function imageResult(task: ImageTask, rule: CascadeRule, stages: readonly Cascad
     costs: results.map(
       (r): RowCost => ({
         idx: task.idx,
-        draws: { selection: task.settings.n0 * r.stages.length, estimation: r.stages.reduce((sum, s) => sum + s.estimation, 0) },
+        draws: { selection: r.stages.reduce((sum, s) => sum + s.counts.selection.reduce((a, b) => a + b, 0), 0), estimation: r.stages.reduce((sum, s) => sum + s.estimation, 0) },
         evaluations: { ...tally },
         cascade: cascadeCost(r),
       }),
@@ -159,7 +166,7 @@ async function certifySequential(task: ImageTask, mode: CascadeMode & { readonly
   const started = performance.now();
   const tally: EvaluationTally = { denoiser: 0, classifier: 0 };
   const numClasses = groups[0]!.members[0]!.numClasses;
-  const rule: CascadeSequentialRule = cascadeSequentialRule({ sigmas: mode.sigmas, p0: mode.p0, alpha: settings.alpha, radii: mode.radii, n0: settings.n0, nMax: settings.n, numClasses, batchSize: 1 });
+  const rule: CascadeSequentialRule = cascadeSequentialRule({ sigmas: mode.sigmas, p0: mode.p0, alpha: settings.alpha, radii: mode.radii, n0: settings.n0, nMax: settings.n, numClasses, batchSize: 1, selection: selectionRule(mode) });
   const chunk = drawsPerBatch(settings.batch, pipeline.methods, settings.models.workers);
   const zeros = (): number[] => new Array<number>(numClasses).fill(0);
   const count = (group: MethodGroup, members: readonly number[], first: number, draws: number, into: number[][]) =>
@@ -168,10 +175,24 @@ async function certifySequential(task: ImageTask, mode: CascadeMode & { readonly
   let alive = wanted.map((_, w) => w);
   for (let k = 0; k < groups.length && alive.length > 0; k++) {
     const group = groups[k]!;
+    // Selection at the stage's looks; a method leaves it at its first look that picks (core's rule).
     const selection = alive.map(zeros);
-    const selected = await count(group, alive, 0, settings.n0, selection);
-    if (E.isLeft(selected)) return E.left(modelRunError(selected.left));
-    const labels = selection.map(argmax);
+    const labels = new Array<number>(alive.length);
+    let selecting = alive.map((_, i) => i);
+    let s = 0;
+    for (const look of stageSelectionLooks(rule, k, settings.n0)) {
+      const counts = selecting.map(zeros);
+      const selected = await count(group, selecting.map((i) => alive[i]!), s, look - s, counts);
+      if (E.isLeft(selected)) return E.left(modelRunError(selected.left));
+      s = look;
+      selecting.forEach((i, a) => counts[a]!.forEach((v, c) => (selection[i]![c]! += v)));
+      selecting = selecting.filter((i) => {
+        const picked = stageSelectionPick(rule, k, selection[i]!, s, settings.n0);
+        if (picked !== null) labels[i] = picked;
+        return picked === null;
+      });
+      if (selecting.length === 0) break;
+    }
     const caps = alive.map((w, i) => stageCap(rule, stages[w]!, labels[i]!));
     const estimation = alive.map(zeros);
     let active = alive.map((_, i) => i);
@@ -243,6 +264,7 @@ export const cascadeEntry: ModeEntry<CascadeMode> = {
         radii: z.array(z.number()).optional(),
         minRound: z.number().optional(),
         roundGrowth: z.number().optional(),
+        selection: z.string().optional(),
       })
       .optional(),
   },
