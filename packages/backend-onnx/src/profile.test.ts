@@ -77,9 +77,11 @@ describe('FLOPs per op type from an onnxruntime profiler trace', () => {
     expect(rows.every((r) => r.nodes === 1 && r.micros >= 0)).toBe(true);
   });
 
-  it('counts a grouped conv by its channels per group and a transposed-A Gemm by its inner size', () => {
+  it('counts a grouped conv by its channels per group, an NHWC conv by its last axis, a transposed-A Gemm by its inner size', () => {
     const conv = { name: 'dw', opType: 'Conv', inputShapes: [[1, 8, 5, 5]], outputShapes: [[1, 8, 5, 5]] };
     expect(nodeFlops(conv, new Map<string, unknown>([['kernel_shape', [3, 3]], ['group', 8]]))).toBe(2 * 200 * 9);
+    const nhwc = { name: 'q', opType: 'QLinearConv', inputShapes: [[1, 5, 5, 8]], outputShapes: [[1, 5, 5, 16]] };
+    expect(nodeFlops(nhwc, new Map<string, unknown>([['kernel_shape', [3, 3]], ['channels_last', 1]]))).toBe(2 * 400 * 8 * 9);
     const gemm = { name: 'g', opType: 'Gemm', inputShapes: [[5, 3]], outputShapes: [[3, 7]] };
     expect(nodeFlops(gemm, new Map([['transA', 1]]))).toBe(2 * 21 * 5);
     expect(nodeFlops({ name: 'r', opType: 'ReorderInput', inputShapes: [[1, 8, 5, 5]], outputShapes: [[1, 8, 5, 5]] })).toBe(0);

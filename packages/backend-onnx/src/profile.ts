@@ -60,7 +60,7 @@ const MOVES_DATA = new Set([
   'ReorderInput', 'ReorderOutput', 'Resize', 'Upsample', 'Split', 'Flatten', 'ConstantOfShape', 'Range',
 ]);
 
-/** Attributes a FLOP count needs: Conv's kernel_shape and group, Gemm's transA, Einsum's equation. */
+/** Attributes a FLOP count needs: Conv's kernel_shape, group and channels_last, Gemm's transA, Einsum's equation. */
 export type NodeAttributes = ReadonlyMap<string, unknown>;
 
 /**
@@ -79,7 +79,8 @@ export function nodeFlops(node: Pick<TraceNode, 'opType' | 'inputShapes' | 'outp
       // Each output element takes (input channels / group) x kernel multiply-adds.
       const kernel = (attrs.get('kernel_shape') as number[] | undefined) ?? weightKernel(node);
       const group = Number(attrs.get('group') ?? 1);
-      const channels = a[1];
+      // onnxruntime's NHWC kernels (its QLinearConv after the layout transform) say so with channels_last.
+      const channels = Number(attrs.get('channels_last') ?? 0) === 1 ? a.at(-1) : a[1];
       if (kernel === undefined || channels === undefined) throw new Error(`nodeFlops: cannot read the kernel or channels of ${node.opType} ${node.name}`);
       return 2 * product(out) * (channels / group) * product(kernel);
     }

@@ -39,10 +39,10 @@ export async function profileOrt(ort, bytes, options, feeds, runs) {
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 
 /** Prints the op-type table and the Amdahl cap it implies against `peak` GFLOP/s. */
-export function printOrtProfile({ rows, wallMicros }, batch, peak) {
+export function printOrtProfile(title, { rows, wallMicros }, batch, peak) {
   const kernelMicros = rows.reduce((a, r) => a + r.micros, 0);
   const flops = rows.reduce((a, r) => a + r.flops, 0);
-  console.log(`\nonnxruntime profile (shipped settings), per run at batch ${batch}: wall ${(wallMicros / 1000).toFixed(1)} ms, kernels ${(kernelMicros / 1000).toFixed(1)} ms, ${(flops / batch / 1e9).toFixed(4)} GFLOP/image counted from the trace`);
+  console.log(`\nprofile of ${title}, per run at batch ${batch}: wall ${(wallMicros / 1000).toFixed(1)} ms, kernels ${(kernelMicros / 1000).toFixed(1)} ms, ${(flops / batch / 1e9).toFixed(4)} GFLOP/image counted from the trace`);
   console.log(`${'op type'.padEnd(24)}${'nodes'.padStart(6)}${'ms'.padStart(9)}${'time'.padStart(8)}${'GFLOP/s'.padStart(9)}${'% peak'.padStart(8)}${'FLOPs'.padStart(8)}`);
   for (const r of rows) {
     const gflops = r.micros > 0 ? r.flops / r.micros / 1e3 : 0;

@@ -1,5 +1,5 @@
 // The engine against the CPU's peak, side by side in one run: the shipped UNet (0.381 GFLOP per image) on
-// onnxruntime-node with the shipped session settings, any model variants named with --variant, tfjs wasm and
+// onnxruntime-node with the shipped session settings, the shipped variants (or those named with --variant), tfjs wasm and
 // tfjs cpu (@densepure/backend-tfjs), in GFLOP/s beside this CPU's sgemm peak measured in the same run (numpy's
 // matmul on OpenBLAS through the PATH's python3, the same threads; Debian's /usr/bin/python3 numpy runs on
 // reference BLAS, ~40x below the peak). Measurements are interleaved (sgemm, then every engine, round after round)
@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadDenoiser } from '@densepure/backend';
 import '@densepure/backend-tfjs';
@@ -32,7 +33,8 @@ const { values } = parseArgs({
     'no-tfjs': { type: 'boolean', default: false },
     settings: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
-    variant: { type: 'string', multiple: true, default: [] },
+    // The shipped variants (packages/zoo-mnist/models, tools/variants/README.md) unless named otherwise.
+    variant: { type: 'string', multiple: true, default: [`int8=${fileURLToPath(import.meta.resolve('@densepure/zoo-mnist/models/denoiser-int8.onnx'))}`] },
   },
 });
 const batch = Number(values.batch);
@@ -48,9 +50,11 @@ const base = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpN
 const SHIPPED = 'onnxruntime, shipped settings';
 const shippedBytes = readFileSync(denoiserPath);
 const ORT_ROWS = { [SHIPPED]: { bytes: shippedBytes, options: base } };
+const VARIANTS = {};
 for (const spec of values.variant) {
   const [name, file] = spec.includes('=') ? spec.split('=', 2) : [spec, spec];
-  ORT_ROWS[`onnxruntime, variant ${name}`] = { bytes: readFileSync(file), options: base };
+  VARIANTS[`onnxruntime, variant ${name}`] = readFileSync(file);
+  ORT_ROWS[`onnxruntime, variant ${name}`] = { bytes: VARIANTS[`onnxruntime, variant ${name}`], options: base };
 }
 if (values.settings) {
   const settings = {
@@ -150,8 +154,8 @@ await Promise.all(Object.values(engines).map((e) => e.release()));
 
 if (values.profile) {
   console.log(`\nprofiles: load ${load()}`);
-  const profile = await profileOrt(ort, shippedBytes, base, feeds, reps);
-  const flopsByOpType = printOrtProfile(profile, batch, peak);
+  const flopsByOpType = printOrtProfile(SHIPPED, await profileOrt(ort, shippedBytes, base, feeds, reps), batch, peak);
+  for (const [name, bytes] of Object.entries(VARIANTS)) printOrtProfile(name, await profileOrt(ort, bytes, base, feeds, reps), batch, peak);
   if (!values['no-tfjs']) printTfjsProfile(batch, denoiserPath, flopsByOpType, peak);
   console.log(`load at the end ${load()}`);
 }
