@@ -19,6 +19,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from graph import int8_per_channel, replace_nodes
+
 
 def uint8_params(lo, hi):
     lo, hi = min(lo, 0.0), max(hi, 0.0)
@@ -50,8 +52,7 @@ def qdq(model, ranges):
         x_dq, s_x = quantized(n.input[0])
         w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)
         m = w.shape[0]
-        s_w = (np.maximum(np.abs(w.reshape(m, -1)).max(axis=1), 1e-12) / 127.0).astype(np.float32)
-        w_q = np.clip(np.round(w / s_w.reshape((m,) + (1,) * (w.ndim - 1))), -127, 127).astype(np.int8)
+        w_q, s_w = int8_per_channel(w)
         p = (n.name or n.output[0]).replace('/', '_').strip('_')
         g.initializer.extend([numpy_helper.from_array(w_q, f'{p}_wq'), numpy_helper.from_array(s_w, f'{p}_ws'),
                               numpy_helper.from_array(np.zeros(m, np.int8), f'{p}_wzp')])
@@ -78,12 +79,7 @@ def qdq(model, ranges):
         g.initializer.extend([numpy_helper.from_array(np.array(s), f'{p}_os'), numpy_helper.from_array(np.array(zp), f'{p}_ozp')])
         nodes.extend([helper.make_node('QuantizeLinear', [raw, f'{p}_os', f'{p}_ozp'], [f'{p}_oq'], name=f'{p}_oQ'),
                       helper.make_node('DequantizeLinear', [f'{p}_oq', f'{p}_os', f'{p}_ozp'], [out], name=f'{p}_oDQ')])
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    replace_nodes(g, nodes)
     return model
 
 

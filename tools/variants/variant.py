@@ -14,6 +14,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from graph import int8_per_channel, replace_nodes
+
 
 def int8_dynamic(model):
     g = model.graph
@@ -25,8 +27,7 @@ def int8_dynamic(model):
             continue
         w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)
         m = w.shape[0]
-        w_scale = np.maximum(np.abs(w.reshape(m, -1)).max(axis=1), 1e-12) / 127.0
-        wq = np.clip(np.round(w / w_scale.reshape((m,) + (1,) * (w.ndim - 1))), -127, 127).astype(np.int8)
+        wq, w_scale = int8_per_channel(w)
         p = n.name.replace('/', '_').strip('_') or n.output[0]
         g.initializer.extend([
             numpy_helper.from_array(wq, f'{p}_w_q'),
@@ -47,12 +48,7 @@ def int8_dynamic(model):
                       helper.make_node('Add', [f'{p}_y', f'{p}_bias'], [n.output[0]], name=f'{p}_bias_add')]
         else:
             nodes.append(helper.make_node('Mul', [f'{p}_accf', f'{p}_scale'], [n.output[0]], name=f'{p}_rescale'))
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
+    replace_nodes(g, nodes)
     return model
 
 
@@ -71,22 +67,23 @@ def fp16(model):
                 a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(np.float16), a.t.name))
             if n.op_type == 'Cast' and a.name == 'to' and a.i == TensorProto.FLOAT:
                 a.i = TensorProto.FLOAT16
-    casts = []
-    for v in g.input:
-        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
+    def cast_at(values, field, at_input, to):
+        # Renames each float value inside the graph and casts between the two names at the boundary.
+        casts = []
+        for v in values:
+            if v.type.tensor_type.elem_type != TensorProto.FLOAT:
+                continue
             for n in g.node:
-                for k, name in enumerate(n.input):
+                names = getattr(n, field)
+                for k, name in enumerate(names):
                     if name == v.name:
-                        n.input[k] = f'{v.name}_fp16'
-            casts.append(helper.make_node('Cast', [v.name], [f'{v.name}_fp16'], to=TensorProto.FLOAT16))
-    tail = []
-    for v in g.output:
-        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
-            for n in g.node:
-                for k, name in enumerate(n.output):
-                    if name == v.name:
-                        n.output[k] = f'{v.name}_fp16'
-            tail.append(helper.make_node('Cast', [f'{v.name}_fp16'], [v.name], to=TensorProto.FLOAT))
+                        names[k] = f'{v.name}_fp16'
+            src, dst = (v.name, f'{v.name}_fp16') if at_input else (f'{v.name}_fp16', v.name)
+            casts.append(helper.make_node('Cast', [src], [dst], to=to))
+        return casts
+
+    casts = cast_at(g.input, 'input', True, TensorProto.FLOAT16)
+    tail = cast_at(g.output, 'output', False, TensorProto.FLOAT)
     nodes = casts + list(g.node) + tail
     del g.node[:]
     g.node.extend(nodes)
