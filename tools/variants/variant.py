@@ -6,6 +6,8 @@
                 activations uint8 with a scale computed per call (what onnxruntime's quantize_dynamic emits).
   fp16:         every float initializer and value float16, with Casts at the graph's float inputs and outputs.
 
+Neither ships: measured slower, or no faster, than fp32 on onnxruntime's CPU provider (tools/variants/README.md).
+
 Usage: /usr/bin/python3 tools/variants/variant.py int8-dynamic|fp16 IN.onnx OUT.onnx
 """
 import sys
