@@ -111,6 +111,8 @@ describe('mode flags', () => {
     expect(mode('--mode', 'cascade', '--sigmas', '0.5,0.25', '--p0', '0.7', '--sigma', '0.5')).toEqual({ mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.7 }, sigma: 0.5 });
     expect(mode('--sigmas', '0.5,0.25', '--radii', '0.25,0.5')).toEqual({ mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.5, radii: [0.25, 0.5] }, sigma: 0.5 });
     expect(mode('--sigmas', '0.5,0.25', '--max-radius', '0.5')).toEqual({ mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.5, radii: [0.25, 0.5] }, sigma: 0.5 });
+    expect(mode('--sigmas', '0.5,0.25', '--radii', '0.25', '--selection', 'fixed')).toEqual({ mode: { kind: 'cascade', sigmas: [0.5, 0.25], p0: 0.5, radii: [0.25], selection: 'fixed' }, sigma: 0.5 });
+    expect(mode('--sigmas', '0.5,0.25', '--selection', 'fixed')).toEqual({ refused: '--selection applies to a sequential cascade only: give --radii or --max-radius, or drop --selection' });
     // The other modes are as they were.
     expect(mode()).toEqual({ mode: { kind: 'fixed' }, sigma: 0.5 });
     expect(mode('--radii', '0.25', '--sigma', '0.25')).toEqual({ mode: { kind: 'sequential', radii: [0.25] }, sigma: 0.25 });

@@ -161,6 +161,8 @@ describe('cascade experiments', () => {
     expect(cells[0]!.mode).toEqual({ kind: 'fixed' });
     const seq = expandGrid(ok(`${base}certify: { cascade: { sigmas: [1, 0.5], p0: 0.6, maxRadius: 0.5 } }\n`));
     expect(seq.at(-1)).toMatchObject({ id: 'smoothing_cascade1-0.5_p0-0.6_auto_sequential', sigma: 1, mode: { kind: 'cascade', p0: 0.6, radii: [0.25, 0.5] } });
+    const fixedSelection = expandGrid(ok(`${base}certify: { cascade: { sigmas: [1, 0.5], maxRadius: 0.5, selection: fixed } }\n`));
+    expect(fixedSelection.at(-1)!.mode).toMatchObject({ kind: 'cascade', radii: [0.25, 0.5], selection: 'fixed' });
   });
 
   it('refuses sigmas not decreasing, p0 outside [0.5, 1) and bad radii, by key', () => {
@@ -171,6 +173,8 @@ describe('cascade experiments', () => {
     expect(fail(`${base}certify: { cascade: { sigmas: [] } }\n`)).toMatch(/certify\.cascade\.sigmas: must list at least one noise level/);
     expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.5, 0.25] } }\n`)).toMatch(/certify\.cascade\.radii: the radii must be strictly increasing/);
     expect(fail(`${base}certify: { cascade: { sigmas: [0.5], radii: [0.25], maxRadius: 1 } }\n`)).toMatch(/certify\.cascade: give radii or maxRadius, not both/);
-    expect(fail(`${base}certify: { cascade: { sigma: [0.5] } }\n`)).toMatch(/unknown key 'sigma'; allowed keys: sigmas, p0, radii, maxRadius/);
+    expect(fail(`${base}certify: { cascade: { sigma: [0.5] } }\n`)).toMatch(/unknown key 'sigma'; allowed keys: sigmas, p0, radii, maxRadius, selection/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], selection: fixed } }\n`)).toMatch(/certify\.cascade\.selection: applies to a sequential cascade only/);
+    expect(fail(`${base}certify: { cascade: { sigmas: [0.5], maxRadius: 0.5, selection: sometimes } }\n`)).toMatch(/certify\.cascade\.selection: must be 'adaptive' or 'fixed'/);
   });
 });
