@@ -40,17 +40,20 @@ export interface BadInputCase {
   run(): Promise<Verdict>;
 }
 
-const run = (bin: string, args: readonly string[], options: { closeStdout?: boolean } = {}): Promise<Outcome> =>
-  new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    // A reader that is gone before the first line is written, as `| head -1` is by the second.
-    if (options.closeStdout === true) child.stdout.destroy();
-    else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? null : 128), stdout, stderr }));
-  });
+/** A started CLI process: its output so far, and its outcome once it exits. */
+function launch(bin: string, args: readonly string[], options: { closeStdout?: boolean } = {}): { child: ChildProcess; stderr: () => string; done: Promise<Outcome> } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  // A reader that is gone before the first line is written, as `| head -1` is by the second.
+  if (options.closeStdout === true) child.stdout.destroy();
+  else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Outcome>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? null : 128), stdout, stderr })));
+  return { child, stderr: () => stderr, done };
+}
+
+const run = (bin: string, args: readonly string[], options: { closeStdout?: boolean } = {}): Promise<Outcome> => launch(bin, args, options).done;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -618,8 +621,15 @@ export async function badInputCases(work: string): Promise<BadInputCase[]> {
     ),
     r6('worker --idle-exit 2 while Redis is down: exits 1 in seconds, saying why', async () =>
       withRedis(async (redis) => {
-        const pending = run(cliBin, ['worker', '--queue', redis.url, '--idle-exit', '2']);
-        await sleep(1500);
+        const worker = launch(cliBin, ['worker', '--queue', redis.url, '--idle-exit', '2']);
+        // Redis goes away once the worker has reached it (a client other than this check's), however slow its start.
+        let connected = false;
+        const poll = async (): Promise<void> => {
+          const clients = String(await redis.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes('cmd=') && !l.includes('cmd=client|list'));
+          connected = clients.length > 0;
+        };
+        await until('the worker reached Redis', () => connected, worker.child, 60_000, poll);
+        const pending = worker.done;
         await redis.kill();
         const killedAt = Date.now();
         const o = await Promise.race([pending, sleep(20_000).then(() => null)]);
