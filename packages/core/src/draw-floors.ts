@@ -2,18 +2,13 @@
 import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
 import { DensePureMathError } from './errors.js';
 import { firstCountWhere } from './search.js';
+import { assertOpenUnit } from './stats.js';
 
 const MAX_DRAWS = 2 ** 32;
 
 function assertRate(name: string, x: number): void {
   if (typeof x !== 'number' || !(x > 0 && x <= 1)) {
     throw new DensePureMathError('invalid-argument', `${name} must be in (0, 1], got ${String(x)}`);
-  }
-}
-
-function assertOpen(name: string, x: number): void {
-  if (typeof x !== 'number' || !(x > 0 && x < 1)) {
-    throw new DensePureMathError('invalid-argument', `${name} must be in (0, 1), got ${String(x)}`);
   }
 }
 
@@ -27,8 +22,8 @@ function assertOpen(name: string, x: number): void {
  */
 export function oracleFixedDraws(pA: number, threshold: number, alpha: number): number | null {
   assertRate('pA', pA);
-  assertOpen('threshold', threshold);
-  assertOpen('alpha', alpha);
+  assertOpenUnit('threshold', threshold);
+  assertOpenUnit('alpha', alpha);
   if (!(pA > threshold)) return null;
   return firstCountWhere((n) => betaQuantile(alpha, n * pA, n - n * pA + 1) > threshold, MAX_DRAWS);
 }
@@ -51,9 +46,9 @@ export function bernoulliKl(p: number, q: number): number {
  */
 export function waldDrawsBound(pA: number, threshold: number, alpha: number, beta: number): number {
   assertRate('pA', pA);
-  assertOpen('threshold', threshold);
-  assertOpen('alpha', alpha);
-  assertOpen('beta', beta);
+  assertOpenUnit('threshold', threshold);
+  assertOpenUnit('alpha', alpha);
+  assertOpenUnit('beta', beta);
   if (!(1 - beta > alpha)) {
     throw new DensePureMathError('invalid-argument', `1 - beta must exceed alpha (a test more powerful than chance), got beta ${beta}, alpha ${alpha}`);
   }

@@ -12,7 +12,8 @@ function assertCounts(k: number, n: number): void {
   assertInteger('k (number of successes)', k, 0, n);
 }
 
-function assertOpenUnit(name: string, x: number): void {
+/** Throws `invalid-argument` unless x is in (0, 1). */
+export function assertOpenUnit(name: string, x: number): void {
   if (typeof x !== 'number' || !(x > 0 && x < 1)) {
     throw new DensePureMathError('invalid-argument', `${name} must be in (0, 1), got ${String(x)}`);
   }
