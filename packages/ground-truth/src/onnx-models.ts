@@ -42,13 +42,16 @@ function paddedDirections(m: GaussianMixture): { q: number; U: number[]; S: numb
 
 /**
  * The exact eps-prediction of the mixture's diffusion as an ONNX graph (opset 17, only ops both backends run):
- * x [B, C, H, W], t [B] (int64 timestep) -> eps [B, C, H, W]. Laid out component-major [K, B, .] so the
- * per-component products are batched MatMuls with no broadcast of the directions over the batch. The timestep
- * selects abar_t, 1 - abar_t, sqrt(abar_t), sqrt(1 - abar_t) and the per-component 1 / v_k and
- * log pi_k - 1/2 log det Cov_k(abar) from tables (Gather). Per component: the residual r = x - sqrt(abar) mu_k
- * (a difference, not an expanded square, to keep float32 accuracy), its projections p = U_k r, the quadratic form
- * |r|^2 / v_k + sum_j h_j p_j^2 with h_j = 1 / (abar S_kj + 1 - abar) - 1 / v_k, softmax weights over the
- * components, and eps = sqrt(1 - abar) sum_k w_k (r / v_k + U_k' (h p)). Isotropic mixtures skip the projections.
+ * x [B, C, H, W], t [B] (int64 timestep) -> eps [B, C, H, W]. Written as two matrix products over the stacked
+ * means and directions, so its cost is GEMM work rather than passes over a [components, B, d] tensor.
+ *
+ * With c = sqrt(abar), v_k = abar std_k^2 + 1 - abar and h_kj = 1 / (abar S_kj + 1 - abar) - 1 / v_k, the residual
+ * r_k = x - c mu_k gives the component's log weight log pi_k - 1/2 log det - 1/2 (|r_k|^2 / v_k + sum_j h_kj p_kj^2)
+ * with p_kj = u_kj . r_k, and eps = sqrt(1 - abar) sum_k w_k (r_k / v_k + U_k' (h_k p_k)). Everything is taken about
+ * the centre m = mean of the component means (x' = x - c m, mu'_k = mu_k - m), which keeps the numbers small enough
+ * for float32: |r_k|^2 = |x'|^2 - 2 c mu'_k . x' + c^2 |mu'_k|^2, whose |x'|^2 / v_0 part is the same for every
+ * component and drops out of the softmax; p_kj = u_kj . x' - c u_kj . mu'_k. The per-timestep, per-component
+ * constants come from tables (Gather at t).
  */
 export function epsilonOnnx(m: GaussianMixture, schedule: ScheduleSpec): Uint8Array {
   const ac = scheduleAlphasCumprod(schedule);
@@ -56,26 +59,47 @@ export function epsilonOnnx(m: GaussianMixture, schedule: ScheduleSpec): Uint8Ar
   const K = m.components.length;
   const d = m.dim;
   const { q, U, S } = paddedDirections(m);
-  const abarTab: number[] = [];
-  const oneMinus: number[] = [];
+  const lowRank = q > 0;
+  const centre = new Float64Array(d);
+  for (const comp of m.components) for (let i = 0; i < d; i++) centre[i]! += comp.mean[i]! / K;
+  const centred: number[][] = m.components.map((comp) => Array.from({ length: d }, (_, i) => comp.mean[i]! - centre[i]!));
+  const centredSq = centred.map((mu) => mu.reduce((s, v) => s + v * v, 0));
+  // u_kj . mu'_k, laid out [1, K q] as the projections are.
+  const dirDotMean: number[] = [];
+  for (let k = 0; k < K; k++) {
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += U[(k * q + j) * d + i]! * centred[k]![i]!;
+      dirDotMean.push(s);
+    }
+  }
   const sqrtAbar: number[] = [];
   const sqrtOneMinus: number[] = [];
   const invV: number[] = [];
-  const logPrior: number[] = [];
+  const constPart: number[] = [];
+  const crossScale: number[] = [];
+  const isoExcess: number[] = [];
+  const abarTab: number[] = [];
+  const oneMinus: number[] = [];
   for (let t = 0; t < T; t++) {
     const abar = ac[t]!;
+    const c = Math.sqrt(abar);
+    sqrtAbar.push(c);
     abarTab.push(abar);
     oneMinus.push(1 - abar);
-    sqrtAbar.push(Math.sqrt(abar));
     sqrtOneMinus.push(Math.sqrt(1 - abar));
-    for (const comp of m.components) {
-      const noised = noisedShape(comp, abar);
-      invV.push(1 / noised.iso);
-      logPrior.push(Math.log(comp.weight) - 0.5 * logDet(noised, d));
+    const shapes = m.components.map((comp) => noisedShape(comp, abar));
+    const iv0 = 1 / shapes[0]!.iso;
+    for (const [k, comp] of m.components.entries()) {
+      const iv = 1 / shapes[k]!.iso;
+      invV.push(iv);
+      constPart.push(Math.log(comp.weight) - 0.5 * logDet(shapes[k]!, d) - 0.5 * abar * centredSq[k]! * iv);
+      crossScale.push(c * iv);
+      isoExcess.push(-0.5 * (iv - iv0));
     }
   }
   const [C, H, W] = m.shape;
-  const lowRank = q > 0;
+  const atT = (table: string, out: string): NodeSpec => ({ op: 'Gather', inputs: [table, 't'], outputs: [out], attrs: { axis: 0 } });
   return buildOnnxModel({
     name: 'gaussian-mixture-eps',
     inputs: [
@@ -84,80 +108,99 @@ export function epsilonOnnx(m: GaussianMixture, schedule: ScheduleSpec): Uint8Ar
     ],
     outputs: [{ name: 'eps', type: 'float32', shape: ['B', C, H, W] }],
     initializers: [
-      { name: 'mu', type: 'float32', dims: [K, 1, d], values: flatMeans(m) },
+      { name: 'centre', type: 'float32', dims: [1, d], values: Array.from(centre) },
+      { name: 'means', type: 'float32', dims: [K, d], values: centred.flat() },
       { name: 'sqrt_abar', type: 'float32', dims: [T, 1], values: sqrtAbar },
       { name: 'sqrt_one_minus', type: 'float32', dims: [T, 1], values: sqrtOneMinus },
       { name: 'inv_v', type: 'float32', dims: [T, K], values: invV },
-      { name: 'log_prior', type: 'float32', dims: [T, K], values: logPrior },
+      { name: 'const_part', type: 'float32', dims: [T, K], values: constPart },
+      { name: 'cross_scale', type: 'float32', dims: [T, K], values: crossScale },
+      { name: 'iso_excess', type: 'float32', dims: [T, K], values: isoExcess },
+      { name: 'neg_one', type: 'float32', dims: [], values: [-1] },
       { name: 'neg_half', type: 'float32', dims: [], values: [-0.5] },
-      { name: 'rows_shape', type: 'int64', dims: [3], values: [1, -1, d] },
+      { name: 'rows_shape', type: 'int64', dims: [2], values: [-1, d] },
       { name: 'out_shape', type: 'int64', dims: [4], values: [-1, C, H, W] },
-      { name: 'axis0', type: 'int64', dims: [1], values: [0] },
-      { name: 'axis2', type: 'int64', dims: [1], values: [2] },
+      { name: 'axis1', type: 'int64', dims: [1], values: [1] },
       ...(lowRank
         ? [
+            { name: 'U', type: 'float32' as const, dims: [K * q, d], values: U },
+            { name: 'dir_dot_mean', type: 'float32' as const, dims: [1, K * q], values: dirDotMean },
             { name: 'abar', type: 'float32' as const, dims: [T, 1], values: abarTab },
             { name: 'one_minus', type: 'float32' as const, dims: [T, 1], values: oneMinus },
-            { name: 'dir_var', type: 'float32' as const, dims: [K, 1, q], values: S },
-            { name: 'U', type: 'float32' as const, dims: [K, q, d], values: U },
+            { name: 'dir_var', type: 'float32' as const, dims: [1, K, q], values: S },
             { name: 'one', type: 'float32' as const, dims: [], values: [1] },
+            { name: 'kq_shape', type: 'int64' as const, dims: [3], values: [-1, K, q] },
+            { name: 'flat_kq', type: 'int64' as const, dims: [2], values: [-1, K * q] },
+            { name: 'axis2', type: 'int64' as const, dims: [1], values: [2] },
           ]
         : []),
     ],
     nodes: [
       { op: 'Reshape', inputs: ['x', 'rows_shape'], outputs: ['xr'] },
-      { op: 'Gather', inputs: ['sqrt_abar', 't'], outputs: ['a2'], attrs: { axis: 0 } },
-      { op: 'Unsqueeze', inputs: ['a2', 'axis0'], outputs: ['a'] },
-      { op: 'Mul', inputs: ['a', 'mu'], outputs: ['a_mu'] },
-      { op: 'Sub', inputs: ['xr', 'a_mu'], outputs: ['diff'] },
-      { op: 'Mul', inputs: ['diff', 'diff'], outputs: ['sq'] },
-      { op: 'ReduceSum', inputs: ['sq', 'axis2'], outputs: ['dist'], attrs: { keepdims: 1 } },
-      ...perComponentColumn('inv_v', 'iv'),
-      { op: 'Mul', inputs: ['dist', 'iv'], outputs: ['iso_quad'] },
-      ...perComponentColumn('log_prior', 'lp'),
+      atT('sqrt_abar', 'c'),
+      { op: 'Mul', inputs: ['c', 'centre'], outputs: ['c_centre'] },
+      { op: 'Sub', inputs: ['xr', 'c_centre'], outputs: ['xc'] },
+      { op: 'Transpose', inputs: ['means'], outputs: ['means_t'], attrs: { perm: [1, 0] } },
+      { op: 'MatMul', inputs: ['xc', 'means_t'], outputs: ['mean_dot'] },
+      { op: 'Mul', inputs: ['xc', 'xc'], outputs: ['xc_sq'] },
+      { op: 'ReduceSum', inputs: ['xc_sq', 'axis1'], outputs: ['xc_norm'], attrs: { keepdims: 1 } },
+      atT('const_part', 'cp'),
+      atT('cross_scale', 'cs'),
+      atT('iso_excess', 'ie'),
+      atT('inv_v', 'iv'),
+      { op: 'Mul', inputs: ['cs', 'mean_dot'], outputs: ['cross'] },
+      { op: 'Mul', inputs: ['ie', 'xc_norm'], outputs: ['excess'] },
+      { op: 'Add', inputs: ['cp', 'cross'], outputs: ['iso_logits0'] },
+      { op: 'Add', inputs: ['iso_logits0', 'excess'], outputs: ['iso_logits'] },
       ...(lowRank
         ? ([
-            { op: 'Gather', inputs: ['abar', 't'], outputs: ['ab2'], attrs: { axis: 0 } },
-            { op: 'Unsqueeze', inputs: ['ab2', 'axis0'], outputs: ['ab'] },
-            { op: 'Gather', inputs: ['one_minus', 't'], outputs: ['om2'], attrs: { axis: 0 } },
-            { op: 'Unsqueeze', inputs: ['om2', 'axis0'], outputs: ['om'] },
+            { op: 'Transpose', inputs: ['U'], outputs: ['U_t'], attrs: { perm: [1, 0] } },
+            { op: 'MatMul', inputs: ['xc', 'U_t'], outputs: ['dir_dot'] },
+            { op: 'Mul', inputs: ['c', 'dir_dot_mean'], outputs: ['c_dir_mean'] },
+            { op: 'Sub', inputs: ['dir_dot', 'c_dir_mean'], outputs: ['proj'] },
+            // h [B, K q] = 1 / (abar S_kj + 1 - abar) - 1 / v_k
+            atT('abar', 'ab2'),
+            { op: 'Unsqueeze', inputs: ['ab2', 'axis2'], outputs: ['ab'] },
+            atT('one_minus', 'om2'),
+            { op: 'Unsqueeze', inputs: ['om2', 'axis2'], outputs: ['om'] },
             { op: 'Mul', inputs: ['ab', 'dir_var'], outputs: ['ab_s'] },
             { op: 'Add', inputs: ['ab_s', 'om'], outputs: ['noised_var'] },
             { op: 'Div', inputs: ['one', 'noised_var'], outputs: ['inv_noised'] },
-            { op: 'Sub', inputs: ['inv_noised', 'iv'], outputs: ['h'] },
-            { op: 'Transpose', inputs: ['U'], outputs: ['Ut'], attrs: { perm: [0, 2, 1] } },
-            { op: 'MatMul', inputs: ['diff', 'Ut'], outputs: ['proj'] },
-            { op: 'Mul', inputs: ['h', 'proj'], outputs: ['hp'] },
+            { op: 'Unsqueeze', inputs: ['iv', 'axis2'], outputs: ['iv3'] },
+            { op: 'Sub', inputs: ['inv_noised', 'iv3'], outputs: ['h3'] },
+            { op: 'Reshape', inputs: ['h3', 'flat_kq'], outputs: ['ht'] },
+            { op: 'Mul', inputs: ['ht', 'proj'], outputs: ['hp'] },
             { op: 'Mul', inputs: ['hp', 'proj'], outputs: ['hpp'] },
-            { op: 'ReduceSum', inputs: ['hpp', 'axis2'], outputs: ['dir_quad'], attrs: { keepdims: 1 } },
-            { op: 'Add', inputs: ['iso_quad', 'dir_quad'], outputs: ['quad_all'] },
-            { op: 'Mul', inputs: ['quad_all', 'neg_half'], outputs: ['quad'] },
+            { op: 'Reshape', inputs: ['hpp', 'kq_shape'], outputs: ['hpp3'] },
+            { op: 'ReduceSum', inputs: ['hpp3', 'axis2'], outputs: ['dir_quad'], attrs: { keepdims: 0 } },
+            { op: 'Mul', inputs: ['dir_quad', 'neg_half'], outputs: ['dir_logits'] },
+            { op: 'Add', inputs: ['iso_logits', 'dir_logits'], outputs: ['logits'] },
           ] as NodeSpec[])
-        : [{ op: 'Mul', inputs: ['iso_quad', 'neg_half'], outputs: ['quad'] }]),
-      { op: 'Add', inputs: ['lp', 'quad'], outputs: ['logits'] },
-      { op: 'Softmax', inputs: ['logits'], outputs: ['w'], attrs: { axis: 0 } },
-      { op: 'Mul', inputs: ['diff', 'iv'], outputs: ['iso_part'] },
+        : [{ op: 'Identity', inputs: ['iso_logits'], outputs: ['logits'] }]),
+      { op: 'Softmax', inputs: ['logits'], outputs: ['w'], attrs: { axis: 1 } },
+      { op: 'Mul', inputs: ['w', 'iv'], outputs: ['w_iv'] },
+      { op: 'ReduceSum', inputs: ['w_iv', 'axis1'], outputs: ['w_iv_sum'], attrs: { keepdims: 1 } },
+      { op: 'Mul', inputs: ['xc', 'w_iv_sum'], outputs: ['x_part'] },
+      { op: 'Mul', inputs: ['w_iv', 'c'], outputs: ['c_w_iv'] },
+      { op: 'Mul', inputs: ['c_w_iv', 'neg_one'], outputs: ['mean_coef'] },
+      { op: 'MatMul', inputs: ['mean_coef', 'means'], outputs: ['mean_part'] },
+      { op: 'Add', inputs: ['x_part', 'mean_part'], outputs: ['iso_score'] },
       ...(lowRank
-        ? [
-            { op: 'MatMul', inputs: ['hp', 'U'], outputs: ['dir_part'] },
-            { op: 'Add', inputs: ['iso_part', 'dir_part'], outputs: ['score_k'] },
-          ]
-        : [{ op: 'Identity', inputs: ['iso_part'], outputs: ['score_k'] }]),
-      { op: 'Mul', inputs: ['w', 'score_k'], outputs: ['weighted'] },
-      { op: 'ReduceSum', inputs: ['weighted', 'axis0'], outputs: ['score'], attrs: { keepdims: 0 } },
-      { op: 'Gather', inputs: ['sqrt_one_minus', 't'], outputs: ['c'], attrs: { axis: 0 } },
-      { op: 'Mul', inputs: ['score', 'c'], outputs: ['eps_rows'] },
+        ? ([
+            { op: 'Reshape', inputs: ['hp', 'kq_shape'], outputs: ['hp3'] },
+            { op: 'Unsqueeze', inputs: ['w', 'axis2'], outputs: ['w3'] },
+            { op: 'Mul', inputs: ['hp3', 'w3'], outputs: ['whp3'] },
+            { op: 'Reshape', inputs: ['whp3', 'flat_kq'], outputs: ['whp'] },
+            { op: 'MatMul', inputs: ['whp', 'U'], outputs: ['dir_score'] },
+            { op: 'Add', inputs: ['iso_score', 'dir_score'], outputs: ['score'] },
+          ] as NodeSpec[])
+        : [{ op: 'Identity', inputs: ['iso_score'], outputs: ['score'] }]),
+      atT('sqrt_one_minus', 'so'),
+      { op: 'Mul', inputs: ['score', 'so'], outputs: ['eps_rows'] },
       { op: 'Reshape', inputs: ['eps_rows', 'out_shape'], outputs: ['eps'] },
     ],
   });
 }
-
-/** Nodes that gather a per-timestep, per-component table [T, K] at t and lay it out as a column [K, B, 1]. */
-const perComponentColumn = (table: string, out: string): NodeSpec[] => [
-  { op: 'Gather', inputs: [table, 't'], outputs: [`${out}_bk`], attrs: { axis: 0 } },
-  { op: 'Transpose', inputs: [`${out}_bk`], outputs: [`${out}_kb`], attrs: { perm: [1, 0] } },
-  { op: 'Unsqueeze', inputs: [`${out}_kb`, 'axis2'], outputs: [out] },
-];
 
 /**
  * The Bayes classifier of the clean mixture as an ONNX graph: x [B, C, H, W] in model units [-1, 1] -> logits
