@@ -202,12 +202,22 @@ export function serve<P, R>(o: ServeOptions<P, R>): TE.TaskEither<QueueError, Se
       } finally {
         // Lets the job in progress finish and deliver its result; once stopped, for at most the stop grace: then
         // the job is given up, and its lock lapses for another worker to take it over (as from a killed worker).
+        // A close still waiting a lock period after every compute returned waits on a command Redis lost (a
+        // restart mid-job): it is cut off the same way, or the worker would never serve again.
         const closing = worker.close().then(
           () => true,
           () => true,
         );
-        const graceOver = aborted.then(() => sleep(t.stopGraceMs)).then(() => false);
-        if (!(await Promise.race([closing, graceOver])) && inFlight.size > 0) {
+        const settled = new AbortController();
+        const graceOver = aborted.then(() => sleep(t.stopGraceMs, settled.signal)).then(() => false);
+        const stuck = (async () => {
+          while (inFlight.size > 0 && !settled.signal.aborted) await sleep(t.pollMs, settled.signal);
+          await sleep(t.lockMs, settled.signal);
+          return false;
+        })();
+        const closed = await Promise.race([closing, graceOver, stuck]);
+        settled.abort();
+        if (!closed) {
           for (const job of inFlight.values()) {
             abandoned += 1;
             o.onEvent?.({ kind: 'job-abandoned', runId: run.runId, idx: job.idx, part: job.part, seconds: (performance.now() - job.started) / 1000 });
