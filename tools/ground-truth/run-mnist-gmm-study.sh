@@ -14,10 +14,11 @@ file=experiments/mnist-gmm-k10.yaml
 [ "${1:-}" = cnn ] && file=experiments/mnist-gmm-cnn.yaml
 case "${1:-}" in
   eval|cnn)
-    # DDS and smoothing alone cost one model call per draw; DensePure's K = 1, 5, 10 (b = 10) share their chains,
-    # so each sigma's three DensePure cells run together (the id text 'b10-dp_sigma<s>_' selects them).
+    # DDS and smoothing alone cost one model call per draw; DensePure's K = 1, 5, 10 share their chains, so each
+    # sigma's three DensePure cells of one chain length run together (the id text 'b10-dp_sigma<s>_' selects them);
+    # the 2-step chains (b = 2) last.
     for cells in dds_sigma1_ dds_sigma0.5_ dds_sigma0.25_ smoothing_sigma1_ smoothing_sigma0.5_ smoothing_sigma0.25_ \
-                 b10-dp_sigma1_ b10-dp_sigma0.5_ b10-dp_sigma0.25_; do
+                 b10-dp_sigma1_ b10-dp_sigma0.5_ b10-dp_sigma0.25_ b2-dp_sigma1_ b2-dp_sigma0.5_ b2-dp_sigma0.25_; do
       nice -n 10 node apps/eval/dist/bin.js run "$file" --results experiments/reports --cells "$cells"
     done
     if [ "$1" = cnn ]; then
