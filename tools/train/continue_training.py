@@ -38,6 +38,8 @@ def main():
                     help="run only these stages (repeatable); default: the whole plan in order")
     ap.add_argument("--max-minutes", type=float, default=1e9, help="wall-time bound for this invocation")
     ap.add_argument("--threads", default="1", help="torch threads (1 on a machine whose cores are shared)")
+    ap.add_argument("--device", default="cpu", help="where the denoiser stages train: cpu, cuda or cuda:N "
+                                                    "(the classifier stage stays on the CPU)")
     ap.add_argument("--pidfile", default=PIDFILE, help="where this process writes its pid (one per running command)")
     args = ap.parse_args()
     stop = Stop().install()
@@ -51,7 +53,7 @@ def main():
             left = args.max_minutes - (time.time() - t0) / 60
             if left <= 0 or stop.requested:
                 break
-            argv = stage_argv + ["--threads", args.threads]
+            argv = stage_argv + ["--threads", args.threads] + (["--device", args.device] if module is train_denoiser else [])
             stage_args = module.parser().parse_args(argv)
             stage_args.max_minutes = left  # not part of the recorded command: it bounds this invocation only
             print(f"== {name}: {os.path.basename(module.__file__)} {' '.join(argv)}", flush=True)

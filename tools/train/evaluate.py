@@ -59,13 +59,14 @@ class Evaluator:
     def one_shot(self, model, sigma):
         d = self.diff
         ts = d.t_star(sigma)
+        dev = device_of(model)
         correct = 0
         for i in range(0, len(self.y), self.batch):
-            x, n = self.x[i:i + self.batch], self.noise[i:i + self.batch]
-            t = torch.full((x.shape[0],), ts, dtype=torch.int64)
+            x, n = self.x[i:i + self.batch].to(dev), self.noise[i:i + self.batch].to(dev)
+            t = torch.full((x.shape[0],), ts, dtype=torch.int64, device=dev)
             xt = float(d.sqrt_abar[ts]) * (2 * x - 1 + 2 * sigma * n)
             x0 = d.pred_x0(xt, t, model(xt, t)[:, :1]).clamp(-1, 1)
-            correct += (self.clf((x0 + 1) / 2).argmax(1) == self.y[i:i + self.batch]).sum().item()
+            correct += (self.clf((x0 + 1) / 2).argmax(1).cpu() == self.y[i:i + self.batch]).sum().item()
         return correct / len(self.y)
 
     @torch.no_grad()
@@ -76,7 +77,7 @@ class Evaluator:
         out = []
         for i in range(0, self.n_samples, self.batch):
             b = min(self.batch, self.n_samples - i)
-            xT = torch.randn((b, 1, 28, 28), generator=gen)
+            xT = torch.randn((b, 1, 28, 28), generator=gen).to(device_of(model))
             out.append(reverse_chain(model, rd, xT, rd.T - 1, gen, rd.timestep_map).clamp(-1, 1))
         return (torch.cat(out) + 1) / 2
 
@@ -84,13 +85,18 @@ class Evaluator:
     def __call__(self, model):
         t0 = time.time()
         model.eval()
+        self.clf.to(device_of(model))
         rec = {f"oneShot{s}": self.one_shot(model, s) for s in SIGMAS}
         s = self.samples(model)
         conf = torch.softmax(self.clf(s), 1).max(1).values.mean().item()
         rec["sampleConfidence"] = round(conf, 4)
-        rec["sampleFrechet"] = round(frechet(features(self.clf, s).numpy().astype(np.float64), self.ref_feats), 4)
+        rec["sampleFrechet"] = round(frechet(features(self.clf, s).cpu().numpy().astype(np.float64), self.ref_feats), 4)
         rec["evalSeconds"] = round(time.time() - t0, 1)
         return rec
+
+
+def device_of(model):
+    return next(model.parameters()).device
 
 
 def main():
@@ -103,7 +109,7 @@ def main():
     args = ap.parse_args()
     set_threads(args.threads)
     ds = DATASETS[args.dataset]
-    ck = torch.load(args.ckpt)
+    ck = torch.load(args.ckpt, map_location="cpu")
     model = UNet(**ck["config"]); model.load_state_dict(ck["ema"])
     ev = Evaluator(args.dataset, ds.load(args.data_dir), load_classifier(ds.classifier_ckpt))
     print(json.dumps({"step": ck["step"], "trainWall": round(ck["wall"], 1), **ev(model), **ev.settings}))

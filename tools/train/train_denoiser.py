@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import CKPT_DIR, Diffusion, UNet, count_params, hybrid_loss, set_threads  # noqa: E402
+from common import CKPT_DIR, Diffusion, UNet, count_params, hybrid_loss, pick_device, set_threads, to_cpu  # noqa: E402
 from control import Every, Stop, atomic_save, lock_run, progress, write_jsonl  # noqa: E402
 from datasets import DATASETS  # noqa: E402
 
@@ -52,6 +52,8 @@ def parser():
     ap.add_argument("--num-res-blocks", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N: where the model trains; batches, noise and "
+                                                    "timesteps are still drawn on the CPU, so the data order is the same")
     ap.add_argument("--ckpt-every-min", type=float, default=3.0)
     ap.add_argument("--eval-every-min", type=float, default=20.0,
                     help="evaluate (curve.jsonl) after this much training wall time; 0 = never")
@@ -68,6 +70,7 @@ def train(args, stop, argv=None):
     run_dir = os.path.dirname(ckpt)
     lock = lock_run(ckpt)  # noqa: F841 (held until this function returns)
     set_threads(args.threads)
+    device = pick_device(args.device)
     if not os.path.exists(ckpt) and args.init_from:
         os.makedirs(run_dir, exist_ok=True)
         shutil.copyfile(args.init_from, ckpt)
@@ -83,13 +86,15 @@ def train(args, stop, argv=None):
     model = UNet(ch=args.ch, mults=(1, 2, 2), num_res_blocks=args.num_res_blocks, attn_res=(7,))
     ema = UNet(**model.config)
     ema.load_state_dict(model.state_dict())
+    model.to(device)
+    ema.to(device)
     for p in ema.parameters():
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(args.seed)
     step, wall, losses, curve, wall_at_eval, ck_eval_settings = 0, 0.0, [], [], None, None
     if os.path.exists(ckpt):
-        ck = torch.load(ckpt)
+        ck = torch.load(ckpt, map_location="cpu")
         model.load_state_dict(ck["model"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"]); step = ck["step"]; wall = ck["wall"]; losses = ck["losses"]
         curve = ck.get("curve", []); wall_at_eval = ck.get("wallAtEval")
@@ -104,7 +109,7 @@ def train(args, stop, argv=None):
     def classifier_finished():
         if not os.path.exists(ds.classifier_ckpt):
             return False
-        ck = torch.load(ds.classifier_ckpt)
+        ck = torch.load(ds.classifier_ckpt, map_location="cpu")
         return ck["epoch"] >= ck["args"]["epochs"]
 
     def eval_due(first):
@@ -124,7 +129,7 @@ def train(args, stop, argv=None):
         print(json.dumps({"eval": rec}), flush=True)
 
     def save():
-        atomic_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+        atomic_save({"model": to_cpu(model.state_dict()), "ema": to_cpu(ema.state_dict()), "opt": to_cpu(opt.state_dict()),
                      "gen": gen.get_state(), "step": step, "wall": wall, "losses": losses, "curve": curve,
                      "wallAtEval": wall_at_eval, "config": model.config, "args": vars(args),
                      "params": count_params(model), "argv": argv or sys.argv, "data": info,
@@ -146,6 +151,7 @@ def train(args, stop, argv=None):
         x0 = data[idx]
         t = sample_t(gen, args.batch_size, diff.T, args.focus_max_t, args.focus_frac)
         noise = torch.randn(x0.shape, generator=gen)
+        x0, t, noise = x0.to(device), t.to(device), noise.to(device)
         lr = args.lr * min(1.0, (step + 1) / args.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
