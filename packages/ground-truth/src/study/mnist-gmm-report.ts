@@ -1,10 +1,10 @@
-// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--with FOLDER] [--pictures]
+// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--with FOLDER] [--against M1,M2] [--pictures]
 //
 // The exact-score MNIST study's numbers from whatever has finished: <RESULTS>/<name>/*.tsv (densepure-eval's cells)
 // and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma: each method's certified accuracy at each
 // radius on the points it has finished, with a 95% Clopper-Pearson interval; on the points both have finished,
 // paired exact McNemar tests (same points, same noise draws) and a sign test of the per-point radius, of every
-// method against DDS and against the exact vote. Writes <RESULTS>/<name>/
+// method against DDS, the exact K -> infinity vote and the exact K = 10 vote (and the methods --against names). Writes <RESULTS>/<name>/
 // summary.json, tables.md and accuracy.png; with --pictures also posterior.png. --with FOLDER (under RESULTS) adds
 // the series of another folder on the same points and draws, e.g. the classifier-free exact-classmass of
 // mnist-gmm-k10-exact to the CNN grid's report. (posterior mean beside exact posterior samples).
@@ -30,7 +30,8 @@ const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
 const name = valueOf('--name') ?? 'mnist-gmm-k10';
 const extra = valueOf('--with');
-const results = args.find((a, i) => !a.startsWith('--') && !['--name', '--with'].includes(args[i - 1] ?? '')) ?? join('experiments', 'reports');
+const against = valueOf('--against')?.split(',') ?? [];
+const results = args.find((a, i) => !a.startsWith('--') && !['--name', '--with', '--against'].includes(args[i - 1] ?? '')) ?? join('experiments', 'reports');
 const models = join('packages', 'ground-truth', 'models', 'mnist-gmm');
 
 function readTsv(path: string): Row[] {
@@ -58,6 +59,12 @@ for (const dir of [join(results, name), join(results, `${name}-exact`), ...(extr
   }
 }
 
+const unknown = against.filter((m) => !series.has(m));
+if (unknown.length > 0) {
+  process.stderr.write(`--against names no finished method: ${unknown.join(', ')}; the methods are ${[...series.keys()].join(', ')}\n`);
+  process.exit(2);
+}
+
 const certifiedAt = (r: Row | undefined, radius: number): boolean => r !== undefined && r.predict === r.label && r.radius >= radius;
 const sigmas = [...new Set([...series.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
 const summary: Record<string, unknown>[] = [];
@@ -79,44 +86,42 @@ for (const sigma of sigmas) {
       return { radius: r, certified: k, accuracy: k / rows.length, ci95: [ci.lower, ci.upper] };
     }),
   }));
-  const references = ['dds', 'exact-classmass'].filter((m) => methods.includes(m));
+  const references = ['dds', 'exact-classmass', 'exact-posterior-K10', ...against].filter((m) => methods.includes(m));
+  // Each pair once: a method is compared with a reference unless it is itself a reference listed earlier.
+  const comparedWith = (ref: string): string[] => methods.filter((m) => m !== ref && !references.slice(0, references.indexOf(ref)).includes(m));
   const paired = references.flatMap((ref) =>
-    methods
-      .filter((m) => m !== ref && !(ref === 'exact-classmass' && m === 'dds'))
-      .flatMap((m) =>
-        radii.map((r) => {
-          let onlyFirst = 0;
-          let onlySecond = 0;
-          const points = common(m, ref);
-          for (const idx of points) {
-            const a = certifiedAt(byMethod.get(m)!.get(idx), r);
-            const b = certifiedAt(byMethod.get(ref)!.get(idx), r);
-            if (a && !b) onlyFirst++;
-            if (b && !a) onlySecond++;
-          }
-          return { first: m, second: ref, points: points.length, radius: r, onlyFirst, onlySecond, mcnemarP: onlyFirst + onlySecond === 0 ? 1 : binomialTestTwoSided(onlyFirst, onlyFirst + onlySecond) };
-        }),
-      ),
+    comparedWith(ref).flatMap((m) =>
+      radii.map((r) => {
+        let onlyFirst = 0;
+        let onlySecond = 0;
+        const points = common(m, ref);
+        for (const idx of points) {
+          const a = certifiedAt(byMethod.get(m)!.get(idx), r);
+          const b = certifiedAt(byMethod.get(ref)!.get(idx), r);
+          if (a && !b) onlyFirst++;
+          if (b && !a) onlySecond++;
+        }
+        return { first: m, second: ref, points: points.length, radius: r, onlyFirst, onlySecond, mcnemarP: onlyFirst + onlySecond === 0 ? 1 : binomialTestTwoSided(onlyFirst, onlyFirst + onlySecond) };
+      }),
+    ),
   );
   // Per point, the certified radius of a correct prediction (0 when wrong or abstaining): a sign test over points.
   const radiusOf = (r: Row | undefined): number => (r !== undefined && r.predict === r.label ? r.radius : 0);
   const radiusSign = references.flatMap((ref) =>
-    methods
-      .filter((m) => m !== ref && !(ref === 'exact-classmass' && m === 'dds'))
-      .map((m) => {
-        let larger = 0;
-        let smaller = 0;
-        let diff = 0;
-        const points = common(m, ref);
-        for (const idx of points) {
-          const a = radiusOf(byMethod.get(m)!.get(idx));
-          const b = radiusOf(byMethod.get(ref)!.get(idx));
-          diff += a - b;
-          if (a > b + 1e-9) larger++;
-          if (b > a + 1e-9) smaller++;
-        }
-        return { first: m, second: ref, points: points.length, larger, smaller, meanDifference: points.length === 0 ? 0 : diff / points.length, signTestP: larger + smaller === 0 ? 1 : binomialTestTwoSided(larger, larger + smaller) };
-      }),
+    comparedWith(ref).map((m) => {
+      let larger = 0;
+      let smaller = 0;
+      let diff = 0;
+      const points = common(m, ref);
+      for (const idx of points) {
+        const a = radiusOf(byMethod.get(m)!.get(idx));
+        const b = radiusOf(byMethod.get(ref)!.get(idx));
+        diff += a - b;
+        if (a > b + 1e-9) larger++;
+        if (b > a + 1e-9) smaller++;
+      }
+      return { first: m, second: ref, points: points.length, larger, smaller, meanDifference: points.length === 0 ? 0 : diff / points.length, signTestP: larger + smaller === 0 ? 1 : binomialTestTwoSided(larger, larger + smaller) };
+    }),
   );
   summary.push({ sigma, methods: accuracy, paired, radiusSign });
 }
