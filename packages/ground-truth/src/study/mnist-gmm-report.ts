@@ -1,13 +1,14 @@
-// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--with FOLDER] [--against M1,M2] [--pictures]
+// node packages/ground-truth/dist/study/mnist-gmm-report.js [RESULTS_DIR] [--name mnist-gmm-k10] [--with FOLDER[,FOLDER]] [--against M1,M2] [--pictures]
 //
 // The exact-score MNIST study's numbers from whatever has finished: <RESULTS>/<name>/*.tsv (densepure-eval's cells)
-// and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma: each method's certified accuracy at each
-// radius on the points it has finished, with a 95% Clopper-Pearson interval; on the points both have finished,
-// paired exact McNemar tests (same points, same noise draws) and a sign test of the per-point radius, of every
-// method against DDS, the exact K -> infinity vote and the exact K = 10 vote (and the methods --against names). Writes <RESULTS>/<name>/
-// summary.json, tables.md and accuracy.png; with --pictures also posterior.png. --with FOLDER (under RESULTS) adds
-// the series of another folder on the same points and draws, e.g. the classifier-free exact-classmass of
-// mnist-gmm-k10-exact to the CNN grid's report. (posterior mean beside exact posterior samples).
+// and <RESULTS>/<name>-exact/*.tsv (the exact posterior votes). Per sigma (and per cascade over sigmas, on radii up
+// to twice its largest sigma): each method's certified accuracy at each radius on the points it has finished, with
+// a 95% Clopper-Pearson interval; on the points both have finished, paired exact McNemar tests (same points, same
+// noise draws) and a sign test of the per-point radius, of every method against DDS, the exact K -> infinity vote,
+// the exact K = 10 vote and the methods --against names. Writes <RESULTS>/<name>/summary.json, tables.md and
+// accuracy.png; with --pictures also posterior.png (posterior mean beside exact posterior samples). --with FOLDERS
+// (under RESULTS) adds the series of other folders on the same points and draws, e.g. the classifier-free
+// exact-classmass of mnist-gmm-k10-exact to the CNN grid's report; the first folder holding a series wins.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { either as E } from 'fp-ts';
@@ -29,7 +30,7 @@ interface Row {
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
 const name = valueOf('--name') ?? 'mnist-gmm-k10';
-const extra = valueOf('--with');
+const extra = valueOf('--with')?.split(',') ?? [];
 const against = valueOf('--against')?.split(',') ?? [];
 const results = args.find((a, i) => !a.startsWith('--') && !['--name', '--with', '--against'].includes(args[i - 1] ?? '')) ?? join('experiments', 'reports');
 const models = join('packages', 'ground-truth', 'models', 'mnist-gmm');
@@ -43,19 +44,37 @@ function readTsv(path: string): Row[] {
     .map((f) => ({ idx: Number(f[0]), label: Number(f[1]), predict: Number(f[2]), radius: Number(f[3]) }));
 }
 
-/** method -> sigma -> rows, from `<method>_sigma<s>_<backend>_sequential.tsv` names. */
-const series = new Map<string, Map<number, Row[]>>();
-for (const dir of [join(results, name), join(results, `${name}-exact`), ...(extra === undefined ? [] : [join(results, extra)])]) {
+/**
+ * A noise level: one sigma (`sigma0.5` in a cell's name) or a cascade over sigmas (`cascade1-0.5-0.25_p0-0.5`),
+ * whose radii are read on the scale of its largest sigma; cascades sort after the single sigmas.
+ */
+interface Level {
+  readonly title: string;
+  readonly scale: number;
+  readonly order: number;
+}
+function levelOf(key: string): Level {
+  if (key.startsWith('cascade')) {
+    const sigmas = key.slice('cascade'.length).split('_')[0]!.split('-').map(Number);
+    return { title: `cascade σ = ${sigmas.join(', ')} (${key.split('_')[1]!.replace('-', ' = ')})`, scale: Math.max(...sigmas), order: 1e9 + Math.max(...sigmas) };
+  }
+  return { title: `σ = ${key}`, scale: Number(key), order: Number(key) };
+}
+
+/** method -> level -> rows, from `<method>_sigma<s>_<backend>_sequential.tsv` and `<method>_cascade<...>_<p0>_...` names. */
+const series = new Map<string, Map<string, Row[]>>();
+for (const dir of [join(results, name), join(results, `${name}-exact`), ...extra.map((folder) => join(results, folder))]) {
   if (!existsSync(dir)) continue;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tsv')).sort()) {
-    const m = /^(.+)_sigma([0-9.]+)_/.exec(file);
+    const m = /^(.+?)_(?:sigma([0-9.]+)|(cascade[0-9.-]+_p0-[0-9.]+))_/.exec(file);
     if (m === null) continue;
     const rows = readTsv(join(dir, file));
     if (rows.length === 0) continue;
-    const bySigma = series.get(m[1]!) ?? new Map<number, Row[]>();
-    if (bySigma.has(Number(m[2]))) continue; // the experiment's own series win over --with's
-    bySigma.set(Number(m[2]), rows);
-    series.set(m[1]!, bySigma);
+    const level = m[2] ?? m[3]!;
+    const byLevel = series.get(m[1]!) ?? new Map<string, Row[]>();
+    if (byLevel.has(level)) continue; // the experiment's own series win over --with's
+    byLevel.set(level, rows);
+    series.set(m[1]!, byLevel);
   }
 }
 
@@ -66,15 +85,16 @@ if (unknown.length > 0) {
 }
 
 const certifiedAt = (r: Row | undefined, radius: number): boolean => r !== undefined && r.predict === r.label && r.radius >= radius;
-const sigmas = [...new Set([...series.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => a - b);
+const levels = [...new Set([...series.values()].flatMap((s) => [...s.keys()]))].sort((a, b) => levelOf(a).order - levelOf(b).order);
 const summary: Record<string, unknown>[] = [];
 const curveRows: Record<string, unknown>[] = [];
-for (const sigma of sigmas) {
-  const methods = [...series.entries()].filter(([, s]) => s.has(sigma)).map(([m]) => m);
-  const byMethod = new Map(methods.map((m) => [m, new Map(series.get(m)!.get(sigma)!.map((r) => [r.idx, r]))]));
+for (const level of levels) {
+  const { title, scale } = levelOf(level);
+  const methods = [...series.entries()].filter(([, s]) => s.has(level)).map(([m]) => m);
+  const byMethod = new Map(methods.map((m) => [m, new Map(series.get(m)!.get(level)!.map((r) => [r.idx, r]))]));
   // Each method's curve on the points it has finished; each paired test on the points both methods have finished.
   const common = (a: string, b: string): number[] => [...byMethod.get(a)!.keys()].filter((idx) => byMethod.get(b)!.has(idx));
-  const radii = Array.from({ length: 9 }, (_, k) => (k * sigma) / 4);
+  const radii = Array.from({ length: 9 }, (_, k) => (k * scale) / 4);
   const accuracy = methods.map((m) => ({
     method: m,
     rowsDone: byMethod.get(m)!.size,
@@ -82,7 +102,7 @@ for (const sigma of sigmas) {
       const rows = [...byMethod.get(m)!.values()];
       const k = rows.filter((row) => certifiedAt(row, r)).length;
       const ci = clopperPearson(k, rows.length, 0.05);
-      curveRows.push({ sigma: `σ = ${sigma}`, method: m, radius: r, accuracy: k / rows.length });
+      curveRows.push({ level: title, method: m, radius: r, accuracy: k / rows.length });
       return { radius: r, certified: k, accuracy: k / rows.length, ci95: [ci.lower, ci.upper] };
     }),
   }));
@@ -123,24 +143,24 @@ for (const sigma of sigmas) {
       return { first: m, second: ref, points: points.length, larger, smaller, meanDifference: points.length === 0 ? 0 : diff / points.length, signTestP: larger + smaller === 0 ? 1 : binomialTestTwoSided(larger, larger + smaller) };
     }),
   );
-  summary.push({ sigma, methods: accuracy, paired, radiusSign });
+  summary.push({ level: title, methods: accuracy, paired, radiusSign });
 }
 
-writeFileSync(join(results, name, 'summary.json'), `${JSON.stringify({ generatedBy: 'packages/ground-truth/dist/study/mnist-gmm-report.js', sigmas: summary }, null, 2)}\n`);
+writeFileSync(join(results, name, 'summary.json'), `${JSON.stringify({ generatedBy: 'packages/ground-truth/dist/study/mnist-gmm-report.js', levels: summary }, null, 2)}\n`);
 const lines: string[] = [
   `Generated by \`node packages/ground-truth/dist/study/mnist-gmm-report.js\` from the TSVs present at ${new Date().toISOString().slice(0, 16)}Z.`,
-  'Cells: certified correct points of those the method has finished at that sigma, [95% Clopper-Pearson interval in %].',
+  'Cells: certified correct points of those the method has finished at that level (a sigma or a cascade), [95% Clopper-Pearson interval in %].',
   'Paired rows: +a / -b = points only the first / only the second method certifies correctly at radius >= r (same points, same noise draws); p = exact two-sided McNemar.',
   'Radius per point: the certified radius of a correct prediction (0 if wrong or abstaining), compared point by point; p = two-sided sign test over the points where they differ.',
 ];
 for (const s of summary) {
   const sig = s as {
-    sigma: number;
+    level: string;
     methods: { method: string; rowsDone: number; curve: { radius: number; certified: number; ci95: number[] }[] }[];
     paired: { first: string; second: string; points: number; radius: number; onlyFirst: number; onlySecond: number; mcnemarP: number }[];
     radiusSign: { first: string; second: string; points: number; larger: number; smaller: number; meanDifference: number; signTestP: number }[];
   };
-  lines.push('', `### σ = ${sig.sigma}`, '');
+  lines.push('', `### ${sig.level}`, '');
   lines.push(`| method (points) | ${sig.methods[0]?.curve.map((c) => `r = ${c.radius}`).join(' | ')} |`, `| --- |${sig.methods[0]?.curve.map(() => ' --- |').join('')}`);
   for (const m of sig.methods) lines.push(`| ${m.method} (${m.rowsDone}) | ${m.curve.map((c) => `${c.certified} [${(100 * c.ci95[0]!).toFixed(0)}, ${(100 * c.ci95[1]!).toFixed(0)}]`).join(' | ')} |`);
   const differing = sig.paired.filter((q) => q.onlyFirst + q.onlySecond > 0);
@@ -157,7 +177,7 @@ process.stdout.write(`${lines.join('\n')}\n`);
 const accuracySpec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
   data: { values: curveRows },
-  facet: { column: { field: 'sigma', type: 'nominal', title: null } },
+  facet: { column: { field: 'level', type: 'nominal', title: null, sort: levels.map((l) => levelOf(l).title) } },
   spec: {
     width: 260,
     height: 200,
